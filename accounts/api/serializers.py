@@ -1,0 +1,82 @@
+from rest_framework import serializers
+
+from ..models import Connection, FinancialAccount, User
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, min_length=8, max_length=128)
+
+    def validate_email(self, value: str) -> str:
+        if User.objects.filter(email__iexact=value).exists():
+            raise serializers.ValidationError("an account with this email already exists")
+        return value.lower()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "timezone", "date_joined"]
+        read_only_fields = fields
+
+
+class FinancialAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FinancialAccount
+        fields = ["id", "name", "kind", "mask", "currency", "balance", "balance_at"]
+        read_only_fields = fields
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    """A linked account (one login at one institution). Credentials are write-only on
+    ``ConnectSerializer`` and never part of any response."""
+
+    accounts = FinancialAccountSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Connection
+        fields = [
+            "id", "provider", "institution", "url", "status", "last_refreshed_at",
+            "last_error", "created_at", "accounts",
+        ]
+        read_only_fields = fields
+
+
+class ConnectSerializer(serializers.Serializer):
+    provider = serializers.ChoiceField(
+        choices=[Connection.Provider.SANDBOX, Connection.Provider.OFX], required=False
+    )
+    account_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    account_login = serializers.CharField(max_length=200)
+    account_password = serializers.CharField(
+        max_length=500, write_only=True, allow_blank=True, trim_whitespace=False
+    )
+
+    def validate(self, attrs):
+        if not attrs.get("provider") and not attrs.get("account_url"):
+            raise serializers.ValidationError("give a provider or an account_url")
+        return attrs
+
+
+class LegacyConnectSerializer(serializers.Serializer):
+    """The original design's request. ``user_id`` is accepted and ignored: the
+    authenticated user owns the account."""
+
+    user_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    account_url = serializers.CharField(max_length=500)
+    account_login = serializers.CharField(max_length=200)
+    account_password = serializers.CharField(
+        max_length=500, write_only=True, allow_blank=True, trim_whitespace=False
+    )
+
+
+class LegacyConnectResponseSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    account_id = serializers.CharField()
+    action = serializers.CharField()
+    status = serializers.CharField()
+
+
+class RefreshAcceptedSerializer(serializers.Serializer):
+    run = serializers.UUIDField()
+    status = serializers.CharField()

@@ -1,0 +1,125 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from mint.api import NewestFirstPagination, error_response
+from transactions.api.serializers import RefreshRunSerializer
+from transactions.models import RefreshRun
+from transactions.services.refresh import refresh_request
+
+from ..providers import ProviderError, provider_for_url
+from ..selectors import connections_for
+from ..services import account_connect, account_unlink, user_register
+from .serializers import (
+    ConnectionSerializer,
+    ConnectSerializer,
+    LegacyConnectResponseSerializer,
+    LegacyConnectSerializer,
+    RefreshAcceptedSerializer,
+    RegisterSerializer,
+    UserSerializer,
+)
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            user = user_register(**serializer.validated_data)
+        except DjangoValidationError as exc:
+            return error_response(400, "invalid", " ".join(exc.messages),
+                                  {"password": exc.messages})
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class ConnectionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Linked accounts. Create = connect (starts the first refresh); delete = unlink."""
+
+    serializer_class = ConnectionSerializer
+    pagination_class = NewestFirstPagination
+    lookup_value_regex = "[0-9a-f-]{36}"
+
+    def get_queryset(self):
+        return connections_for(user=self.request.user).exclude(provider="file")
+
+    @extend_schema(request=ConnectSerializer, responses={201: ConnectionSerializer})
+    def create(self, request):
+        serializer = ConnectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            provider = data.get("provider") or provider_for_url(data["account_url"])
+            connection = account_connect(
+                user=request.user, provider=provider, url=data.get("account_url", ""),
+                login=data["account_login"], password=data["account_password"],
+            )
+        except ProviderError as exc:
+            return error_response(400, "invalid_account", str(exc))
+        connection = self.get_queryset().get(pk=connection.pk)
+        return Response(ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        account_unlink(connection=instance)
+
+    @extend_schema(request=None, responses={202: RefreshAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def refresh(self, request, pk=None):
+        connection = self.get_object()
+        with transaction.atomic():
+            run = refresh_request(connection=connection, trigger=RefreshRun.Trigger.MANUAL)
+        return Response({"run": run.id, "status": run.status}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=RefreshRunSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def runs(self, request, pk=None):
+        connection = self.get_object()
+        runs = RefreshRun.objects.filter(user=request.user, connection=connection)
+        page = self.paginate_queryset(runs)
+        return self.get_paginated_response(RefreshRunSerializer(page, many=True).data)
+
+
+class LegacyConnectView(APIView):
+    """``POST /api/v1/account`` — the original design's call, kept working."""
+
+    @extend_schema(request=LegacyConnectSerializer, responses={200: LegacyConnectResponseSerializer})
+    def post(self, request):
+        serializer = LegacyConnectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            connection = account_connect(
+                user=request.user, provider=provider_for_url(data["account_url"]),
+                url=data["account_url"], login=data["account_login"],
+                password=data["account_password"],
+            )
+        except ProviderError as exc:
+            return error_response(400, "invalid_account", str(exc))
+        return Response(
+            {
+                "user_id": data.get("user_id") or str(request.user.pk),
+                "account_id": str(connection.pk),
+                "action": "connect",
+                "status": "success",
+            }
+        )
+
+
+class MeView(APIView):
+    @extend_schema(responses=UserSerializer)
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)

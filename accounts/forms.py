@@ -1,0 +1,73 @@
+"""Dashboard forms. They check input only; the views hand the cleaned data to services."""
+
+from django import forms
+
+from .models import Connection, User
+
+
+class _Form(forms.Form):
+    """Labels sit above their fields: no "Email address:" colon."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class SignupForm(_Form):
+    email = forms.EmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Password", strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_confirm = forms.CharField(
+        label="Password again", strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        password, again = cleaned.get("password"), cleaned.get("password_confirm")
+        if password and again and password != again:
+            self.add_error("password_confirm", "The two passwords differ.")
+        return cleaned
+
+
+class LinkForm(_Form):
+    """Links a login at an institution: the demo bank or an OFX Direct Connect server."""
+
+    PROVIDERS = [
+        (Connection.Provider.SANDBOX, "Demo bank"),
+        (Connection.Provider.OFX, "OFX server"),
+    ]
+
+    provider = forms.ChoiceField(label="Institution", choices=PROVIDERS,
+                                 initial=Connection.Provider.SANDBOX)
+    url = forms.CharField(
+        label="URL", required=False, max_length=500,
+        help_text="sandbox://demo for the demo bank, or your bank's OFX server URL.",
+        widget=forms.TextInput(attrs={"placeholder": "sandbox://demo"}),
+    )
+    login = forms.CharField(label="Login", max_length=200,
+                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    password = forms.CharField(
+        label="Password", required=False, strip=False, max_length=500,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("provider") == Connection.Provider.OFX:
+            if not cleaned.get("url"):
+                self.add_error("url", "An OFX server needs its URL.")
+            if not cleaned.get("password"):
+                self.add_error("password", "An OFX server needs your password.")
+        return cleaned

@@ -1,0 +1,109 @@
+"""Outbound HTTP to user-given URLs (OFX servers now, webhooks later), made safe.
+
+A URL typed by a user must not let them probe our network: the host is resolved and
+every address it resolves to must be public (not private, loopback, link-local,
+multicast, reserved or unspecified) unless ``ALLOW_PRIVATE_OUTBOUND`` is on (tests and
+local development). Requests follow no redirects and have timeouts. The connection is
+made to the address that was checked, so a DNS answer that changes between the check
+and the request (DNS rebinding) cannot slip a private address in.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from .providers.base import ProviderInputError, TransientProviderError
+
+
+@dataclass(frozen=True)
+class CheckedURL:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_outbound_url(url: str) -> CheckedURL:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise ProviderInputError("the URL must start with http:// or https://")
+    if not parts.hostname:
+        raise ProviderInputError("the URL has no host name")
+    if parts.username or parts.password:
+        raise ProviderInputError("put the login in the login field, not in the URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ProviderInputError("the URL's port is not a number between 1 and 65535") from None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise ProviderInputError(f"the host {parts.hostname!r} does not resolve") from None
+    addresses = [info[4][0] for info in infos]
+    if not settings.ALLOW_PRIVATE_OUTBOUND:
+        refused = [a for a in addresses if not _is_public(a)]
+        if refused:
+            raise ProviderInputError(
+                f"the host {parts.hostname!r} resolves to a private or local address "
+                f"({refused[0]}); only public servers can be used"
+            )
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return CheckedURL(parts.scheme, parts.hostname, port, path, addresses[0])
+
+
+def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float | None = None):
+    """POSTs to a checked URL; returns (status, headers, body). Redirects are not
+    followed (a 3xx is returned as is). Network failures raise TransientProviderError."""
+    target = check_outbound_url(url)
+    timeout = timeout or settings.OUTBOUND_TIMEOUT_SECONDS
+    if target.scheme == "https":
+        context = ssl.create_default_context()
+        conn = _PinnedHTTPSConnection(target.host, target.port, target.address,
+                                      timeout=timeout, context=context)
+    else:
+        conn = _PinnedHTTPConnection(target.host, target.port, target.address, timeout=timeout)
+    try:
+        conn.request("POST", target.path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read(settings.IMPORT_MAX_BYTES + 1)
+        return response.status, dict(response.getheaders()), data
+    except (OSError, http.client.HTTPException) as exc:
+        raise TransientProviderError(f"could not reach {target.host}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, address, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, address, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)

@@ -1,0 +1,102 @@
+"""The provider interface: how the pipeline talks to an institution.
+
+Contract (every provider module follows it; ``registry.get(name)`` returns one):
+
+``fetch(ctx) -> RawFetch``
+    Talk to the institution and return its answer *unchanged* (bytes + media type).
+    ``ctx.since`` is the cursor saved by the last successful refresh (``None`` the first
+    time); a provider may fetch an overlapping window, the pipeline de-duplicates.
+    Raise ``AuthenticationFailed`` when the credentials are refused (not retried; the
+    user must fix them), ``TransientProviderError`` for anything worth retrying
+    (timeouts, 5xx, maintenance windows), ``ProviderInputError`` for a URL or setting
+    that can never work. Never put the credentials into the returned payload.
+
+``parse(raw) -> Statement``
+    Pure function of the raw payload: the accounts, the transactions and the cursor
+    for the next fetch. The pipeline can therefore re-parse stored raw dumps later.
+
+Sign convention, everywhere in Mint: ``amount`` is signed from the account holder's
+point of view — negative is money out (a purchase, a fee, a payment made), positive is
+money in (a paycheck, a refund, interest). The same holds for credit cards: a purchase
+is negative, a card payment received is positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+
+class ProviderError(Exception):
+    """Base of every provider failure; the message is safe to show to the user."""
+
+
+class AuthenticationFailed(ProviderError):
+    """The institution refused the credentials. Not retried."""
+
+
+class TransientProviderError(ProviderError):
+    """Worth retrying later: timeouts, 5xx, the bank being down for maintenance."""
+
+
+class ProviderInputError(ProviderError):
+    """The connection can never work as configured (bad URL, refused address)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    external_id: str
+    name: str
+    kind: str = "checking"
+    mask: str = ""
+    currency: str = "USD"
+    balance: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRecord:
+    account_external_id: str
+    external_id: str
+    posted_on: date
+    amount: Decimal
+    description: str
+    currency: str = "USD"
+    pending: bool = False
+    # When a posted transaction says which pending one it replaces (Plaid-style).
+    pending_external_id: str = ""
+    # Category name path as the source gave it ("Coffee Shops"), e.g. Mint's CSV export.
+    source_category: str = ""
+    memo: str = ""
+
+
+@dataclass(slots=True)
+class Statement:
+    accounts: list[AccountRecord] = field(default_factory=list)
+    transactions: list[TransactionRecord] = field(default_factory=list)
+    cursor: str = ""
+    institution: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RawFetch:
+    payload: bytes
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class FetchContext:
+    url: str
+    login: str
+    password: str
+    since: str | None
+    attempt: int = 1  # 1 on the first try of a refresh run
+
+
+class Provider(Protocol):
+    name: str
+
+    def fetch(self, ctx: FetchContext) -> RawFetch: ...
+
+    def parse(self, raw: RawFetch) -> Statement: ...

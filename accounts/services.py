@@ -1,0 +1,60 @@
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+
+from .crypto import encrypt_credentials
+from .models import Connection, User
+from .netguard import check_outbound_url
+from .providers import ProviderInputError
+
+
+def user_register(*, email: str, password: str) -> User:
+    email = User.objects.normalize_email(email).lower()
+    validate_password(password, user=User(email=email))
+    return User.objects.create_user(email=email, password=password)
+
+
+@transaction.atomic
+def account_connect(
+    *, user: User, provider: str, url: str, login: str, password: str
+) -> Connection:
+    """Links a login at an institution and starts its first refresh (after commit).
+
+    The password is encrypted at once; it never leaves this function in clear text.
+    """
+    from transactions.models import RefreshRun
+    from transactions.services.refresh import refresh_request
+
+    url = url.strip()
+    if provider == Connection.Provider.OFX:
+        check_outbound_url(url)
+    elif provider == Connection.Provider.SANDBOX:
+        if url and not url.lower().startswith("sandbox://"):
+            raise ProviderInputError("the demo bank's URL is sandbox://<anything>")
+        url = url or "sandbox://demo"
+    else:
+        raise ProviderInputError(f"provider must be sandbox or ofx, not {provider!r}")
+    if not login:
+        raise ProviderInputError("a login is required")
+    connection = Connection.objects.create(
+        user=user, provider=provider, url=url,
+        institution="Mint Demo Bank" if provider == Connection.Provider.SANDBOX else "",
+        secret=encrypt_credentials(login=login, password=password),
+    )
+    refresh_request(connection=connection, trigger=RefreshRun.Trigger.LINK)
+    return connection
+
+
+@transaction.atomic
+def account_unlink(*, connection: Connection) -> None:
+    """Deletes the connection, its accounts and their transactions. Raw dumps stay in the
+    object store (their rows go with the user's deletion)."""
+    connection.delete()
+
+
+def file_connection_for(*, user: User) -> Connection:
+    """The per-user pseudo-connection that holds accounts created by file imports."""
+    connection, _ = Connection.objects.get_or_create(
+        user=user, provider=Connection.Provider.FILE,
+        defaults={"institution": "File imports", "status": Connection.Status.ACTIVE},
+    )
+    return connection

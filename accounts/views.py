@@ -1,0 +1,138 @@
+"""Dashboard pages for sign-up and linked accounts. Every read goes through a selector
+scoped to ``request.user`` and every write through a service; another user's connection
+is a 404, never a 403, so that ids cannot be probed."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from transactions.models import RefreshRun
+from transactions.selectors import transactions_for
+from transactions.services.refresh import refresh_request
+
+from .forms import LinkForm, SignupForm
+from .models import Connection
+from .providers import ProviderError
+from .selectors import connections_for
+from .services import account_connect, account_unlink, user_register
+
+RECENT_TRANSACTIONS = 10
+
+
+def _connections(user):
+    # The status of each connection's newest run, in the same query as the connections.
+    # TODO: move to accounts.selectors (owned elsewhere) so the API can show it too.
+    last_run = RefreshRun.objects.filter(connection=OuterRef("pk")).order_by("-created_at")
+    return connections_for(user=user).annotate(
+        last_run_status=Subquery(last_run.values("status")[:1]),
+        last_run_created=Subquery(last_run.values("created")[:1]),
+    )
+
+
+def _render_home(request, link_form: LinkForm, status: int = 200):
+    connections = list(_connections(request.user))
+    recent = (
+        transactions_for(user=request.user)
+        .select_related("account")
+        .order_by("-posted_on", "-id")[:RECENT_TRANSACTIONS]
+    )
+    for connection in connections:
+        connection.is_refreshing = connection.last_run_status in RefreshRun.ACTIVE
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "connections": connections,
+            "recent_transactions": recent,
+            "link_form": link_form,
+            "auto_reload": any(c.is_refreshing for c in connections),
+        },
+        status=status,
+    )
+
+
+@login_required
+def home(request):
+    return _render_home(request, LinkForm())
+
+
+@login_required
+@require_POST
+def connection_link(request):
+    form = LinkForm(request.POST)
+    if not form.is_valid():
+        return _render_home(request, form, status=400)
+    data = form.cleaned_data
+    try:
+        # account_connect is atomic: the first refresh is enqueued when it commits.
+        connection = account_connect(
+            user=request.user, provider=data["provider"], url=data["url"],
+            login=data["login"], password=data["password"],
+        )
+    except ProviderError as exc:
+        form.add_error(None, str(exc))
+        return _render_home(request, form, status=400)
+    connection.refresh_from_db()  # a worker (or eager Celery) may have refreshed it already
+    if connection.last_error:
+        messages.error(request, f"Linked {connection.institution or connection.url}, "
+                                f"but the first refresh failed: {connection.last_error}")
+    else:
+        messages.success(request, f"Linked {connection.institution or connection.url}.")
+    return redirect(f"{reverse('dashboard:home')}#connection-{connection.pk}")
+
+
+@login_required
+@require_POST
+def connection_refresh(request, pk):
+    connection = get_object_or_404(
+        connections_for(user=request.user).exclude(provider=Connection.Provider.FILE), pk=pk
+    )
+    with transaction.atomic():
+        run = refresh_request(connection=connection, trigger=RefreshRun.Trigger.MANUAL)
+    run.refresh_from_db()  # the enqueue runs on commit; eager Celery has finished by now
+    name = connection.institution or connection.url
+    if run.status == RefreshRun.Status.SUCCEEDED:
+        messages.success(request, f"Refreshed {name}: {run.created} new transactions.")
+    elif run.status == RefreshRun.Status.FAILED:
+        messages.error(request, f"Refreshing {name} failed: {run.error}")
+    else:
+        messages.info(request, f"Refreshing {name}… this page updates by itself.")
+    return redirect(f"{reverse('dashboard:home')}#connection-{connection.pk}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connection_unlink(request, pk):
+    connection = get_object_or_404(connections_for(user=request.user), pk=pk)
+    if request.method == "POST":
+        name = connection.institution or connection.url or "the connection"
+        account_unlink(connection=connection)
+        messages.success(request, f"Unlinked {name} and deleted its transactions.")
+        return redirect("dashboard:home")
+    return render(request, "accounts/connection_unlink.html", {"connection": connection})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard:home")
+    form = SignupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_register(email=form.cleaned_data["email"],
+                                 password=form.cleaned_data["password"])
+        except ValidationError as exc:  # the password validators
+            form.add_error("password", exc)
+        else:
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            messages.success(request, "Welcome to Mint. Link an account to get started.")
+            return redirect("dashboard:home")
+    return render(request, "registration/signup.html", {"form": form},
+                  status=400 if form.errors else 200)

@@ -1,0 +1,1 @@
+# Budgets arrive with the budgets-and-alerts issue.

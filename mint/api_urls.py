@@ -1,0 +1,23 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from accounts.api.views import ConnectionViewSet, LegacyConnectView, MeView, RegisterView
+from transactions.api.views import ImportViewSet, TransactionViewSet
+
+router = DefaultRouter()
+router.register("accounts", ConnectionViewSet, basename="account")
+router.register("transactions", TransactionViewSet, basename="transaction")
+router.register("imports", ImportViewSet, basename="import")
+
+urlpatterns = [
+    path("auth/register/", RegisterView.as_view(), name="register"),
+    path("auth/token/", TokenObtainPairView.as_view(), name="token"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("me/", MeView.as_view(), name="me"),
+    path("account", LegacyConnectView.as_view(), name="legacy-connect"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

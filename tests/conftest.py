@@ -1,0 +1,77 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_settings(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.ALLOW_PRIVATE_OUTBOUND = True
+    from mint.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def object_store(settings, tmp_path):
+    """A fresh folder object store per test, unless the suite runs against S3."""
+    from transactions.objectstore import _store
+
+    if not settings.S3_BUCKET:
+        settings.OBJECT_STORE_DIR = tmp_path / "objects"
+    _store.cache_clear()
+    yield
+    _store.cache_clear()
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(email="alice@example.com")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(email="bob@example.com")
+
+
+@pytest.fixture
+def charlie(db):
+    """Support staff: admin access, no superuser rights."""
+    return UserFactory(email="charlie@example.com", is_staff=True)
+
+
+def api_client_for(user) -> APIClient:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    client = APIClient()
+    if user is not None:
+        token = RefreshToken.for_user(user).access_token
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def api(alice):
+    return api_client_for(alice)
+
+
+@pytest.fixture
+def taxonomy(db):
+    """Mint's taxonomy as the data migration loads it. Transactional tests flush every
+    table after they run, data migrations included, so tests that need it ask for it."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from categories.selectors import _taxonomy_index
+
+    import_module("categories.migrations.0002_mint_taxonomy").load(apps, None)
+    _taxonomy_index.cache_clear()
+    yield
+    _taxonomy_index.cache_clear()

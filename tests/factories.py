@@ -1,0 +1,34 @@
+import factory
+
+from accounts.crypto import encrypt_credentials
+from accounts.models import Connection, FinancialAccount, User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("email",)
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Connection
+
+    user = factory.SubFactory(UserFactory)
+    provider = Connection.Provider.SANDBOX
+    url = "sandbox://demo"
+    institution = "Mint Demo Bank"
+    secret = factory.LazyFunction(lambda: encrypt_credentials(login="demo", password="pw"))
+
+
+class FinancialAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FinancialAccount
+
+    connection = factory.SubFactory(ConnectionFactory)
+    user = factory.SelfAttribute("connection.user")
+    external_id = factory.Sequence(lambda n: f"acct-{n}")
+    name = "Checking"

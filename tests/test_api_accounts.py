@@ -1,0 +1,213 @@
+from datetime import date
+
+import pytest
+
+from accounts.models import Connection
+from accounts.providers import sandbox
+from tests.conftest import api_client_for
+from transactions.models import Transaction
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("object_store")]
+
+
+@pytest.fixture(autouse=True)
+def _bank_day(monkeypatch):
+    monkeypatch.setattr(sandbox, "today", lambda: date(2026, 5, 20))
+
+
+def connect(client, **overrides):
+    body = {"provider": "sandbox", "account_url": "sandbox://demo", "account_login": "demo",
+            "account_password": "pw-never-shown"}
+    body.update(overrides)
+    return client.post("/api/v1/accounts/", body, format="json")
+
+
+def test_register_then_token_then_bearer_access():
+    client = api_client_for(None)
+
+    registered = client.post("/api/v1/auth/register/",
+                             {"email": "New@Example.com", "password": "a-long-passphrase"},
+                             format="json")
+    token = client.post("/api/v1/auth/token/",
+                        {"email": "new@example.com", "password": "a-long-passphrase"},
+                        format="json")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['access']}")
+    me = client.get("/api/v1/me/")
+    refreshed = client.post("/api/v1/auth/token/refresh/",
+                            {"refresh": token.json()["refresh"]}, format="json")
+
+    assert registered.status_code == 201
+    assert set(token.json()) == {"access", "refresh"}
+    assert me.json()["email"] == "new@example.com"
+    assert "access" in refreshed.json()
+
+
+def test_register_refuses_a_weak_password_with_the_error_shape():
+    response = api_client_for(None).post("/api/v1/auth/register/",
+                                         {"email": "x@example.com", "password": "12345678"},
+                                         format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+def test_anonymous_requests_are_refused():
+    response = api_client_for(None).get("/api/v1/accounts/")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_connect_links_the_demo_bank_and_never_returns_the_password(api, alice):
+    response = connect(api)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert "pw-never-shown" not in response.content.decode()
+    assert body["status"] == "active"
+    assert len(body["accounts"]) == 3
+    listed = api.get("/api/v1/accounts/").json()["results"]
+    assert [c["id"] for c in listed] == [body["id"]]
+    assert "pw-never-shown" not in str(listed)
+
+
+def test_refresh_answers_202_with_the_run_and_runs_end_in_succeeded(api, alice):
+    connection_id = connect(api).json()["id"]
+
+    refresh = api.post(f"/api/v1/accounts/{connection_id}/refresh/")
+    runs = api.get(f"/api/v1/accounts/{connection_id}/runs/").json()["results"]
+
+    assert refresh.status_code == 202
+    assert refresh.json()["run"] in {r["id"] for r in runs}
+    assert {r["status"] for r in runs} == {"succeeded"}
+    assert [r["trigger"] for r in runs] == ["manual", "link"]
+
+
+def test_alice_cannot_read_refresh_or_unlink_bobs_account(alice, bob):
+    bob_client, alice_client = api_client_for(bob), api_client_for(alice)
+    bobs = connect(bob_client).json()["id"]
+    bobs_tx = Transaction.objects.filter(user=bob).first()
+
+    assert alice_client.get(f"/api/v1/accounts/{bobs}/").status_code == 404
+    assert alice_client.post(f"/api/v1/accounts/{bobs}/refresh/").status_code == 404
+    assert alice_client.get(f"/api/v1/accounts/{bobs}/runs/").status_code == 404
+    assert alice_client.delete(f"/api/v1/accounts/{bobs}/").status_code == 404
+    assert alice_client.get(f"/api/v1/transactions/{bobs_tx.id}/").status_code == 404
+    assert alice_client.get("/api/v1/transactions/").json()["results"] == []
+    assert alice_client.get("/api/v1/accounts/").json()["results"] == []
+    assert Connection.objects.filter(pk=bobs).exists()
+
+
+def test_unlink_removes_the_connection_and_its_transactions(api, alice):
+    connection_id = connect(api).json()["id"]
+
+    response = api.delete(f"/api/v1/accounts/{connection_id}/")
+
+    assert response.status_code == 204
+    assert not Transaction.objects.filter(user=alice).exists()
+
+
+def test_the_original_design_connect_call_keeps_working(api, alice, bob):
+    response = api.post(
+        "/api/v1/account",
+        {"user_id": "foo", "account_url": "sandbox://bar", "account_login": "baz",
+         "account_password": "qux"},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"user_id", "account_id", "action", "status"}
+    assert body["user_id"] == "foo"
+    assert body["action"] == "connect" and body["status"] == "success"
+    connection = Connection.objects.get(pk=body["account_id"])
+    assert connection.user == alice  # the body's user_id is never trusted
+    assert connection.provider == "sandbox"
+    assert "qux" not in response.content.decode()
+
+
+def test_the_original_connect_call_infers_ofx_from_an_http_url(api, settings):
+    settings.ALLOW_PRIVATE_OUTBOUND = False
+
+    response = api.post(
+        "/api/v1/account",
+        {"user_id": "foo", "account_url": "http://127.0.0.1:9/ofx", "account_login": "baz",
+         "account_password": "qux"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "private or local address" in response.json()["error"]["message"]
+
+
+def test_connect_refuses_an_unknown_url_scheme(api):
+    response = connect(api, provider="", account_url="ftp://bank.example.com")
+
+    assert response.status_code == 400
+
+
+def test_transactions_page_by_cursor_and_filter(api, alice):
+    connect(api)
+    total = Transaction.objects.filter(user=alice).count()
+
+    seen, url, pages = [], "/api/v1/transactions/?page_size=200", 0
+    while url:
+        page = api.get(url).json()
+        seen += [t["id"] for t in page["results"]]
+        url, pages = page["next"], pages + 1
+    coffee = api.get("/api/v1/transactions/?q=starbucks&page_size=500").json()["results"]
+    march = api.get(
+        "/api/v1/transactions/?date_from=2026-03-01&date_to=2026-03-31&page_size=500"
+    ).json()["results"]
+
+    assert len(seen) == len(set(seen)) == total
+    assert pages == -(-total // 200)
+    assert coffee and all("STARBUCKS" in t["description"] for t in coffee)
+    assert march and all(t["posted_on"].startswith("2026-03") for t in march)
+    assert isinstance(coffee[0]["amount"], str)
+
+
+def test_transaction_list_runs_a_fixed_number_of_queries(api, alice, django_assert_max_num_queries):
+    connect(api)
+
+    with django_assert_max_num_queries(6):
+        response = api.get("/api/v1/transactions/?page_size=100")
+
+    assert len(response.json()["results"]) == 100
+
+
+def test_openapi_schema_builds(api):
+    response = api.get("/api/v1/schema/")
+
+    assert response.status_code == 200
+    assert b"/api/v1/accounts/" in response.content
+
+
+def test_healthz_reports_database_broker_and_object_store(client):
+    response = client.get("/healthz")
+
+    body = response.json()
+    assert set(body["checks"]) == {"database", "broker", "object_store"}
+    assert response.status_code == 200, body
+
+
+def test_transaction_pages_are_keyset_not_offset(api, alice):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    connect(api)
+    first = api.get("/api/v1/transactions/?page_size=50").json()
+
+    with CaptureQueriesContext(db) as queries:
+        second = api.get(first["next"]).json()
+
+    sql = " ".join(q["sql"] for q in queries.captured_queries).upper()
+    assert "OFFSET" not in sql
+    last, nxt = first["results"][-1], second["results"][0]
+    assert (last["posted_on"], last["id"]) > (nxt["posted_on"], nxt["id"])
+
+
+def test_a_forged_cursor_is_a_404_not_a_500(api):
+    response = api.get("/api/v1/transactions/?cursor=bm9wZQ==")
+
+    assert response.status_code == 404

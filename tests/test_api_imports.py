@@ -1,0 +1,157 @@
+"""POST /api/v1/imports/: the same pipeline as a refresh, raw dump first."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from tests.conftest import api_client_for
+from tests.factories import FinancialAccountFactory
+from transactions.models import ImportJob, RawDump, Transaction
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("object_store")]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def upload(client, name, data=None, **fields):
+    data = data if data is not None else (
+        FIXTURES / ("ofx" if name.endswith((".ofx", ".qfx")) else "imports") / name
+    ).read_bytes()
+    return client.post("/api/v1/imports/", {"file": SimpleUploadedFile(name, data), **fields},
+                       format="multipart")
+
+
+def test_an_ofx_statement_imports_with_counts_and_its_raw_dump(api, alice):
+    response = upload(api, "two_accounts.ofx")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    stored = Transaction.objects.filter(user=alice)
+    assert body["created"] == stored.count() > 0
+    assert body["duplicates"] == 0
+    assert stored.values("account").distinct().count() == 2
+    assert not stored.filter(dump__isnull=True).exists()
+    job = ImportJob.objects.get(pk=body["id"])
+    assert job.dump.size == (FIXTURES / "ofx" / "two_accounts.ofx").stat().st_size
+
+
+def test_importing_the_same_file_twice_adds_nothing(api, alice):
+    first = upload(api, "bank_sgml_cp1252.ofx").json()
+
+    second = upload(api, "bank_sgml_cp1252.ofx").json()
+
+    assert second["created"] == 0
+    assert second["duplicates"] == first["created"]
+    assert Transaction.objects.filter(user=alice).count() == first["created"]
+
+
+def test_latin1_descriptions_survive(api, alice):
+    upload(api, "bank_sgml_cp1252.ofx")
+
+    assert Transaction.objects.filter(user=alice, description__contains="É").exists()
+
+
+def test_mint_csv_export_keeps_its_categories(api, alice, taxonomy):
+    response = upload(api, "mint_export.csv")
+
+    assert response.status_code == 201, response.json()
+    coffee = Transaction.objects.filter(user=alice, description__icontains="STARBUCKS")
+    assert coffee.count() == 2  # two identical coffees on one day stay two
+    assert {str(t.category) for t in coffee} == {"Food & Dining › Coffee Shops"}
+    assert {t.category_source for t in coffee} == {"import"}
+    assert all(t.amount == Decimal("-4.75") for t in coffee)
+    pay = Transaction.objects.get(user=alice, description__icontains="PAYROLL")
+    assert pay.amount > 0 and pay.category.name == "Paycheck"
+
+
+def test_a_csv_with_a_column_mapping_goes_into_the_chosen_account(api, alice):
+    account = FinancialAccountFactory(connection__user=alice)
+    csv = b"Posted,Payee,Amount\n2024-02-01,COFFEE BAR,-3.50\n2024-02-02,PAYCHECK,1200.00\n"
+
+    response = api.post(
+        "/api/v1/imports/",
+        {"file": SimpleUploadedFile("x.csv", csv), "account": account.id, "format": "csv",
+         "options": '{"date": "Posted", "description": "Payee", "amount": "Amount"}'},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["created"] == 2
+    assert set(Transaction.objects.values_list("account_id", flat=True)) == {account.id}
+
+
+def test_importing_into_someone_elses_account_is_refused(api, bob):
+    bobs = FinancialAccountFactory(connection__user=bob)
+
+    response = upload(api, "bank_v2.ofx", account=bobs.id)
+
+    assert response.status_code == 400
+    assert not Transaction.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["truncated.ofx", "bad_amount.ofx", "missing_dtposted.ofx",
+                                  "entity_bomb.ofx", "external_entity.ofx", "empty.ofx",
+                                  "not_ofx.ofx"])
+def test_a_malformed_file_gets_a_400_and_nothing_is_stored(api, alice, name):
+    upload(api, "bank_v2.ofx")
+    before = (Transaction.objects.count(), RawDump.objects.count(), ImportJob.objects.count())
+
+    response = upload(api, name)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] in ("invalid_file", "invalid") and len(error["message"]) > 10
+    assert (Transaction.objects.count(), RawDump.objects.count(),
+            ImportJob.objects.count()) == before
+
+
+def test_the_error_names_the_line(api):
+    response = upload(api, "bad_amount.ofx")
+
+    assert "line" in response.json()["error"]["message"]
+    assert response.json()["error"]["details"]["line"] > 0
+
+
+def test_a_file_over_the_size_cap_is_refused(api, settings):
+    settings.IMPORT_MAX_BYTES = 100
+
+    response = upload(api, "bank_v2.ofx")
+
+    assert response.status_code == 400
+    assert "limit" in response.json()["error"]["message"]
+
+
+def test_a_big_file_is_imported_in_the_background_and_polled(api, alice, settings):
+    settings.IMPORT_INLINE_MAX_ROWS = 1
+
+    response = upload(api, "two_accounts.ofx")
+
+    assert response.status_code == 202
+    job_id = response.json()["id"]
+    polled = api.get(f"/api/v1/imports/{job_id}/").json()
+    assert polled["status"] == "succeeded"  # the eager worker already ran it
+    assert polled["created"] == Transaction.objects.filter(user=alice).count() > 0
+    assert api_client_for(None).get(f"/api/v1/imports/{job_id}/").status_code == 401
+
+
+def test_bob_cannot_see_alices_import(api, bob):
+    job_id = upload(api, "bank_v2.ofx").json()["id"]
+
+    assert api_client_for(bob).get(f"/api/v1/imports/{job_id}/").status_code == 404
+
+
+@hsettings(max_examples=40, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(max_size=400), name=st.sampled_from(["a.ofx", "a.csv", "a.qif", "a.bin"]))
+def test_any_upload_is_a_201_or_a_400_never_a_server_error(api, alice, blob, name):
+    before = Transaction.objects.count()
+
+    response = upload(api, name, data=blob)
+
+    assert response.status_code in (201, 400)
+    if response.status_code == 400:
+        assert Transaction.objects.count() == before

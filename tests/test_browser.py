@@ -1,0 +1,98 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright.
+
+Celery is eager in tests, so linking the demo bank refreshes it inside the request; the
+live server runs in a thread of this process and sees the same settings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from accounts.providers import sandbox
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path("/tmp/mint-dashboard.png")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("object_store"),
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls
+    # from a thread with a running loop unless told that this one is safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(10_000)
+        yield page
+        browser.close()
+
+
+def test_sign_up_link_the_demo_bank_and_refresh_it(browser_page, live_server, monkeypatch):
+    from playwright.sync_api import expect
+
+    monkeypatch.setattr(sandbox, "today", lambda: date(2026, 5, 20))
+    page = browser_page
+
+    # Given an anonymous visitor, the dashboard sends them to the login page.
+    page.goto(f"{live_server.url}/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
+
+    # When they follow "Sign up" and create an account,
+    page.get_by_role("link", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/signup/$"))
+    page.get_by_label("Email address").fill("carol@example.com")
+    page.get_by_label("Password", exact=True).fill("a-long-passphrase")
+    page.get_by_label("Password again").fill("a-long-passphrase")
+    page.get_by_role("button", name="Sign up").click()
+
+    # then they land on their (empty) accounts page, logged in.
+    expect(page.get_by_role("heading", name="No linked accounts yet")).to_be_visible()
+    expect(page.get_by_text("carol@example.com")).to_be_visible()
+
+    # When they link the demo bank,
+    page.get_by_label("Institution").select_option("sandbox")
+    page.get_by_label("URL").fill("sandbox://demo")
+    page.get_by_label("Login").fill("demo")
+    page.locator("#id_password").fill("any-password")
+    page.get_by_role("button", name="Link account").click()
+
+    # then its accounts and recent transactions show within seconds.
+    expect(page.get_by_text("Linked Mint Demo Bank.")).to_be_visible()
+    expect(page.locator("table.accounts").get_by_role("link", name="Everyday Checking")).to_be_visible()
+    expect(page.locator("table.transactions tbody tr")).to_have_count(10)
+
+    # When they click Refresh, the run's status shows "succeeded".
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_text("Refreshed Mint Demo Bank")).to_be_visible()
+    expect(page.locator("[data-run-status]")).to_have_text("succeeded")
+    expect(page.locator(".badge.status-active")).to_have_text("Up to date")
+
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # And the transactions page pages back in time.
+    page.get_by_role("link", name="Transactions", exact=True).click()
+    expect(page.locator("table.transactions tbody tr")).to_have_count(50)
+    page.get_by_role("link", name="Older →").click()
+    expect(page).to_have_url(re.compile(r"before="))
+    expect(page.locator("table.transactions tbody tr")).to_have_count(50)

@@ -1,0 +1,516 @@
+"""The browser dashboard through Django's test client: sign-up, accounts, refresh,
+transactions, imports. Every page is scoped to the logged-in user."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.contrib.staticfiles import finders
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection as db
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import Connection, User
+from accounts.providers import sandbox
+from accounts.services import account_connect
+from categories.models import Category
+from tests.factories import ConnectionFactory, FinancialAccountFactory
+from transactions import views as transaction_views
+from transactions.models import ImportJob, RawDump, RefreshRun, Transaction
+
+PASSWORD = "correct-horse-battery"
+OFX_FIXTURES = Path(__file__).parent / "fixtures" / "ofx"
+SMALL_CSV = (
+    b"Date,Description,Amount\n"
+    b"2024-01-15,ACME CORP PAYROLL,2000.00\n"
+    b"2024-01-16,STARBUCKS STORE 12345 SEATTLE WA,-4.75\n"
+    b"2024-01-17,CHECK 1042,-120.00\n"
+)
+
+linked = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("object_store")]
+
+
+@pytest.fixture(autouse=True)
+def _bank_day(monkeypatch):
+    monkeypatch.setattr(sandbox, "today", lambda: date(2026, 5, 20))
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def link_demo_bank(client, login="demo"):
+    return client.post("/connections/link/", {"provider": "sandbox", "url": "sandbox://demo",
+                                              "login": login, "password": "pw-never-shown"},
+                       follow=True)
+
+
+def add_transactions(account, days: int, per_day: int, start=date(2026, 4, 30)):
+    """``per_day`` rows on each of ``days`` days: same-day ties exercise the id tie-break."""
+    return Transaction.objects.bulk_create(
+        Transaction(user=account.user, account=account, external_id=f"{start}-{d}-{i}",
+                    posted_on=start - timedelta(days=d), amount=Decimal(f"-{d + 1}.{i:02d}"),
+                    description=f"SHOP {d} ITEM {i}")
+        for d in range(days) for i in range(per_day)
+    )
+
+
+def older_link(response) -> str | None:
+    found = re.search(r'<a class="older" rel="next" href="([^"]+)">Older', response.content.decode())
+    if found is None:
+        return None
+    return urljoin(response.request["PATH_INFO"], html.unescape(found.group(1)))
+
+
+# --- sign-up, login, logout ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_signup_creates_a_user_and_logs_them_in(client):
+    response = client.post("/signup/", {"email": "New@Example.com",
+                                        "password": "a-long-passphrase",
+                                        "password_confirm": "a-long-passphrase"})
+
+    user = User.objects.get(email="new@example.com")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.session[SESSION_KEY] == str(user.pk)
+    assert user.check_password("a-long-passphrase")
+    assert "Welcome to Mint" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_signup_refuses_a_weak_password_a_mismatch_and_a_taken_email(client, alice):
+    weak = client.post("/signup/", {"email": "x@example.com", "password": "12345678",
+                                    "password_confirm": "12345678"})
+    mismatch = client.post("/signup/", {"email": "y@example.com", "password": "a-long-passphrase",
+                                        "password_confirm": "another-passphrase"})
+    taken = client.post("/signup/", {"email": "ALICE@example.com", "password": "a-long-passphrase",
+                                     "password_confirm": "a-long-passphrase"})
+
+    assert weak.status_code == 400
+    assert "too common" in weak.content.decode() or "entirely numeric" in weak.content.decode()
+    assert "The two passwords differ." in mismatch.content.decode()
+    assert "already exists" in taken.content.decode()
+    assert list(User.objects.values_list("email", flat=True)) == ["alice@example.com"]
+    assert SESSION_KEY not in client.session
+
+
+@pytest.mark.django_db
+def test_login_with_email_then_logout(client, alice):
+    login_page = client.get("/accounts/login/")
+    logged_in = client.post("/accounts/login/", {"username": "alice@example.com",
+                                                 "password": PASSWORD})
+    home = client.get("/")
+    logged_out = client.post("/accounts/logout/")
+
+    assert 'href="/signup/"' in login_page.content.decode()
+    assert logged_in.status_code == 302 and logged_in["Location"] == "/"
+    assert home.status_code == 200 and "alice@example.com" in home.content.decode()
+    assert logged_out.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_wrong_password_does_not_log_in(client, alice):
+    response = client.post("/accounts/login/", {"username": "alice@example.com",
+                                                "password": "wrong"})
+
+    assert response.status_code == 200
+    assert SESSION_KEY not in client.session
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, path", [
+    ("get", "/"),
+    ("get", "/transactions/"),
+    ("get", "/import/"),
+    ("get", "/import/6f1c1f3e-0000-4000-8000-000000000000/"),
+    ("post", "/connections/link/"),
+    ("post", "/connections/6f1c1f3e-0000-4000-8000-000000000000/refresh/"),
+    ("get", "/connections/6f1c1f3e-0000-4000-8000-000000000000/unlink/"),
+])
+def test_anonymous_users_are_redirected_to_login(client, method, path):
+    response = getattr(client, method)(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/accounts/login/?next={path}")
+
+
+# --- accounts page ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_accounts_page_lists_only_the_users_own_connections_with_status_and_error(
+    alice_client, alice, bob
+):
+    refreshed = timezone.now().replace(year=2026, month=5, day=19, hour=8, minute=30)
+    failing = ConnectionFactory(user=alice, institution="Riverbend Credit Union",
+                                status=Connection.Status.ERROR, last_refreshed_at=refreshed,
+                                last_error="could not reach ofx.riverbend.test: timed out")
+    FinancialAccountFactory(connection=failing, name="Joint Checking", mask="7731",
+                            balance=Decimal("-1234.5"))
+    ConnectionFactory(user=alice, institution="Mint Demo Bank", status=Connection.Status.ACTIVE)
+    ConnectionFactory(user=bob, institution="Bobs Secret Bank")
+
+    page = alice_client.get("/").content.decode()
+
+    assert "Riverbend Credit Union" in page and "Mint Demo Bank" in page
+    assert "Bobs Secret Bank" not in page
+    assert "Refresh failing" in page and "Up to date" in page
+    assert "May 19, 2026, 08:30" in page
+    assert "could not reach ofx.riverbend.test: timed out" in page
+    assert "Joint Checking" in page and "-1,234.50" in page
+    assert page.count('action="/connections/') == 2 + 1  # two refresh forms + the link form
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_linking_the_demo_bank_from_the_form_shows_its_accounts_and_transactions(
+    alice_client, alice
+):
+    response = link_demo_bank(alice_client)
+
+    page = response.content.decode()
+    connection = Connection.objects.get(user=alice)
+    assert response.redirect_chain[-1][0] == f"/#connection-{connection.pk}"
+    assert "Linked Mint Demo Bank." in page
+    assert "Everyday Checking" in page and "4,210.55" in page
+    assert 'data-run-status="succeeded"' in page
+    assert len(response.context["recent_transactions"]) == 10
+    assert "pw-never-shown" not in page
+    listed = alice_client.get("/transactions/").context["transactions"]
+    assert len(listed) == transaction_views.PAGE_SIZE
+    assert all(tx.user_id == alice.pk for tx in listed)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_linking_with_a_refused_login_shows_the_banks_error(alice_client, alice):
+    response = link_demo_bank(alice_client, login="bad")
+
+    page = response.content.decode()
+    connection = Connection.objects.get(user=alice)
+    assert connection.status == Connection.Status.NEEDS_ATTENTION
+    assert "the first refresh failed" in page
+    assert "Credentials need attention" in page
+    assert html.escape(connection.last_error) in page
+
+
+@pytest.mark.django_db
+def test_link_form_errors_are_shown_and_nothing_is_linked(alice_client, alice):
+    no_url = alice_client.post("/connections/link/", {"provider": "ofx", "login": "me",
+                                                      "password": "pw"})
+    wrong_scheme = alice_client.post("/connections/link/", {"provider": "sandbox",
+                                                            "url": "https://bank.test",
+                                                            "login": "me"})
+
+    assert no_url.status_code == 400
+    assert "An OFX server needs its URL." in no_url.content.decode()
+    assert wrong_scheme.status_code == 400
+    assert "sandbox://" in wrong_scheme.content.decode()
+    assert not Connection.objects.filter(user=alice).exists()
+
+
+# --- refresh, unlink --------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_refresh_button_posts_with_csrf_and_shows_the_run_status(alice):
+    connection = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
+                                 login="demo", password="pw")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    url = f"/connections/{connection.pk}/refresh/"
+    page = client.get("/").content.decode()
+    token = re.search(rf'action="{url}">\s*<input type="hidden" name="csrfmiddlewaretoken" '
+                      r'value="([^"]+)"', page)
+    assert token is not None
+
+    by_get = client.get(url)
+    without_token = client.post(url)
+    refreshed = client.post(url, {"csrfmiddlewaretoken": token.group(1)}, follow=True)
+
+    assert by_get.status_code == 405
+    assert without_token.status_code == 403
+    assert refreshed.redirect_chain[-1][0] == f"/#connection-{connection.pk}"
+    run = RefreshRun.objects.filter(connection=connection).order_by("-created_at").first()
+    assert (run.trigger, run.status) == ("manual", "succeeded")
+    assert "Refreshed Mint Demo Bank" in refreshed.content.decode()
+    assert 'data-run-status="succeeded"' in refreshed.content.decode()
+
+
+@pytest.mark.django_db
+def test_another_users_connection_answers_404_and_is_left_alone(alice_client, bob):
+    bobs = ConnectionFactory(user=bob)
+
+    refresh = alice_client.post(f"/connections/{bobs.pk}/refresh/")
+    unlink_page = alice_client.get(f"/connections/{bobs.pk}/unlink/")
+    unlink = alice_client.post(f"/connections/{bobs.pk}/unlink/")
+
+    assert (refresh.status_code, unlink_page.status_code, unlink.status_code) == (404, 404, 404)
+    assert not RefreshRun.objects.filter(connection=bobs).exists()
+    assert Connection.objects.filter(pk=bobs.pk).exists()
+
+
+@pytest.mark.django_db
+def test_unlink_asks_for_confirmation_then_deletes_the_connection(alice_client, alice):
+    connection = ConnectionFactory(user=alice)
+    add_transactions(FinancialAccountFactory(connection=connection), days=2, per_day=2)
+
+    confirm = alice_client.get(f"/connections/{connection.pk}/unlink/")
+    response = alice_client.post(f"/connections/{connection.pk}/unlink/", follow=True)
+
+    assert "This cannot be undone." in confirm.content.decode()
+    assert "Unlinked Mint Demo Bank" in response.content.decode()
+    assert not Connection.objects.filter(pk=connection.pk).exists()
+    assert not Transaction.objects.filter(user=alice).exists()
+
+
+@pytest.mark.django_db
+def test_the_accounts_page_reloads_itself_only_while_a_refresh_runs(alice_client, alice):
+    connection = ConnectionFactory(user=alice)
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+
+    running = alice_client.get("/").content.decode()
+    RefreshRun.objects.filter(pk=run.pk).update(status="succeeded")
+    finished = alice_client.get("/").content.decode()
+
+    assert "window.location.reload()" in running and "Refreshing…" in running
+    assert "window.location.reload()" not in finished
+
+
+# --- transactions -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_transactions_page_lists_newest_first_and_pages_older_by_keyset(alice_client, alice):
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    add_transactions(account, days=40, per_day=3)  # 120 rows, 3 pages of 50
+    expected = list(Transaction.objects.filter(user=alice)
+                    .order_by("-posted_on", "-id").values_list("id", flat=True))
+
+    seen, url, pages = [], "/transactions/", 0
+    with CaptureQueriesContext(db) as queries:
+        while url:
+            response = alice_client.get(url)
+            seen += [tx.id for tx in response.context["transactions"]]
+            url, pages = older_link(response), pages + 1
+
+    assert seen == expected
+    assert pages == 3
+    assert not any("OFFSET" in q["sql"].upper() for q in queries.captured_queries)
+
+
+@pytest.mark.django_db
+def test_older_pages_keep_the_filters_and_ignore_rows_added_meanwhile(alice_client, alice):
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    add_transactions(account, days=30, per_day=2)
+    first = alice_client.get("/transactions/", {"q": "shop", "account": account.pk})
+    add_transactions(account, days=1, per_day=5, start=date(2026, 5, 10))  # newer rows
+    second = alice_client.get(older_link(first))
+
+    assert "q=shop" in older_link(first) and f"account={account.pk}" in older_link(first)
+    last_of_first = first.context["transactions"][-1]
+    assert all((tx.posted_on, tx.id) < (last_of_first.posted_on, last_of_first.id)
+               for tx in second.context["transactions"])
+    assert len(second.context["transactions"]) == 10
+    assert older_link(second) is None
+    assert "← Newest" in second.content.decode()
+
+
+@pytest.mark.django_db
+def test_transactions_page_shows_amounts_signs_pending_and_category(alice_client, alice):
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice), name="Card")
+    coffee = Category.objects.create(name="Coffee Beans", user=alice)
+    Transaction.objects.bulk_create([
+        Transaction(user=alice, account=account, external_id="a", posted_on=date(2026, 5, 1),
+                    amount=Decimal("2000"), description="ACME PAYROLL"),
+        Transaction(user=alice, account=account, external_id="b", posted_on=date(2026, 5, 2),
+                    amount=Decimal("-1234.5"), description="RENT", pending=True),
+        Transaction(user=alice, account=account, external_id="c", posted_on=date(2026, 5, 3),
+                    amount=Decimal("-4.75"), description="BLUE BOTTLE", category=coffee),
+    ])
+
+    page = alice_client.get("/transactions/").content.decode()
+
+    assert "+2,000.00" in page and "-1,234.50" in page and "-4.75" in page
+    assert page.index("BLUE BOTTLE") < page.index("RENT") < page.index("ACME PAYROLL")
+    assert "Pending" in page
+    assert "Coffee Beans" in page
+    assert "Older →" not in page
+
+
+@pytest.mark.django_db
+def test_transactions_text_and_account_filters(alice_client, alice, bob):
+    connection = ConnectionFactory(user=alice)
+    checking = FinancialAccountFactory(connection=connection, name="Checking")
+    card = FinancialAccountFactory(connection=connection, name="Card")
+    Transaction.objects.bulk_create([
+        Transaction(user=alice, account=checking, external_id="1", posted_on=date(2026, 5, 1),
+                    amount=Decimal("-5"), description="POS STARBUCKS #123"),
+        Transaction(user=alice, account=card, external_id="2", posted_on=date(2026, 5, 2),
+                    amount=Decimal("-9"), description="SQ *BLUE BOTTLE"),
+        Transaction(user=alice, account=card, external_id="3", posted_on=date(2026, 5, 3),
+                    amount=Decimal("-7"), description="STARBUCKS STORE 9"),
+    ])
+    bobs_account = FinancialAccountFactory(connection=ConnectionFactory(user=bob))
+
+    by_text = alice_client.get("/transactions/", {"q": "starbucks"}).context["transactions"]
+    by_account = alice_client.get("/transactions/", {"account": card.pk}).context["transactions"]
+    both = alice_client.get("/transactions/", {"q": "starbucks", "account": card.pk})
+    bobs = alice_client.get("/transactions/", {"account": bobs_account.pk})
+
+    assert [tx.external_id for tx in by_text] == ["3", "1"]
+    assert [tx.external_id for tx in by_account] == ["3", "2"]
+    assert [tx.external_id for tx in both.context["transactions"]] == ["3"]
+    assert f'<option value="{card.pk}" selected>' in both.content.decode()
+    assert bobs.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_malformed_cursor_is_a_bad_request(alice_client):
+    assert alice_client.get("/transactions/", {"before": "yesterday"}).status_code == 400
+
+
+# --- imports ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_importing_a_csv_twice_shows_created_then_duplicate_counts(alice_client, alice):
+    def upload():
+        return alice_client.post(
+            "/import/", {"file": SimpleUploadedFile("export.csv", SMALL_CSV, "text/csv")},
+            follow=True,
+        )
+
+    first, second = upload(), upload()
+
+    assert first.context["job"].created == 3 and first.context["job"].duplicates == 0
+    assert second.context["job"].created == 0 and second.context["job"].duplicates == 3
+    page = second.content.decode()
+    assert "export.csv: 0 new, 3 already known" in page
+    assert 'data-count="duplicates">3<' in page
+    assert Transaction.objects.filter(user=alice).count() == 3
+    listing = alice_client.get("/import/").content.decode()
+    assert listing.count("export.csv") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_importing_an_ofx_file_into_a_chosen_account(alice_client, alice):
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice), name="Savings")
+    data = (OFX_FIXTURES / "bank_v2.ofx").read_bytes()
+
+    response = alice_client.post(
+        "/import/", {"file": SimpleUploadedFile("march.ofx", data), "account": account.pk,
+                     "format": "ofx"},
+        follow=True,
+    )
+
+    job = response.context["job"]
+    assert (job.status, job.format, job.account_id) == ("succeeded", "ofx", account.pk)
+    assert job.created > 0
+    assert Transaction.objects.filter(user=alice, account=account).count() == job.created
+    assert f'data-count="created">{job.created}<' in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+@pytest.mark.parametrize("name", ["truncated.ofx", "not_ofx.ofx"])
+def test_a_malformed_file_shows_the_error_and_stores_nothing(alice_client, alice, name):
+    data = (OFX_FIXTURES / name).read_bytes()
+
+    response = alice_client.post("/import/", {"file": SimpleUploadedFile(name, data),
+                                              "format": "ofx"})
+
+    assert response.status_code == 400
+    assert 'class="errorlist"' in response.content.decode()
+    assert response.context["form"].errors["file"]
+    assert not ImportJob.objects.exists()
+    assert not RawDump.objects.exists()
+    assert not Transaction.objects.exists()
+    assert not Connection.objects.filter(user=alice).exists()
+
+
+@pytest.mark.django_db
+def test_importing_into_another_users_account_is_refused(alice_client, bob):
+    bobs_account = FinancialAccountFactory(connection=ConnectionFactory(user=bob))
+
+    response = alice_client.post("/import/", {
+        "file": SimpleUploadedFile("export.csv", SMALL_CSV), "account": bobs_account.pk,
+    })
+
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_another_users_import_answers_404(alice_client, bob):
+    job = ImportJob.objects.create(user=bob, filename="bob.csv", format="csv")
+
+    assert alice_client.get(f"/import/{job.pk}/").status_code == 404
+
+
+# --- query counts, static files ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_accounts_page_runs_a_fixed_number_of_queries(
+    alice_client, alice, django_assert_max_num_queries
+):
+    for n in range(4):
+        connection = ConnectionFactory(user=alice, institution=f"Bank {n}")
+        for name in ("Checking", "Savings", "Card"):
+            account = FinancialAccountFactory(connection=connection, name=name)
+        RefreshRun.objects.create(user=alice, connection=connection, trigger="manual",
+                                  status="succeeded")
+        add_transactions(account, days=5, per_day=2)
+    alice_client.get("/")  # session and last-active writes out of the way
+
+    # session, user, connections with their last run, their accounts, recent transactions
+    with django_assert_max_num_queries(5):
+        response = alice_client.get("/")
+
+    assert response.status_code == 200
+    assert response.content.decode().count('data-run-status="succeeded"') == 4
+
+
+@pytest.mark.django_db
+def test_transactions_page_runs_a_fixed_number_of_queries(
+    alice_client, alice, django_assert_max_num_queries
+):
+    connection = ConnectionFactory(user=alice)
+    coffee = Category.objects.create(name="Coffee Beans", user=alice)
+    for name in ("Checking", "Savings", "Card"):
+        account = FinancialAccountFactory(connection=connection, name=name)
+        add_transactions(account, days=30, per_day=2)
+    Transaction.objects.filter(user=alice).update(category=coffee)
+    alice_client.get("/transactions/")
+
+    # session, user, the account choices, one page of transactions (+1 to know if older)
+    with django_assert_max_num_queries(4):
+        response = alice_client.get("/transactions/", {"q": "shop"})
+
+    assert len(response.context["transactions"]) == transaction_views.PAGE_SIZE
+
+
+def test_the_stylesheet_is_found_by_the_static_files_finders():
+    assert finders.find("mint/mint.css"), (
+        "mint/static/ is not a static files location: add BASE_DIR / 'mint' / 'static' "
+        "to STATICFILES_DIRS in mint/settings.py"
+    )

@@ -1,0 +1,232 @@
+"""The refresh pipeline on the demo bank, tasks run inline (eager)."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection as db
+
+from accounts.models import Connection
+from accounts.providers import sandbox
+from accounts.services import account_connect
+from notifications.models import Notification
+from transactions.models import RawDump, RefreshRun, Transaction
+from transactions.objectstore import StorageUnavailable, get_store
+from transactions.services.refresh import refresh_execute, refresh_request
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("object_store")]
+
+
+@pytest.fixture
+def bank_today(monkeypatch):
+    """Moves the demo bank's calendar."""
+    state = {"today": date(2026, 3, 10)}
+    monkeypatch.setattr(sandbox, "today", lambda: state["today"])
+    return state
+
+
+@pytest.fixture
+def eager_retries():
+    """Celery runs an eager retry only when eager exceptions do not propagate."""
+    from mint.celery import app
+
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = True
+
+
+def link(user, login="demo"):
+    return account_connect(user=user, provider="sandbox", url="sandbox://demo",
+                           login=login, password="s3cret-pw")
+
+
+def test_linking_the_demo_bank_imports_a_year_of_transactions(alice, bank_today):
+    connection = link(alice)
+
+    run = RefreshRun.objects.get(connection=connection)
+    assert run.status == "succeeded"
+    assert run.trigger == "link"
+    oldest = Transaction.objects.filter(user=alice).order_by("posted_on").first().posted_on
+    assert oldest <= bank_today["today"] - timedelta(days=365)
+    assert run.created == Transaction.objects.filter(user=alice).count() > 800
+    connection.refresh_from_db()
+    assert connection.status == "active"
+    assert connection.cursor == "2026-03-10"
+    assert {a.kind for a in connection.accounts.all()} == {"checking", "savings", "credit_card"}
+    assert Notification.objects.filter(user=alice, kind="refresh_finished").count() == 1
+
+
+def test_running_the_same_refresh_twice_adds_no_rows(alice, bank_today):
+    connection = link(alice)
+    before = Transaction.objects.filter(user=alice).count()
+
+    second = refresh_request(connection=connection, trigger="manual")
+
+    second.refresh_from_db()
+    assert second.status == "succeeded"
+    assert second.created == 0
+    assert second.unchanged > 0
+    assert Transaction.objects.filter(user=alice).count() == before
+
+
+def test_a_finished_run_executed_again_changes_nothing(alice, bank_today):
+    connection = link(alice)
+    run = RefreshRun.objects.get(connection=connection)
+    count = Transaction.objects.count()
+
+    refresh_execute(run_id=run.id)  # a redelivered message
+
+    assert Transaction.objects.count() == count
+    assert RawDump.objects.filter(connection=connection).count() == 1
+
+
+def test_pending_transaction_is_replaced_when_it_posts(alice, bank_today):
+    connection = link(alice)
+    pending = list(Transaction.objects.filter(user=alice, pending=True))
+    assert pending, "the demo bank shows the last days as pending"
+
+    bank_today["today"] += timedelta(days=5)
+    run = refresh_request(connection=connection, trigger="manual")
+
+    run.refresh_from_db()
+    assert run.replaced_pending >= len(pending)
+    pending_ids = {t.external_id for t in pending}
+    assert not Transaction.objects.filter(external_id__in=pending_ids).exists()
+    for tx in pending:
+        posted = Transaction.objects.get(account=tx.account, external_id="T" + tx.external_id[1:])
+        assert posted.amount == tx.amount and not posted.pending
+
+
+def test_overlapping_fetch_windows_create_no_duplicates(alice, bank_today):
+    connection = link(alice)
+    for _ in range(3):
+        bank_today["today"] += timedelta(days=2)
+        refresh_request(connection=connection, trigger="manual")
+
+    keys = list(Transaction.objects.values_list("account_id", "external_id"))
+    assert len(keys) == len(set(keys))
+    # Every pending row has no posted twin stored next to it.
+    for tx in Transaction.objects.filter(pending=True):
+        assert not Transaction.objects.filter(
+            account=tx.account, external_id="T" + tx.external_id[1:]
+        ).exists()
+
+
+def test_a_correction_updates_the_row_in_place(alice, bank_today):
+    connection = link(alice)
+    bank_today["today"] += timedelta(days=8)
+
+    run = refresh_request(connection=connection, trigger="manual")
+
+    run.refresh_from_db()
+    assert run.updated >= 0
+    keys = list(Transaction.objects.values_list("account_id", "external_id"))
+    assert len(keys) == len(set(keys))
+
+
+def test_the_database_holds_no_plaintext_password(alice, bank_today):
+    link(alice)
+
+    with db.cursor() as cursor:
+        cursor.execute("SELECT secret, url, last_error FROM accounts_connection")
+        rows = cursor.fetchall()
+    assert rows
+    for row in rows:
+        assert "s3cret-pw" not in " ".join(str(v) for v in row)
+
+
+def test_raw_dump_is_stored_unchanged_and_holds_no_credentials(alice, bank_today):
+    connection = link(alice)
+    dump = RawDump.objects.get(connection=connection)
+
+    payload = get_store().get(dump.key)
+
+    assert b"s3cret-pw" not in payload
+    assert len(payload) == dump.size
+    assert dump.key.startswith(f"raw/{alice.id}/{connection.id}/")
+    assert not Transaction.objects.filter(dump__isnull=True).exists()
+
+
+def test_refused_credentials_fail_at_once_and_tell_the_user(alice, bank_today):
+    connection = link(alice, login="bad")
+
+    run = RefreshRun.objects.get(connection=connection)
+    assert run.status == "failed"
+    assert run.attempts == 1
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.NEEDS_ATTENTION
+    assert "refused" in connection.last_error
+    assert Notification.objects.filter(user=alice, kind="refresh_failing").count() == 1
+    assert not Transaction.objects.exists()
+
+
+def test_a_transient_failure_is_retried_and_then_succeeds(alice, bank_today, eager_retries):
+    connection = link(alice, login="flaky")
+
+    run = RefreshRun.objects.get(connection=connection)
+    assert run.status == "succeeded"
+    assert run.attempts == 2
+    assert Transaction.objects.filter(user=alice).exists()
+
+
+def test_after_the_last_retry_the_connection_shows_the_error(alice, bank_today, monkeypatch,
+                                                             eager_retries):
+    def down(ctx):
+        raise sandbox.TransientProviderError("The demo bank is down for maintenance.")
+
+    monkeypatch.setattr(sandbox.provider, "fetch", down)
+    connection = link(alice)
+
+    run = RefreshRun.objects.get(connection=connection)
+    assert run.status == "failed"
+    assert "maintenance" in run.error
+    connection.refresh_from_db()
+    assert connection.status == "error"
+    assert Notification.objects.filter(user=alice, kind="refresh_failing").exists()
+
+
+def test_object_store_unreachable_retries_and_writes_no_row_without_its_dump(
+    alice, bank_today, monkeypatch, eager_retries
+):
+    store = get_store()
+    real_put = store.put_new
+    calls = {"n": 0}
+
+    def flaky_put(key, data, content_type):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise StorageUnavailable("object store unreachable")
+        return real_put(key, data, content_type)
+
+    monkeypatch.setattr(store, "put_new", flaky_put)
+    connection = link(alice)
+
+    run = RefreshRun.objects.get(connection=connection)
+    assert run.status == "succeeded"
+    assert run.attempts == 2
+    assert RawDump.objects.filter(connection=connection).count() == 1
+    assert not Transaction.objects.filter(dump__isnull=True).exists()
+
+
+def test_a_second_refresh_request_joins_the_active_run(alice, bank_today):
+    connection = link(alice)
+    queued = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+
+    again = refresh_request(connection=connection, trigger="manual")
+
+    assert again.pk == queued.pk
+
+
+def test_a_claimed_connection_is_not_refreshed_by_another_run(alice, bank_today):
+    from django.utils import timezone
+
+    from transactions.services.refresh import RefreshRetry
+
+    connection = link(alice)
+    other = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+    Connection.objects.filter(pk=connection.pk).update(
+        claimed_by="00000000-0000-0000-0000-000000000001",
+        claimed_until=timezone.now() + timedelta(minutes=5),
+    )
+
+    with pytest.raises(RefreshRetry):
+        refresh_execute(run_id=other.id, final_attempt=False)

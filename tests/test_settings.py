@@ -1,0 +1,89 @@
+"""Settings: strict in production, embedded only in development."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROD = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 50,
+    "ALLOWED_HOSTS": "mint.example.com",
+    "DATABASE_URL": "postgres://mint@127.0.0.1:5432/mint",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "S3_BUCKET": "mint-raw",
+    "CREDENTIALS_KEYS": "ZW1iZWRkZWQtZGV2LW9ubHkta2V5LW5vdC1zZWNyZXQ=",
+    "EMAIL_URL": "smtp://127.0.0.1:25",
+}
+PROBE = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL.split(':')[0], "
+    "s.S3_BUCKET or 'folder', s.CELERY_TASK_ALWAYS_EAGER)"
+)
+
+
+def start(env: dict) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in PROD and k != "S3_ENDPOINT_URL"}
+    clean.update(env, DJANGO_SETTINGS_MODULE="mint.settings", MINT_VAR_DIR="/tmp/mint-settings-test")
+    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_production_settings_start_with_every_variable():
+    result = start(PROD)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", "redis", "mint-raw", "False"]
+
+
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "S3_BUCKET", "CREDENTIALS_KEYS",
+                "EMAIL_URL", "ALLOWED_HOSTS"]
+)
+def test_production_refuses_to_start_without(missing):
+    env = {k: v for k, v in PROD.items() if k != missing}
+
+    result = start(env)
+
+    assert result.returncode != 0
+    assert f"{missing} is not set" in result.stderr
+
+
+def test_debug_falls_back_to_the_embedded_parts():
+    result = start({"DEBUG": "true"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem", "folder", "False"]
+
+
+def test_eager_tasks_are_refused_in_production():
+    result = start({**PROD, "CELERY_TASK_ALWAYS_EAGER": "true"})
+
+    assert result.returncode != 0
+    assert "CELERY_TASK_ALWAYS_EAGER" in result.stderr
+
+
+def test_a_malformed_boolean_is_an_error_not_a_guess():
+    result = start({**PROD, "DEBUG": "maybe"})
+
+    assert result.returncode != 0
+
+
+def test_celery_is_configured_for_at_least_once_delivery(settings):
+    from mint.celery import app
+
+    assert app.conf.task_serializer == "json"
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    if settings.REDIS_URL:
+        visibility = app.conf.broker_transport_options["visibility_timeout"]
+        assert visibility > settings.CELERY_MAX_COUNTDOWN
+    for entry in app.conf.beat_schedule.values():
+        period = entry["schedule"]
+        seconds = period if isinstance(period, int | float) else 24 * 3600
+        assert entry["options"]["expires"] < seconds

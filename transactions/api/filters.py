@@ -1,0 +1,26 @@
+import django_filters
+
+from ..models import Transaction
+
+
+class TransactionFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    connection = django_filters.UUIDFilter(field_name="account__connection_id")
+    date_from = django_filters.DateFilter(field_name="posted_on", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="posted_on", lookup_expr="lte")
+    q = django_filters.CharFilter(method="filter_text", label="text in description or seller")
+    pending = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Transaction
+        fields = ["account", "connection", "date_from", "date_to", "q", "pending"]
+
+    def filter_text(self, queryset, name, value):
+        from django.db.models import Q
+
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(description__icontains=value) | Q(seller__icontains=value) | Q(memo__icontains=value)
+        )

@@ -1,0 +1,71 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from accounts.models import FinancialAccount
+
+from ..importers import FORMATS
+from ..models import ImportJob, RefreshRun, Transaction
+
+
+class RefreshRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RefreshRun
+        fields = [
+            "id", "connection", "trigger", "status", "attempts", "fetched", "created",
+            "updated", "unchanged", "replaced_pending", "error", "timings", "created_at",
+            "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    category_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id", "account", "external_id", "posted_on", "amount", "currency", "description",
+            "memo", "seller", "category", "category_name", "category_source", "pending",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_category_name(self, obj) -> str:
+        return str(obj.category) if obj.category_id else ""
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=FinancialAccount.objects.none(), required=False, allow_null=True
+    )
+    format = serializers.ChoiceField(choices=FORMATS, required=False)
+    options = serializers.JSONField(required=False, help_text="CSV column mapping, see docs")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["account"].queryset = FinancialAccount.objects.filter(user=request.user)
+
+    def validate_file(self, value):
+        if value.size > settings.IMPORT_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"the file is {value.size:,} bytes; the limit is {settings.IMPORT_MAX_BYTES:,}"
+            )
+        return value
+
+    def validate_options(self, value):
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("options must be a JSON object")
+        return value
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "status", "filename", "format", "account", "created", "duplicates",
+            "updated", "error", "created_at", "finished_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,57 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from mint.api import KeysetPagination, NewestFirstPagination, error_response
+
+from ..importers import ImportFormatError
+from ..selectors import import_jobs_for, transactions_for
+from ..services.imports import import_create
+from .filters import TransactionFilter
+from .serializers import ImportJobSerializer, ImportUploadSerializer, TransactionSerializer
+
+
+class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
+    """The user's transactions, newest first, paged by cursor (``?cursor=…&page_size=``)."""
+
+    serializer_class = TransactionSerializer
+    filterset_class = TransactionFilter
+    pagination_class = KeysetPagination
+
+    def get_queryset(self):
+        return transactions_for(user=self.request.user)
+
+
+class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Upload a statement file. 201 with counts when it is ingested at once, 202 with an
+    ``id`` to poll at ``/api/v1/imports/{id}/`` for big files."""
+
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    pagination_class = NewestFirstPagination
+
+    def get_queryset(self):
+        return import_jobs_for(user=self.request.user)
+
+    @extend_schema(request=ImportUploadSerializer, responses={201: ImportJobSerializer,
+                                                              202: ImportJobSerializer})
+    def create(self, request):
+        upload = ImportUploadSerializer(data=request.data, context={"request": request})
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        file = data["file"]
+        try:
+            job = import_create(
+                user=request.user, data=file.read(), filename=file.name or "",
+                format=data.get("format"), account=data.get("account"),
+                options=data.get("options"),
+            )
+        except ImportFormatError as exc:
+            return error_response(400, "invalid_file", str(exc),
+                                  {"line": exc.line} if exc.line else {})
+        finished = job.status == job.Status.SUCCEEDED
+        return Response(
+            ImportJobSerializer(job).data,
+            status=status.HTTP_201_CREATED if finished else status.HTTP_202_ACCEPTED,
+        )

@@ -1,0 +1,411 @@
+"""Bank CSV exports, read through a column mapping.
+
+Every bank invents its own columns, so ``options`` says which header holds what:
+
+    date, amount          (or debit + credit: debit is money out, credit money in)
+    description           and optionally id, account, memo, category
+    date_format           strftime pattern; default ISO, then MM/DD/YYYY — or DD/MM/YYYY
+                          when day_first — then "Jan 15, 2024"-style dates
+    decimal               "." or ","; default guessed from the amounts ("12,50" → ",")
+    delimiter             default sniffed among , ; tab |
+    negate                for card exports that write purchases as positive (Amex,
+                          Discover): flips every amount to Mint's convention
+    skip_rows             physical lines before the header (a bank's summary block);
+                          default: the header is found among the first 20 lines
+    account_name          name of the single account when there is no account column
+
+Column names match headers case-insensitively. Without a mapping the common headers are
+recognised (Chase, Capital One, Citi, Bank of America, Amex, Discover exports).
+Line numbers in errors are physical lines of the file, the first line being 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from itertools import islice
+
+from accounts.providers.base import AccountRecord, Statement, TransactionRecord
+
+from ._fields import (
+    ExternalIds,
+    FieldError,
+    account_external_id,
+    check_options,
+    fail,
+    guess_decimal,
+    option_bool,
+    option_decimal,
+    option_str,
+    parse_amount,
+    parse_date,
+    short_hash,
+    statement_cursor,
+)
+from ._text import decode_text
+from .errors import ImportFormatError
+
+COLUMNS = ("date", "amount", "debit", "credit", "description", "id", "account", "memo",
+           "category")
+OPTIONS = (*COLUMNS, "date_format", "day_first", "decimal", "delimiter", "negate",
+           "skip_rows", "account_name")
+DEFAULT_ACCOUNT_ID = "csv"
+DEFAULT_ACCOUNT_NAME = "Imported CSV"
+DELIMITERS = (",", ";", "\t", "|")
+HEADER_SEARCH_LINES = 20
+MAX_EXTERNAL_ID = 120
+
+# Headers recognised without a mapping, best first (a posting date before a
+# transaction date: Mint stores when the money moved).
+KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
+    "date": ("date", "posted date", "post date", "posting date", "transaction date",
+             "trans. date", "trans date", "booking date"),
+    "amount": ("amount", "transaction amount", "amount (usd)"),
+    "debit": ("debit", "debit amount", "withdrawal", "withdrawals", "money out"),
+    "credit": ("credit", "credit amount", "deposit", "deposits", "money in"),
+    "description": ("description", "original description", "payee", "name", "merchant",
+                    "transaction description", "memo"),
+    "id": ("transaction id", "id", "reference", "reference number", "fitid"),
+    "account": ("account", "account name", "account number"),
+    "memo": ("memo", "notes", "note"),
+    "category": ("category",),
+}
+AMOUNT_KEYS = ("amount", "debit", "credit")
+BALANCE_LINE = re.compile(r"(beginning|ending|opening|closing) balance\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CsvSettings:
+    columns: dict[str, str]  # option → header name, as given by the user
+    date_format: str | None = None
+    day_first: bool = False
+    decimal: str | None = None
+    delimiter: str | None = None
+    negate: bool = False
+    skip_rows: int | None = None
+    account_name: str = DEFAULT_ACCOUNT_NAME
+
+
+@dataclass
+class Table:
+    header_line: int
+    headers: list[str]
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+
+    def headers_found(self) -> str:
+        return ", ".join(repr(h) for h in self.headers if h) or "none"
+
+
+def parse_csv(data: bytes, options: dict | None = None) -> Statement:
+    """A bank CSV export → Statement (one account unless an account column is mapped)."""
+    settings = _settings(check_options(options, OPTIONS))
+    table = _read_table(decode_text(data), settings)
+    columns = _resolve_columns(table, settings)
+    decimal = settings.decimal or guess_decimal(_amount_cells(table, columns))
+    return _build_statement(table, columns, settings, decimal)
+
+
+def _amount_cells(table: Table, columns: dict[str, int]) -> Iterator[str]:
+    positions = [columns[key] for key in AMOUNT_KEYS if key in columns]
+    for _, cells in table.rows:
+        yield from (cells[i] for i in positions if i < len(cells))
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _settings(options: dict) -> CsvSettings:
+    columns = {key: name for key in COLUMNS if (name := option_str(options, key))}
+    return CsvSettings(
+        columns=columns,
+        date_format=option_str(options, "date_format"),
+        day_first=option_bool(options, "day_first"),
+        decimal=option_decimal(options),
+        delimiter=_delimiter_option(options),
+        negate=option_bool(options, "negate"),
+        skip_rows=_skip_rows_option(options),
+        account_name=option_str(options, "account_name") or DEFAULT_ACCOUNT_NAME,
+    )
+
+
+def _delimiter_option(options: dict) -> str | None:
+    value = options.get("delimiter")
+    if value in (None, ""):
+        return None
+    if value in ("tab", "\\t"):
+        return "\t"
+    if not isinstance(value, str) or len(value) != 1 or value.isalnum() or value in "\"\r\n ":
+        raise ImportFormatError(f"option 'delimiter' must be one character such as "
+                                f"',', ';' or 'tab', not {value!r}")
+    return value
+
+
+def _skip_rows_option(options: dict) -> int | None:
+    value = options.get("skip_rows")
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ImportFormatError(f"option 'skip_rows' must be a whole number ≥ 0, not {value!r}")
+    return value
+
+
+# ------------------------------------------------------------------------ reading rows
+
+
+def _read_table(text: str, settings: CsvSettings) -> Table:
+    """Finds the delimiter and the header row, then reads every non-blank row."""
+    skip = settings.skip_rows or 0
+    lines = text.split("\n")[skip:]
+    if not any(line.strip() for line in lines):
+        raise ImportFormatError(f"nothing is left after skipping {skip} lines" if skip
+                                else "the file is empty: expected a header line and rows")
+    settings = _excel_separator_line(lines, settings)
+    body = "\n".join(lines)
+    limit = 1 if settings.skip_rows is not None else HEADER_SEARCH_LINES
+    delimiter, header_at = _find_header(body, settings, skip, limit)
+    rows = list(_csv_rows(body, delimiter, skip))
+    if not rows:
+        raise ImportFormatError("the file is empty: expected a header line and rows")
+    header_line, headers = rows[header_at]
+    return Table(header_line=header_line, headers=[h.strip() for h in headers],
+                 rows=rows[header_at + 1:])
+
+
+def _excel_separator_line(lines: list[str], settings: CsvSettings) -> CsvSettings:
+    """Excel writes "sep=;" as the first line of some exports to name the delimiter.
+    The line is blanked (not removed) so later line numbers stay physical."""
+    first = lines[0].strip(" ") if lines else ""
+    if len(first) != 5 or not first.lower().startswith("sep="):
+        return settings
+    lines[0] = ""
+    return settings if settings.delimiter else replace(settings, delimiter=first[4])
+
+
+def _csv_rows(body: str, delimiter: str, skipped: int) -> Iterator[tuple[int, list[str]]]:
+    """(physical line where the record starts, cells) for every non-blank record."""
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
+    start = 1
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                yield start + skipped, cells
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise fail(f"unreadable CSV record ({exc})", start + skipped) from exc
+
+
+def _find_header(body: str, settings: CsvSettings, skipped: int, limit: int) -> tuple[str, int]:
+    """(delimiter, index of the header among the non-blank rows).
+
+    With a known delimiter only the header is searched. Otherwise each candidate
+    delimiter is tried: the one whose split reveals a header row earliest wins (the
+    widest on a tie: a description holding "a,date,amount" in a semicolon file must
+    not win); failing that, the most frequent candidate on the first line and the
+    first row as header, so the column error names what was found.
+    """
+    candidates = (settings.delimiter,) if settings.delimiter else DELIMITERS
+    found: list[tuple[int, int, int]] = []  # (-header index, width, -candidate order)
+    for order, delimiter in enumerate(candidates):
+        index, width = _header_position(body, delimiter, settings, skipped, limit)
+        if index is not None:
+            found.append((-index, width, -order))
+    if found:
+        minus_index, _, minus_order = max(found)
+        return candidates[-minus_order], -minus_index
+    return settings.delimiter or _most_frequent_delimiter(body, skipped), 0
+
+
+def _header_position(body: str, delimiter: str, settings: CsvSettings, skipped: int,
+                     limit: int) -> tuple[int | None, int]:
+    """(index, width) of the first row that looks like a header when split by
+    ``delimiter``, or (None, 0)."""
+    try:
+        head = list(islice(_csv_rows(body, delimiter, skipped), limit))
+    except ImportFormatError:
+        return None, 0
+    for index, (_, cells) in enumerate(head):
+        if _looks_like_header(cells, settings):
+            return index, len(cells)
+    return None, 0
+
+
+def _looks_like_header(cells: list[str], settings: CsvSettings) -> bool:
+    names = {cell.strip().casefold() for cell in cells}
+
+    def has(key: str) -> bool:
+        given = settings.columns.get(key)
+        if given is not None:
+            return given.casefold() in names
+        return any(name in names for name in KNOWN_HEADERS[key])
+
+    given_amounts = [k for k in AMOUNT_KEYS if k in settings.columns]
+    amounts = all(has(k) for k in given_amounts) if given_amounts else any(
+        has(k) for k in AMOUNT_KEYS)
+    return has("date") and amounts
+
+
+def _most_frequent_delimiter(body: str, skipped: int) -> str:
+    first = next((line for line in body.split("\n") if line.strip()), "")
+    counts = {d: len(next(csv.reader([first], delimiter=d), [])) - 1 for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    if counts[best] <= 0:
+        raise fail("could not tell how columns are separated: the header has no comma, "
+                   "semicolon or tab; pass the delimiter option", skipped + 1)
+    return best
+
+
+# ------------------------------------------------------------------------------ columns
+
+
+def _resolve_columns(table: Table, settings: CsvSettings) -> dict[str, int]:
+    """Option → column index: the mapping given, then the known headers for the rest."""
+    index = {}
+    for position, header in enumerate(table.headers):
+        index.setdefault(header.casefold(), position)
+    columns: dict[str, int] = {}
+    for key, name in settings.columns.items():
+        if name.casefold() not in index:
+            raise fail(f"column {name!r} (option {key!r}) is not in the header; headers "
+                       f"found: {table.headers_found()}", table.header_line)
+        columns[key] = index[name.casefold()]
+    used = set(columns.values())
+    amounts_given = any(k in settings.columns for k in AMOUNT_KEYS)
+    for key, names in KNOWN_HEADERS.items():
+        if key in columns or (key in AMOUNT_KEYS and amounts_given):
+            continue
+        if key in ("debit", "credit") and "amount" in columns:
+            continue
+        position = next((index[n] for n in names if n in index and index[n] not in used), None)
+        if position is not None:
+            columns[key] = position
+            used.add(position)
+    _require_columns(columns, table)
+    return columns
+
+
+def _require_columns(columns: dict[str, int], table: Table) -> None:
+    missing = []
+    if "date" not in columns:
+        missing.append("the date (option date=<column>)")
+    if not any(k in columns for k in AMOUNT_KEYS):
+        missing.append("the amount (option amount=<column>, or debit= and credit=)")
+    if "description" not in columns:
+        missing.append("the description (option description=<column>)")
+    if missing:
+        raise fail(f"could not tell which column holds {' and '.join(missing)}; "
+                   f"headers found: {table.headers_found()}", table.header_line)
+
+
+# ------------------------------------------------------------------------------ records
+
+
+def _build_statement(table: Table, columns: dict[str, int], settings: CsvSettings,
+                     decimal: str) -> Statement:
+    ids = ExternalIds()
+    accounts: dict[str, AccountRecord] = {}
+    transactions = []
+    for line, cells in table.rows:
+        row = _Row(line, cells, table.headers)
+        if _is_balance_line(row, columns):
+            continue
+        account_id = _account(row, columns, settings, accounts)
+        posted_on = row.parse(columns["date"], "date", lambda v: parse_date(
+            v, date_format=settings.date_format, day_first=settings.day_first))
+        amount = _amount(row, columns, decimal)
+        amount = -amount if settings.negate and amount else amount
+        description = row.optional(columns.get("description"))
+        external_id = _bank_id(row.optional(columns.get("id"))) or ids.next(
+            account=account_id, posted_on=posted_on, amount=amount, description=description)
+        transactions.append(TransactionRecord(
+            account_external_id=account_id, external_id=external_id, posted_on=posted_on,
+            amount=amount, description=description,
+            memo=row.optional(columns.get("memo")),
+            source_category=row.optional(columns.get("category")),
+        ))
+    return Statement(accounts=list(accounts.values()), transactions=transactions,
+                     cursor=statement_cursor(transactions))
+
+
+def _bank_id(value: str) -> str:
+    """The bank's own id. Amex quotes it with an apostrophe so Excel keeps it as text;
+    one longer than Transaction.external_id (120) is hashed rather than cut, since two
+    cut ids could collide."""
+    value = value.strip("'").strip()
+    return value if len(value) <= MAX_EXTERNAL_ID else short_hash("id", value)
+
+
+class _Row:
+    """One record's cells with the line number every error must carry."""
+
+    def __init__(self, line: int, cells: list[str], headers: list[str]):
+        self.line, self.cells, self.headers = line, cells, headers
+
+    def required(self, index: int, what: str) -> str:
+        if index >= len(self.cells):
+            raise fail(f"expected {what} in column {self._name(index)!r}, but the row has "
+                       f"only {len(self.cells)} of the header's {len(self.headers)} columns",
+                       self.line)
+        return self.cells[index]
+
+    def optional(self, index: int | None) -> str:
+        """Exports often drop trailing empty cells: a short row means an empty value."""
+        if index is None or index >= len(self.cells):
+            return ""
+        return self.cells[index].strip()
+
+    def parse(self, index: int, what: str, parser):
+        value = self.required(index, what)
+        try:
+            return parser(value)
+        except FieldError as exc:
+            raise fail(f"{exc} (column {self._name(index)!r})", self.line) from exc
+
+    def _name(self, index: int) -> str:
+        return self.headers[index] if index < len(self.headers) else f"#{index + 1}"
+
+
+def _is_balance_line(row: _Row, columns: dict[str, int]) -> bool:
+    """Bank of America starts its rows with "Beginning balance as of 01/01/2024" and no
+    amount: a balance, not a transaction. Any other row without an amount is an error."""
+    if any(row.optional(columns.get(key)) for key in AMOUNT_KEYS):
+        return False
+    return BALANCE_LINE.match(row.optional(columns.get("description"))) is not None
+
+
+def _amount(row: _Row, columns: dict[str, int], decimal: str) -> Decimal:
+    """One signed amount column, or a debit (money out) and a credit (money in) column.
+    Debit and credit are taken by magnitude: some banks write debits as "-12.50"."""
+    if "amount" in columns:
+        return row.parse(columns["amount"], "an amount",
+                         lambda v: parse_amount(v, decimal=decimal))
+    debit = row.optional(columns.get("debit"))
+    credit = row.optional(columns.get("credit"))
+    if not debit and not credit:
+        names = " or ".join(repr(row.headers[columns[k]]) for k in ("debit", "credit")
+                            if k in columns)
+        raise fail(f"expected an amount in {names}, found none", row.line)
+    value = Decimal(0)
+    if credit:
+        value += abs(row.parse(columns["credit"], "an amount",
+                               lambda v: parse_amount(v, decimal=decimal)))
+    if debit:
+        value -= abs(row.parse(columns["debit"], "an amount",
+                               lambda v: parse_amount(v, decimal=decimal)))
+    return value
+
+
+def _account(row: _Row, columns: dict[str, int], settings: CsvSettings,
+             accounts: dict[str, AccountRecord]) -> str:
+    """The row's account id; registers the account the first time it is seen."""
+    name = row.optional(columns.get("account"))
+    external_id = account_external_id(name) if name else DEFAULT_ACCOUNT_ID
+    if external_id not in accounts:
+        accounts[external_id] = AccountRecord(external_id=external_id,
+                                              name=name or settings.account_name)
+    return external_id

@@ -1,0 +1,99 @@
+"""Which parser reads an upload: detection by content first, then by file name.
+
+Content wins over the name because people rename files ("export.csv" that is really
+Mint's export, a ".txt" QIF); the name decides only when the content is not telling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from accounts.providers.base import Statement
+
+from . import csv_import, mint_csv, qif
+from ._fields import check_options
+from ._text import head_text
+from .errors import ImportFormatError
+
+FORMATS = ("ofx", "qif", "csv", "mint")
+SUPPORTED = "OFX/QFX, QIF, CSV (with a column mapping) or Mint's CSV export"
+EXTENSIONS = {".ofx": "ofx", ".qfx": "ofx", ".qif": "qif", ".csv": "csv"}
+OPTIONS = frozenset((*csv_import.OPTIONS, *qif.OPTIONS, *mint_csv.OPTIONS))
+# Files people upload by mistake: say what they are instead of "unknown format".
+NOT_TEXT = {b"%PDF": "a PDF statement", b"PK\x03\x04": "an Excel (.xlsx) or zip file",
+            b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file"}
+
+
+def detect_format(data: bytes, *, filename: str = "") -> str:
+    """One of ``FORMATS`` for an upload, or ImportFormatError naming the supported ones."""
+    for magic, what in NOT_TEXT.items():
+        if data.startswith(magic):
+            raise ImportFormatError(f"this looks like {what}; export {SUPPORTED} instead")
+    head = head_text(data)
+    found = _by_content(head) or _by_extension(filename) or _csv_like(head)
+    if found is None:
+        raise ImportFormatError(f"could not recognise the file format; supported: {SUPPORTED}"
+                                f" (format: {', '.join(FORMATS)})")
+    return found
+
+
+def _by_content(head: str) -> str | None:
+    upper = head.lstrip().upper()
+    if upper.startswith("OFXHEADER") or "<OFX>" in upper or "<?OFX" in upper:
+        return "ofx"
+    if upper.startswith(("!TYPE:", "!ACCOUNT", "!OPTION:")):
+        return "qif"
+    first_line = next((line for line in head.split("\n") if line.strip()), "")
+    if mint_csv.is_mint_header(first_line):
+        return "mint"
+    return None
+
+
+def _by_extension(filename: str) -> str | None:
+    name = (filename or "").strip().lower()
+    return next((fmt for ext, fmt in EXTENSIONS.items() if name.endswith(ext)), None)
+
+
+def _csv_like(head: str) -> str | None:
+    """Text whose first line has a separator is worth a try as CSV: the CSV parser then
+    explains which columns it could not find, which helps more than "unknown format"."""
+    if "\x00" in head:
+        return None
+    first_line = next((line for line in head.split("\n") if line.strip()), "")
+    return "csv" if any(sep in first_line for sep in (",", ";", "\t")) else None
+
+
+def parse_file(
+    data: bytes,
+    *,
+    filename: str = "",
+    format: str | None = None,
+    options: dict | None = None,
+) -> Statement:
+    """Parses an upload into a Statement; every failure is an ImportFormatError.
+
+    ``options`` is validated against every format's option names, so a typo is refused
+    while one options object can still be passed whatever the format turns out to be.
+    """
+    options = check_options(options, OPTIONS)
+    if format is not None and not isinstance(format, str):
+        raise ImportFormatError(f"format must be one of {', '.join(FORMATS)}")
+    fmt = (format or detect_format(data, filename=filename)).strip().lower()
+    parser = _parser(fmt)
+    if fmt == "ofx":
+        return parser(data)
+    known = {"qif": qif.OPTIONS, "csv": csv_import.OPTIONS, "mint": mint_csv.OPTIONS}[fmt]
+    return parser(data, {k: v for k, v in options.items() if k in known})
+
+
+def _parser(fmt: str) -> Callable[..., Statement]:
+    if fmt == "ofx":
+        from .ofx import parse_ofx  # lazy: written alongside, optional at import time
+
+        return parse_ofx
+    parsers = {"qif": qif.parse_qif, "csv": csv_import.parse_csv,
+               "mint": mint_csv.parse_mint_csv}
+    if fmt not in parsers:
+        raise ImportFormatError(f"unknown format {fmt!r}; supported formats: "
+                                f"{', '.join(FORMATS)}")
+    return parsers[fmt]

@@ -1,0 +1,129 @@
+"""Mint's own CSV export ("transactions.csv"), the file people bring when they move here.
+
+Its shape is fixed, so no mapping is needed::
+
+    "Date","Description","Original Description","Amount","Transaction Type",
+    "Category","Account Name","Labels","Notes"
+    "1/15/2024","Starbucks","STARBUCKS STORE 12345","4.75","debit","Coffee Shops",
+    "Visa Signature","","latte"
+
+Amounts are always positive; "Transaction Type" carries the direction (debit = money
+out). The category is kept (``source_category``) so years of hand-made
+categorisation survive the move. Every distinct "Account Name" becomes an account.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from accounts.providers.base import AccountRecord, Statement, TransactionRecord
+
+from ._fields import (
+    ExternalIds,
+    FieldError,
+    account_external_id,
+    check_options,
+    fail,
+    guess_account_kind,
+    option_str,
+    parse_amount,
+    parse_date,
+    statement_cursor,
+)
+from ._text import decode_text
+from .errors import ImportFormatError
+
+COLUMNS = ("Date", "Description", "Original Description", "Amount", "Transaction Type",
+           "Category", "Account Name", "Labels", "Notes")
+OPTIONS = ("account_name",)
+DEFAULT_ACCOUNT_ID = "mint"
+DEFAULT_ACCOUNT_NAME = "Mint import"
+DIRECTIONS = {"debit": -1, "credit": 1}
+
+
+def is_mint_header(line: str) -> bool:
+    """True when ``line`` is exactly Mint's export header (quoted or not)."""
+    cells = next(csv.reader([line]), [])
+    return tuple(cell.strip() for cell in cells) == COLUMNS
+
+
+def parse_mint_csv(data: bytes, options: dict | None = None) -> Statement:
+    """Mint's CSV export → Statement with one account per account name."""
+    options = check_options(options, OPTIONS)
+    default_name = option_str(options, "account_name") or DEFAULT_ACCOUNT_NAME
+    ids = ExternalIds()
+    accounts: dict[str, AccountRecord] = {}
+    transactions = []
+    for line, cells in _rows(decode_text(data)):
+        record = _record(line, cells, ids)
+        name = cells[6].strip()
+        if record.account_external_id not in accounts:
+            accounts[record.account_external_id] = AccountRecord(
+                external_id=record.account_external_id, name=name or default_name,
+                kind=guess_account_kind(name))
+        transactions.append(record)
+    return Statement(accounts=list(accounts.values()), transactions=transactions,
+                     cursor=statement_cursor(transactions))
+
+
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(physical line, cells) of each data row, after checking the header."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start, header_seen = 1, False
+    try:
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            if not header_seen:
+                _check_header(cells, line)
+                header_seen = True
+                continue
+            if len(cells) != len(COLUMNS):
+                raise fail(f"expected {len(COLUMNS)} columns as in Mint's export, found "
+                           f"{len(cells)}", line)
+            yield line, cells
+    except csv.Error as exc:
+        raise fail(f"unreadable CSV record ({exc})", start) from exc
+    if not header_seen:
+        raise ImportFormatError("the file is empty: expected Mint's export header")
+
+
+def _check_header(cells: list[str], line: int) -> None:
+    if tuple(cell.strip() for cell in cells) != COLUMNS:
+        expected = ",".join(f'"{c}"' for c in COLUMNS)
+        raise fail(f"expected Mint's export header {expected}; found "
+                   f"{','.join(cells)[:200]!r}", line)
+
+
+def _record(line: int, cells: list[str], ids: ExternalIds) -> TransactionRecord:
+    date_text, short, original, amount_text, direction, category, account, labels, notes = (
+        cell.strip() for cell in cells)
+    try:
+        posted_on = parse_date(date_text, date_format="%m/%d/%Y")
+        magnitude = abs(parse_amount(amount_text))
+    except FieldError as exc:
+        raise fail(str(exc), line) from exc
+    sign = DIRECTIONS.get(direction.casefold())
+    if sign is None:
+        raise fail(f"expected Transaction Type 'debit' or 'credit', found {direction!r}", line)
+    amount = magnitude * sign if magnitude else magnitude
+    account_id = account_external_id(account) if account else DEFAULT_ACCOUNT_ID
+    description = original or short
+    return TransactionRecord(
+        account_external_id=account_id,
+        external_id=ids.next(account=account_id, posted_on=posted_on, amount=amount,
+                             description=description),
+        posted_on=posted_on, amount=amount, description=description,
+        source_category=category, memo=_memo(notes, labels),
+    )
+
+
+def _memo(notes: str, labels: str) -> str:
+    """Notes become the memo; Mint's labels have no column of their own here, so they
+    ride along in it rather than being dropped."""
+    if not labels:
+        return notes
+    return f"{notes} [labels: {labels}]" if notes else f"[labels: {labels}]"

@@ -1,0 +1,172 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RawDump(models.Model):
+    """A provider answer or an uploaded file, stored unchanged in the object store
+    *before* any row is written from it. Keys are never overwritten."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    connection = models.ForeignKey(
+        "accounts.Connection", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    key = models.CharField(max_length=400, unique=True)
+    media_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RefreshRun(models.Model):
+    class Trigger(models.TextChoices):
+        LINK = "link"
+        MANUAL = "manual"
+        NIGHTLY = "nightly"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        RETRYING = "retrying"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.RETRYING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    connection = models.ForeignKey(
+        "accounts.Connection", on_delete=models.CASCADE, related_name="runs"
+    )
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    fetched = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    replaced_pending = models.PositiveIntegerField(default=0)
+    dump = models.ForeignKey(RawDump, null=True, blank=True, on_delete=models.SET_NULL)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "connection", "created_at"]),
+        ]
+        constraints = [
+            # One active run per connection: a second "refresh" click joins the first.
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(status__in=["queued", "running", "retrying"]),
+                name="one_active_run_per_connection",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} refresh {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class Transaction(models.Model):
+    """One bank transaction.
+
+    ``amount`` is signed from the holder's side: negative is money out, positive money
+    in (see ``accounts.providers.base``). ``user`` leads every unique constraint and
+    index: it is the future shard key.
+    """
+
+    class CategorySource(models.TextChoices):
+        NONE = "", "Not categorised"
+        IMPORT = "import", "From the imported file"
+        SELLER = "seller", "Seller dictionary"
+        CROWD = "crowd", "Crowd-learned"
+        RULE = "rule", "User rule"
+        HEURISTIC = "heuristic", "Description heuristic"
+        MANUAL = "manual", "Set by hand"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False)
+    account = models.ForeignKey(
+        "accounts.FinancialAccount", on_delete=models.CASCADE, related_name="transactions"
+    )
+    external_id = models.CharField(max_length=120)
+    posted_on = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    description = models.CharField(max_length=500)
+    memo = models.CharField(max_length=500, blank=True)
+    seller = models.CharField(max_length=200, blank=True)
+    category = models.ForeignKey(
+        "categories.Category", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    category_source = models.CharField(
+        max_length=10, choices=CategorySource.choices, blank=True, default=""
+    )
+    pending = models.BooleanField(default=False)
+    # The raw dump this row was last written from: no row without its dump.
+    dump = models.ForeignKey(RawDump, null=True, on_delete=models.SET_NULL, db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "account", "external_id"], name="transaction_unique_external"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user", "-posted_on", "-id"], name="tx_user_date"),
+            models.Index(fields=["user", "category", "posted_on"], name="tx_user_category_date"),
+            models.Index(
+                fields=["user", "account"], condition=Q(pending=True), name="tx_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.posted_on} {self.description} {self.amount}"
+
+
+class ImportJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    account = models.ForeignKey(
+        "accounts.FinancialAccount", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=10)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    dump = models.ForeignKey(RawDump, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"import {self.filename} ({self.status})"

@@ -1,0 +1,110 @@
+"""The object store that keeps raw dumps: S3-compatible in production, a folder under
+``var/`` in embedded mode, one interface. Objects are written once and never
+overwritten (``put_new`` fails if the key exists)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+
+
+class StorageUnavailable(Exception):
+    """The object store cannot be reached now; worth retrying."""
+
+
+class ObjectExists(Exception):
+    pass
+
+
+class FolderStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"bad object key {key!r}")
+        return path
+
+    def put_new(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and fails if the key exists
+        except FileExistsError:
+            raise ObjectExists(key) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def check(self) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return f"folder {self.root}"
+
+
+class S3Store:
+    def __init__(self, *, bucket: str, endpoint_url: str | None, region: str):
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=settings.AWS_ACCESS_KEY_ID or None,
+            aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY or None,
+            config=Config(
+                connect_timeout=5, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}
+            ),
+        )
+
+    def _call(self, method: str, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, method)(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
+                raise ObjectExists(kwargs.get("Key", "")) from None
+            if status >= 500 or code in ("SlowDown", "RequestTimeout"):
+                raise StorageUnavailable(f"object store answered {code or status}") from exc
+            raise
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"object store unreachable: {exc}") from exc
+
+    def put_new(self, key: str, data: bytes, content_type: str) -> None:
+        self._call(
+            "put_object", Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+            IfNoneMatch="*",
+        )
+
+    def get(self, key: str) -> bytes:
+        return self._call("get_object", Bucket=self.bucket, Key=key)["Body"].read()
+
+    def check(self) -> str:
+        self._call("head_bucket", Bucket=self.bucket)
+        return f"s3 bucket {self.bucket}"
+
+
+@lru_cache(maxsize=1)
+def _store(bucket: str, endpoint: str | None, folder: str):
+    if bucket:
+        return S3Store(bucket=bucket, endpoint_url=endpoint, region=settings.AWS_REGION)
+    return FolderStore(Path(folder))
+
+
+def get_store():
+    return _store(settings.S3_BUCKET, settings.S3_ENDPOINT_URL, str(settings.OBJECT_STORE_DIR))

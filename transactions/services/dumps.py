@@ -1,0 +1,33 @@
+import hashlib
+import uuid
+
+from django.utils import timezone
+
+from ..models import RawDump
+from ..objectstore import get_store
+
+EXTENSIONS = {
+    "application/json": "json",
+    "application/x-ofx": "ofx",
+    "text/csv": "csv",
+    "application/qif": "qif",
+}
+
+
+def raw_dump_store(
+    *, user, connection=None, source_id: uuid.UUID, payload: bytes, media_type: str
+) -> RawDump:
+    """Pipeline step 3: the payload goes to the object store unchanged, before any row is
+    written from it. The key is ``raw/<user>/<connection or "imports">/<date>/<source>-<n>``;
+    a fresh suffix per write means a retry never overwrites an earlier dump."""
+    today = timezone.now()
+    ext = EXTENSIONS.get(media_type, "bin")
+    key = (
+        f"raw/{user.id}/{connection.id if connection else 'imports'}/{today:%Y/%m/%d}/"
+        f"{source_id}-{uuid.uuid4().hex[:12]}.{ext}"
+    )
+    get_store().put_new(key, payload, media_type)
+    return RawDump.objects.create(
+        user=user, connection=connection, key=key, media_type=media_type, size=len(payload),
+        sha256=hashlib.sha256(payload).hexdigest(),
+    )

@@ -1,0 +1,96 @@
+"""File import through the same pipeline as a refresh: raw dump first, then rows.
+
+``import_create`` parses the upload first, so a malformed file is refused (400) before
+anything is stored. Small files are then ingested at once (201 with counts); large ones
+are queued (202) and ``import_execute`` ingests them from the stored dump.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import FinancialAccount
+from accounts.services import file_connection_for
+
+from ..importers import detect_format, parse_file
+from ..importers.errors import ImportFormatError
+from ..models import ImportJob
+from ..objectstore import get_store
+from .dumps import raw_dump_store
+from .ingest import transactions_ingest
+
+MEDIA_TYPES = {"ofx": "application/x-ofx", "qif": "application/qif", "csv": "text/csv",
+               "mint": "text/csv"}
+
+
+def import_create(
+    *,
+    user,
+    data: bytes,
+    filename: str = "",
+    format: str | None = None,
+    account: FinancialAccount | None = None,
+    options: dict | None = None,
+) -> ImportJob:
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        raise ImportFormatError(
+            f"the file is {len(data):,} bytes; the limit is {settings.IMPORT_MAX_BYTES:,}"
+        )
+    if account is not None and account.user_id != user.id:
+        raise ImportFormatError("unknown account")
+    fmt = format or detect_format(data, filename=filename)
+    statement = parse_file(data, filename=filename, format=fmt, options=options)
+    if not statement.transactions:
+        raise ImportFormatError("the file holds no transactions")
+    job_id = uuid.uuid4()
+    connection = account.connection if account else file_connection_for(user=user)
+    dump = raw_dump_store(user=user, connection=connection, source_id=job_id, payload=data,
+                          media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"))
+    job = ImportJob.objects.create(
+        id=job_id, user=user, account=account, filename=filename[:255], format=fmt,
+        options=options or {}, dump=dump,
+    )
+    if len(statement.transactions) <= settings.IMPORT_INLINE_MAX_ROWS:
+        _ingest(job, statement)
+    else:
+        from ..tasks import import_file
+
+        transaction.on_commit(partial(import_file.delay, str(job.id)))
+    return job
+
+
+def import_execute(*, job_id) -> ImportJob | None:
+    job = ImportJob.objects.select_related("user", "account", "dump").filter(pk=job_id).first()
+    if job is None or job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    try:
+        data = get_store().get(job.dump.key)
+        statement = parse_file(data, filename=job.filename, format=job.format,
+                               options=job.options)
+    except ImportFormatError as exc:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, error=str(exc), finished_at=timezone.now()
+        )
+        return job
+    _ingest(job, statement)
+    return job
+
+
+def _ingest(job: ImportJob, statement) -> None:
+    with transaction.atomic():
+        account = job.account
+        connection = account.connection if account else file_connection_for(user=job.user)
+        result = transactions_ingest(user=job.user, connection=connection, statement=statement,
+                                     dump=job.dump, account=account)
+        job.created = result.created
+        job.updated = result.updated
+        job.duplicates = result.unchanged
+        job.status = ImportJob.Status.SUCCEEDED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["created", "updated", "duplicates", "status", "finished_at"])

@@ -1,0 +1,237 @@
+"""The refresh pipeline: one refresh run of one connection.
+
+``refresh_request`` records a run and enqueues it after commit; the worker's task calls
+``refresh_execute``, which is safe to run any number of times for one run id:
+
+1. claim the connection with a conditional UPDATE (a lease: a worker killed mid-run
+   loses it when it expires; the same run may always re-claim its own lease);
+2. the provider fetches since the saved cursor;
+3. the answer goes unchanged to the object store (a RawDump row) — before any row;
+4. the provider parses it;
+5–6. categorise and upsert the rows, and in the *same* database transaction save the
+   cursor, the balances, the run's counts and release the claim;
+9. tell the user (once per run: notifications have a dedupe key).
+
+Transient failures raise ``RefreshRetry`` for the task to retry with backoff; after the
+last retry, or at once for refused credentials, the run fails, the connection shows the
+error and the user is told.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from accounts.crypto import decrypt_credentials
+from accounts.models import Connection, User
+from accounts.providers import (
+    AuthenticationFailed,
+    FetchContext,
+    ProviderError,
+    TransientProviderError,
+    get_provider,
+)
+from notifications.services import notification_create
+
+from ..models import RefreshRun
+from ..objectstore import StorageUnavailable
+from .dumps import raw_dump_store
+from .ingest import transactions_ingest
+
+log = logging.getLogger(__name__)
+
+
+class RefreshRetry(Exception):
+    """A transient failure: the task retries the run later."""
+
+
+def refresh_request(*, connection: Connection, trigger: str) -> RefreshRun:
+    """Records a refresh run and enqueues it after commit. While a run of the connection
+    is active, asking again returns that run instead of starting a second one."""
+    from ..tasks import refresh_connection
+
+    active = RefreshRun.objects.filter(connection=connection, status__in=RefreshRun.ACTIVE)
+    try:
+        with transaction.atomic():
+            run = RefreshRun.objects.create(
+                user_id=connection.user_id, connection=connection, trigger=trigger
+            )
+    except IntegrityError:  # one_active_run_per_connection
+        existing = active.first()
+        if existing is not None:
+            return existing
+        raise
+    transaction.on_commit(partial(_enqueue, refresh_connection, str(run.id)))
+    return run
+
+
+def _enqueue(task, run_id: str) -> None:
+    """Publishes after commit. If the broker is down the run stays queued in the
+    database and ``refresh_requeue_stale`` (beat, every 15 min) publishes it again:
+    the request that asked for it still succeeds and nothing is lost."""
+    try:
+        task.delay(run_id)
+    except KombuOperationalError as exc:
+        log.warning("broker unavailable, run %s left for the requeue sweep: %s", run_id, exc)
+
+
+def _claim(connection_id, run_id) -> bool:
+    now = timezone.now()
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=run_id)
+    return (
+        Connection.objects.filter(Q(pk=connection_id) & free).update(
+            claimed_by=run_id,
+            claimed_until=now + timedelta(seconds=settings.REFRESH_LEASE_SECONDS),
+        )
+        == 1
+    )
+
+
+def _release(connection_id, run_id) -> None:
+    Connection.objects.filter(pk=connection_id, claimed_by=run_id).update(
+        claimed_by=None, claimed_until=None
+    )
+
+
+def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
+    run = RefreshRun.objects.select_related("connection", "user").filter(pk=run_id).first()
+    if run is None or run.is_finished:
+        return run  # unlinked meanwhile, or a redelivered message of a finished run
+    connection = run.connection
+    if not _claim(connection.pk, run.pk):
+        raise RefreshRetry("another refresh of this connection is running")
+    RefreshRun.objects.filter(pk=run.pk).update(
+        status=RefreshRun.Status.RUNNING, attempts=run.attempts + 1,
+        started_at=run.started_at or timezone.now(),
+    )
+    run.attempts += 1
+    timings: dict[str, float] = {}
+    try:
+        provider = get_provider(connection.provider)
+        credentials = decrypt_credentials(connection.secret)
+        started = time.perf_counter()
+        raw = provider.fetch(
+            FetchContext(url=connection.url, login=credentials["login"],
+                         password=credentials["password"], since=connection.cursor or None,
+                         attempt=run.attempts)
+        )
+        timings["fetch_s"] = round(time.perf_counter() - started, 4)
+        started = time.perf_counter()
+        dump = raw_dump_store(user=run.user, connection=connection, source_id=run.id,
+                              payload=raw.payload, media_type=raw.media_type)
+        timings["dump_s"] = round(time.perf_counter() - started, 4)
+        started = time.perf_counter()
+        statement = provider.parse(raw)
+        timings["parse_s"] = round(time.perf_counter() - started, 4)
+        started = time.perf_counter()
+        with transaction.atomic():
+            locked = Connection.objects.select_for_update().filter(pk=connection.pk).first()
+            if locked is None:
+                return None  # unlinked while fetching
+            result = transactions_ingest(
+                user=run.user, connection=locked, statement=statement, dump=dump
+            )
+            timings["ingest_s"] = round(time.perf_counter() - started, 4)
+            locked.cursor = statement.cursor or locked.cursor
+            locked.institution = locked.institution or statement.institution[:200]
+            locked.status = Connection.Status.ACTIVE
+            locked.last_error = ""
+            locked.last_refreshed_at = timezone.now()
+            locked.claimed_by = None
+            locked.claimed_until = None
+            locked.save(update_fields=["cursor", "institution", "status", "last_error",
+                                       "last_refreshed_at", "claimed_by", "claimed_until"])
+            RefreshRun.objects.filter(pk=run.pk).update(
+                status=RefreshRun.Status.SUCCEEDED, fetched=result.fetched,
+                created=result.created, updated=result.updated, unchanged=result.unchanged,
+                replaced_pending=result.replaced_pending, dump=dump, timings=timings,
+                error="", finished_at=timezone.now(),
+            )
+    except AuthenticationFailed as exc:
+        _fail(run, str(exc), status=Connection.Status.NEEDS_ATTENTION)
+    except (TransientProviderError, StorageUnavailable) as exc:
+        if final_attempt:
+            _fail(run, f"{exc} (gave up after {run.attempts} attempts)")
+        else:
+            _release(connection.pk, run.pk)
+            RefreshRun.objects.filter(pk=run.pk).update(
+                status=RefreshRun.Status.RETRYING, error=str(exc)
+            )
+            raise RefreshRetry(str(exc)) from exc
+    except ProviderError as exc:
+        _fail(run, str(exc))
+    else:
+        run.refresh_from_db()
+        notification_create(
+            user=run.user, kind="refresh_finished",
+            title=f"Refresh finished: {run.created} new",
+            body=f"{connection} — {run.created} new, {run.updated} updated transactions.",
+            data={"run": str(run.id), "connection": str(connection.pk), "new": run.created},
+            dedupe_key=f"refresh_finished:{run.id}",
+        )
+        return run
+    run.refresh_from_db()
+    return run
+
+
+def _fail(run: RefreshRun, message: str, status: str = Connection.Status.ERROR) -> None:
+    log.warning("refresh %s of connection %s failed: %s", run.pk, run.connection_id, message)
+    with transaction.atomic():
+        Connection.objects.filter(pk=run.connection_id).update(
+            status=status, last_error=message[:1000]
+        )
+        _release(run.connection_id, run.pk)
+        RefreshRun.objects.filter(pk=run.pk).update(
+            status=RefreshRun.Status.FAILED, error=message[:2000], finished_at=timezone.now()
+        )
+    notification_create(
+        user=run.user, kind="refresh_failing",
+        title="An account needs attention"
+        if status == Connection.Status.NEEDS_ATTENTION else "An account failed to refresh",
+        body=f"{run.connection}: {message}",
+        data={"run": str(run.pk), "connection": str(run.connection_id)},
+        dedupe_key=f"refresh_failing:{run.pk}",
+    )
+
+
+def nightly_refresh_batch(*, after_user_id: int, batch_size: int) -> int | None:
+    """Requests a refresh of every linked connection of one batch of users active in the
+    last ``NIGHTLY_ACTIVE_DAYS`` days, by ascending id after ``after_user_id``. Returns
+    the last user id when there may be more, None when done. Never loads all users."""
+    now = timezone.now()
+    active_since = now - timedelta(days=settings.NIGHTLY_ACTIVE_DAYS)
+    user_ids = list(
+        User.objects.filter(id__gt=after_user_id, last_active_at__gte=active_since, is_active=True)
+        .order_by("id").values_list("id", flat=True)[:batch_size]
+    )
+    recently = now - timedelta(hours=12)
+    connections = Connection.objects.filter(user_id__in=user_ids).exclude(
+        provider=Connection.Provider.FILE
+    ).exclude(last_refreshed_at__gte=recently)
+    for connection in connections.iterator(chunk_size=1000):
+        refresh_request(connection=connection, trigger=RefreshRun.Trigger.NIGHTLY)
+    return user_ids[-1] if len(user_ids) == batch_size else None
+
+
+def refresh_requeue_stale(*, older_than_seconds: int) -> int:
+    """Re-enqueues active runs whose message may be lost (a broker restarted before the
+    enqueue, a queue flushed). Running it twice is harmless: runs are idempotent."""
+    from ..tasks import refresh_connection
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    stale = RefreshRun.objects.filter(status__in=RefreshRun.ACTIVE, created_at__lt=cutoff)
+    stale = stale.filter(
+        Q(connection__claimed_until__isnull=True) | Q(connection__claimed_until__lt=timezone.now())
+    )
+    ids = [str(pk) for pk in stale.values_list("id", flat=True)[:1000]]
+    for run_id in ids:
+        _enqueue(refresh_connection, run_id)
+    return len(ids)

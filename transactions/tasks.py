@@ -1,0 +1,56 @@
+"""Thin tasks: take ids, call one service, declare retries."""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from .services.imports import import_execute
+from .services.refresh import (
+    RefreshRetry,
+    nightly_refresh_batch,
+    refresh_execute,
+    refresh_requeue_stale,
+)
+
+
+@shared_task(
+    bind=True,
+    # Exponential backoff with full jitter, capped below the broker's visibility timeout.
+    autoretry_for=(RefreshRetry, OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=settings.REFRESH_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=settings.REFRESH_MAX_RETRIES,
+)
+def refresh_connection(self, run_id: str) -> None:
+    refresh_execute(run_id=run_id, final_attempt=self.request.retries >= self.max_retries)
+
+
+@shared_task
+def nightly_refresh(after_user_id: int = 0) -> None:
+    # One batch of 500 users ≈ 1,500 connections: ~1 s of INSERTs and enqueues; the next
+    # batch is its own task so that no task holds all users.
+    last = nightly_refresh_batch(
+        after_user_id=after_user_id, batch_size=settings.NIGHTLY_BATCH_SIZE
+    )
+    if last is not None:
+        nightly_refresh.delay(last)
+
+
+@shared_task
+def requeue_stale_runs() -> None:
+    # Older than the lease plus the longest retry countdown: such a run has no message
+    # left on the broker (lost in a broker restart) or its worker died.
+    refresh_requeue_stale(
+        older_than_seconds=settings.REFRESH_LEASE_SECONDS + settings.CELERY_MAX_COUNTDOWN
+    )
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_jitter=True,
+    max_retries=5,
+)
+def import_file(job_id: str) -> None:
+    import_execute(job_id=job_id)

@@ -1,0 +1,112 @@
+"""Dashboard pages for transactions and file imports, scoped to ``request.user``."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from .api.filters import TransactionFilter
+from .forms import ImportForm, TransactionFilterForm
+from .importers import ImportFormatError
+from .models import ImportJob
+from .selectors import import_jobs_for, transactions_for
+from .services.imports import import_create
+
+PAGE_SIZE = 50
+RECENT_IMPORTS = 10
+
+
+def _cursor(tx) -> str:
+    return f"{tx.posted_on.isoformat()}.{tx.pk}"
+
+
+def _parse_cursor(value: str) -> tuple[date, int]:
+    try:
+        day, _, pk = value.partition(".")
+        return date.fromisoformat(day), int(pk)
+    except ValueError:
+        raise BadRequest("malformed 'before' cursor") from None
+
+
+@login_required
+def transaction_list(request):
+    """Newest first, paged by keyset on (posted_on, id): the cost of a page does not grow
+    with how far back it is, unlike OFFSET, and rows arriving meanwhile shift nothing."""
+    form = TransactionFilterForm(request.GET or None, user=request.user)
+    if form.is_bound and not form.is_valid():
+        if "account" in form.errors:
+            raise Http404("no such account")
+        return render(request, "transactions/transaction_list.html",
+                      {"form": form, "transactions": [], "older_cursor": None}, status=400)
+    filters = form.cleaned_data if form.is_bound else {}
+    # The API's filter set, so that the dashboard and /api/v1/transactions/ agree.
+    queryset = TransactionFilter(
+        {"q": filters.get("q", ""),
+         "account": filters["account"].pk if filters.get("account") else ""},
+        queryset=transactions_for(user=request.user),
+    ).qs
+    before = request.GET.get("before")
+    if before:
+        day, pk = _parse_cursor(before)
+        queryset = queryset.filter(Q(posted_on__lt=day) | Q(posted_on=day, pk__lt=pk))
+    rows = list(
+        queryset.select_related("account").order_by("-posted_on", "-id")[: PAGE_SIZE + 1]
+    )
+    older_cursor = _cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
+    return render(
+        request,
+        "transactions/transaction_list.html",
+        {
+            "form": form,
+            "transactions": rows[:PAGE_SIZE],
+            "older_cursor": older_cursor,
+            "is_first_page": not before,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request):
+    posted = request.method == "POST"
+    form = ImportForm(request.POST if posted else None, request.FILES if posted else None,
+                      user=request.user)
+    if posted and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            with transaction.atomic():  # a queued import is enqueued once the job commits
+                job = import_create(
+                    user=request.user, data=upload.read(), filename=upload.name or "",
+                    format=form.cleaned_data["format"] or None,
+                    account=form.cleaned_data["account"],
+                )
+        except ImportFormatError as exc:
+            form.add_error("file", str(exc))
+        else:
+            if job.status == ImportJob.Status.SUCCEEDED:
+                messages.success(request, f"Imported {job.filename}: {job.created} new, "
+                                          f"{job.duplicates} already known.")
+            else:
+                messages.info(request, f"{job.filename} is being imported.")
+            return redirect("dashboard:import_detail", pk=job.pk)
+    return render(
+        request,
+        "transactions/import_form.html",
+        {"form": form, "jobs": import_jobs_for(user=request.user)
+         .select_related("account").order_by("-created_at")[:RECENT_IMPORTS]},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def import_detail(request, pk):
+    job = get_object_or_404(import_jobs_for(user=request.user).select_related("account"), pk=pk)
+    finished = job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED)
+    return render(request, "transactions/import_detail.html",
+                  {"job": job, "auto_reload": not finished})
