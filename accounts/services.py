@@ -4,7 +4,7 @@ from django.db import transaction
 from .crypto import encrypt_credentials
 from .models import Connection, User
 from .netguard import check_outbound_url
-from .providers import ProviderInputError
+from .providers import ProviderInputError, provider_for_url
 
 
 def user_register(*, email: str, password: str) -> User:
@@ -15,16 +15,18 @@ def user_register(*, email: str, password: str) -> User:
 
 @transaction.atomic
 def account_connect(
-    *, user: User, provider: str, url: str, login: str, password: str
+    *, user: User, provider: str | None, url: str, login: str, password: str
 ) -> Connection:
     """Links a login at an institution and starts its first refresh (after commit).
 
-    The password is encrypted at once; it never leaves this function in clear text.
+    Without a provider it is inferred from the URL (the original design's call names
+    none). The password is encrypted at once; it never leaves here in clear text.
     """
     from transactions.models import RefreshRun
     from transactions.services.refresh import refresh_request
 
     url = url.strip()
+    provider = provider or provider_for_url(url)
     if provider == Connection.Provider.OFX:
         check_outbound_url(url)
     elif provider == Connection.Provider.SANDBOX:

@@ -13,7 +13,7 @@ from transactions.api.serializers import RefreshRunSerializer
 from transactions.models import RefreshRun
 from transactions.services.refresh import refresh_request
 
-from ..providers import ProviderError, provider_for_url
+from ..providers import ProviderError
 from ..selectors import connections_for
 from ..services import account_connect, account_unlink, user_register
 from .serializers import (
@@ -63,10 +63,10 @@ class ConnectionViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            provider = data.get("provider") or provider_for_url(data["account_url"])
             connection = account_connect(
-                user=request.user, provider=provider, url=data.get("account_url", ""),
-                login=data["account_login"], password=data["account_password"],
+                user=request.user, provider=data.get("provider"),
+                url=data.get("account_url", ""), login=data["account_login"],
+                password=data["account_password"],
             )
         except ProviderError as exc:
             return error_response(400, "invalid_account", str(exc))
@@ -103,9 +103,8 @@ class LegacyConnectView(APIView):
         data = serializer.validated_data
         try:
             connection = account_connect(
-                user=request.user, provider=provider_for_url(data["account_url"]),
-                url=data["account_url"], login=data["account_login"],
-                password=data["account_password"],
+                user=request.user, provider=None, url=data["account_url"],
+                login=data["account_login"], password=data["account_password"],
             )
         except ProviderError as exc:
             return error_response(400, "invalid_account", str(exc))
