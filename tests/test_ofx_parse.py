@@ -344,11 +344,20 @@ def test_account_discovery_skips_accounts_without_statement_download():
         ("111:9001", "savings", "SAVINGS", "Rainy Day"), ("4111", "credit_card", "", "Visa")]
 
 
-def test_header_written_on_one_line_still_sets_the_charset():
-    """"Ã©" in cp1252 is the bytes C3 A9, which would also decode as UTF-8 ("é"): only
-    the CHARSET:1252 header tells them apart."""
+def test_header_written_on_one_line_is_read():
     header = HEADER.replace("\r\n", " ", 8)
 
-    statement = parse_ofx(bank_file(trn(name="CAFÃ©"), header=header))
+    statement = parse_ofx(bank_file(trn(name="CAFÉ"), header=header))
 
-    assert statement.transactions[0].description == "CAFÃ©"
+    assert statement.transactions[0].description == "CAFÉ"
+
+
+def test_a_utf8_body_under_a_cp1252_header_is_read_as_utf8():
+    """Banks declare CHARSET:1252 and send UTF-8 (seen in Banco do Brasil exports):
+    strict UTF-8 is tried first, since accented cp1252 text is almost never valid UTF-8."""
+    data = bank_file(trn(name="DOC CRÉDITO"))
+    utf8 = data.decode("cp1252").encode("utf-8")
+
+    statement = parse_ofx(utf8)
+
+    assert statement.transactions[0].description == "DOC CRÉDITO"

@@ -255,16 +255,14 @@ def _sgml_header(data: bytes) -> tuple[dict[str, str], int]:
 
 
 def _decode(body: bytes, header: dict[str, str]) -> str:
-    """Text of the body. Headers lie (UTF-8 declared, cp1252 sent), so a declared UTF-8
-    that does not decode falls back to cp1252, and cp1252's five undefined bytes to
-    Latin-1 rather than failing the whole file."""
-    encoding = header.get("ENCODING", "")
-    charset = header.get("CHARSET", "")
-    if encoding in ("UTF-8", "UTF8") or charset in ("", "NONE", "UTF-8", "UTF8"):
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
+    """Text of the body. Headers lie both ways (UTF-8 declared and cp1252 sent, or
+    CHARSET:1252 declared over UTF-8), so strict UTF-8 is tried first whatever the
+    header says — non-ASCII cp1252 text is almost never valid UTF-8 — then cp1252, and
+    cp1252's five undefined bytes fall back to Latin-1 rather than failing the file."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
     try:
         return body.decode("cp1252")
     except UnicodeDecodeError:
