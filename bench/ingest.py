@@ -1,0 +1,732 @@
+"""Ingest throughput benchmark: parsed provider records → Transaction rows in PostgreSQL.
+
+What one run measures (each timed measurement ``--repeat`` times, median reported):
+
+1. **ingest** — ``--rows`` synthetic transactions (messy bank descriptions, pending rows,
+   source categories; ``--accounts`` accounts over ``--users`` users and
+   ``--connections`` connections; deterministic for a ``--seed``) go through the refresh
+   pipeline's write path, one statement per connection, exactly as
+   ``transactions.services.refresh.refresh_execute`` does it: the raw payload goes to the
+   object store (``raw_dump_store``), then inside ``transaction.atomic()`` the connection
+   is locked, ``transactions_ingest`` normalises, categorises, de-duplicates and upserts
+   the rows, and the connection's cursor is saved (the RefreshRun bookkeeping is left
+   out). The TransactionRecord objects and the raw payloads (JSON, as the sandbox
+   provider answers) are built before the clock starts; the dump writes are timed.
+2. **raw COPY** — the same rows written with one ``COPY … FROM STDIN`` into a bare table
+   with the same columns and no index or constraint: the physical limit. The COPY text is
+   built before the clock starts; the clock covers the COPY and the commit.
+   ``copy_from_records_rows_per_s`` also counts turning the records into COPY text.
+3. **re-ingest** — the same statements again (new raw dumps, as a refresh that fetches an
+   overlapping window): must add 0 rows.
+4. **OFX parse** — ``parse_ofx`` on a generated OFX 1.x SGML file of ``--ofx-rows``
+   STMTTRN (CRLF, unclosed leaves, entities, a raw ``&``, missing FITIDs, two bank
+   accounts and a card).
+
+Every repetition of 1 and 3 uses fresh bench users (so the transaction table holds none
+of their rows); they are deleted and the table vacuumed afterwards, outside the clock.
+Each repetition of 2 uses a new bare table.
+
+Usage (a dedicated database; the bench refuses anything but PostgreSQL)::
+
+    createdb -h 127.0.0.1 -U postgres mint_bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mint_bench .venv/bin/python bench/ingest.py --json
+
+``--profile`` adds, after the measurements, an ingest and a re-ingest with a timer around
+each step (dump, ingest steps, commit) and one ingest under cProfile, all on stderr.
+``DEBUG`` defaults to true only so that a missing broker or bucket falls back to the
+embedded stand-ins; Django's query log is switched off, as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DOMAIN = "mint-bench.invalid"  # every bench user's email ends with it
+END_DATE = date(2025, 6, 30)  # fixed, so that a seed gives the same data on any day
+HISTORY_DAYS = 400
+PENDING_DAYS = 3  # like the sandbox bank: the last days are pending …
+PENDING_LINK_DAYS = 33  # … and posted rows of the last month name their pending twin
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def setup_django(var_dir: str) -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.split(":", 1)[0].lower().startswith(("postgres", "postgis", "pgsql")):
+        sys.exit(
+            "bench/ingest.py measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL "
+            "database, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/mint_bench "
+            f"(got {url.split(':', 1)[0] + '://…' if url else 'nothing'})"
+        )
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mint.settings")
+    os.environ.setdefault("DEBUG", "true")  # missing REDIS_URL / S3_BUCKET fall back
+    os.environ["MINT_VAR_DIR"] = var_dir  # folder object store for the raw dumps
+
+    import django
+    from django.conf import settings
+
+    django.setup()
+    from django.db import OperationalError, connection
+
+    if connection.vendor != "postgresql":
+        sys.exit(f"bench/ingest.py needs PostgreSQL; DATABASE_URL gives {connection.vendor}")
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        sys.exit(f"cannot connect to DATABASE_URL ({str(exc).strip()}); create a database for "
+                 "the bench first, e.g. createdb -h 127.0.0.1 -U postgres mint_bench")
+    # DEBUG only stands in for the missing broker and bucket. Production runs without
+    # Django's query log, and so does the bench.
+    settings.DEBUG = False
+
+
+# --------------------------------------------------------------------------- data
+
+SPENDING = [
+    # (template, low, high, weight, source category as a provider would name it)
+    ("POS PURCHASE {n4} STARBUCKS #{s5} SEATTLE WA", 345, 895, 30, "Coffee Shops"),
+    ("SQ *BLUE BOTTLE", 450, 900, 8, "coffee shops"),
+    ("SQ *BLUE BOTTLE COFFEE  Oakland   CA", 450, 900, 4, ""),
+    ("AMZN Mktp US*{code}", 999, 8900, 18, "Shopping › Books"),
+    ("AMZN Mktp US*{code} Amzn.com/bill WA", 999, 8900, 10, ""),
+    ("WHOLEFDS MKT #{s5} SAN FRANCISCO CA", 1800, 14000, 12, "Groceries"),
+    ("TRADER JOE S #{s3} QPS OAKLAND CA", 2200, 9500, 10, "Groceries"),
+    ("SAFEWAY #{s4}   OAKLAND CA ", 1500, 12000, 8, ""),
+    ("TST* SHAKE SHACK {s3} NEW YORK NY", 1100, 3200, 5, "Restaurants"),
+    ("CHIPOTLE {s4} BERKELEY CA", 950, 2400, 7, "Fast Food"),
+    ("MCDONALD'S F{s5} OAKLAND CA", 500, 1500, 5, "Fast Food"),
+    ("UBER *TRIP HELP.UBER.COM CA", 800, 4200, 9, "Ride Share"),
+    ("LYFT   *RIDE THU {mmdd} LYFT.COM CA", 700, 3500, 4, ""),
+    ("SHELL OIL {n11} OAKLAND CA", 2800, 7000, 7, "Gas & Fuel"),
+    ("CHEVRON {s7} BERKELEY CA", 3000, 7500, 4, "Auto & Transport › Gas & Fuel"),
+    ("TARGET T-{s4} EMERYVILLE CA", 1200, 16000, 6, ""),
+    ("COSTCO WHSE #{s4} RICHMOND CA", 6000, 32000, 3, "Groceries"),
+    ("CVS/PHARMACY #{s5} OAKLAND CA", 600, 4500, 4, "Pharmacy"),
+    ("PAYPAL *EBAY INC 402-935-7733 CA", 1200, 15000, 2, ""),
+    ("CHECKCARD {mmdd} AMC ONLINE #{s4} 888-440-4262 KS", 1400, 4800, 2, "Movies & DVDs"),
+    ("DEBIT CARD PURCHASE - CAFÉ LUMIÈRE  BOSTON MA", 400, 1800, 2, ""),
+    ("PURCHASE AUTHORIZED ON {mm}/{dd} GOOGLE *YouTubePremium g.co/helppay# CA S{n11} "
+     "CARD {n4}", 1199, 2299, 2, "Entertainment"),
+    ("Zelle payment to Jane Doe Conf# {code}", 1000, 30000, 2, ""),
+    ("ATM WITHDRAWAL 000{n4} 1ST ST OAKLAND CA", 2000, 20000, 3, "Cash & ATM"),
+    ("APPLE.COM/BILL 866-712-7753 CA", 99, 1499, 3, "Misc Stuff"),  # unknown to the taxonomy
+    ("ACH DEBIT PGANDE WEB ONLINE PAYMENT {n6}", 4000, 25000, 2, "Utilities"),
+]
+INCOME = [
+    ("ACH CREDIT ACME CORP PAYROLL PPD ID: {n10}", 150000, 450000, "Paycheck"),
+    ("ONLINE TRANSFER FROM CHECKING XXXXXX{n4}", 5000, 100000, ""),
+    ("INTEREST PAYMENT", 1, 2500, "Interest Income"),
+    ("ONLINE PAYMENT - THANK YOU", 5000, 200000, ""),
+    ("AMZN Mktp US*{code} REFUND", 999, 8900, "Returned Purchase"),
+]
+MEMOS = ["", "", "", "", "Card ending {n4}", "POS PURCHASE CARD {n4}", "REF {code}"]
+KINDS = ["checking", "checking", "credit_card", "credit_card", "savings"]
+_ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+
+
+@dataclass
+class Plan:
+    """Who owns what, and the statements (one per connection) built up front."""
+
+    users: int
+    connections: int
+    accounts: int
+    # per connection: (account records, transaction records, raw payload)
+    statements: list[tuple[list, list, bytes]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(len(transactions) for _, transactions, _ in self.statements)
+
+
+def _fill(template: str, rng: random.Random, day: date) -> str:
+    def digits(n: int) -> str:
+        return "".join(rng.choices("0123456789", k=n))
+
+    values = {"mmdd": day.strftime("%m%d"), "mm": f"{day.month:02d}", "dd": f"{day.day:02d}"}
+    for name in ("n4", "n5", "n6", "n10", "n11", "s3", "s4", "s5", "s7"):
+        if "{" + name + "}" in template:
+            values[name] = digits(int(name[1:]))
+    if "{code}" in template:
+        values["code"] = "".join(rng.choices(_ALNUM, k=6))
+    return template.format(**values)
+
+
+def _money(cents: int) -> Decimal:
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return Decimal(f"{sign}{cents // 100}.{cents % 100:02d}")
+
+
+def build_plan(*, rows: int, users: int, connections: int, accounts: int, seed: int) -> Plan:
+    """Deterministic synthetic statements, shaped like a provider's parsed answer."""
+    from accounts.providers import AccountRecord, TransactionRecord
+
+    rng = random.Random(seed)
+    plan = Plan(users=users, connections=connections, accounts=accounts)
+    # Account i belongs to connection i % connections; some accounts are far busier.
+    account_records = []
+    weights = []
+    for i in range(accounts):
+        kind = KINDS[i % len(KINDS)]
+        currency = "EUR" if i % 23 == 7 else "USD"
+        mask = f"{rng.randrange(10_000):04d}"
+        account_records.append(AccountRecord(
+            external_id=f"{'card' if kind == 'credit_card' else kind[:3]}-{i:04d}-{mask}",
+            name=f"{kind.replace('_', ' ').title()} …{mask}", kind=kind, mask=mask,
+            currency=currency, balance=_money(rng.randint(-500_000, 2_000_000)),
+        ))
+        weights.append((0.3 if kind == "savings" else 1.0) * rng.lognormvariate(0, 0.6))
+    owner = rng.choices(range(accounts), weights=weights, k=rows)
+    spend_weights = [s[3] for s in SPENDING]
+    per_connection: list[list] = [[] for _ in range(connections)]
+    payload_rows: list[list] = [[] for _ in range(connections)]
+    for serial, index in enumerate(owner):
+        account = account_records[index]
+        day = END_DATE - timedelta(days=rng.randrange(HISTORY_DAYS))
+        if rng.random() < (0.6 if account.kind == "savings" else 0.08):
+            template, low, high, category = rng.choice(INCOME)
+            cents = rng.randint(low, high)
+        else:
+            template, low, high, _, category = rng.choices(SPENDING, weights=spend_weights)[0]
+            cents = -rng.randint(low, high)
+        description = _fill(template, rng, day)
+        if rng.random() < 0.05:
+            description = description.lower()
+        memo = _fill(rng.choice(MEMOS), rng, day)
+        external_id = f"T{day:%Y%m%d}{serial:08d}"
+        age = (END_DATE - day).days
+        pending, pending_external_id = False, ""
+        if cents < 0 and age < PENDING_DAYS:
+            external_id, pending = "P" + external_id[1:], True
+        elif cents < 0 and age < PENDING_LINK_DAYS:
+            pending_external_id = "P" + external_id[1:]
+        if not category or rng.random() < 0.5:  # half the provider answers carry none
+            category = ""
+        record = TransactionRecord(
+            account_external_id=account.external_id, external_id=external_id, posted_on=day,
+            amount=_money(cents), description=description, currency=account.currency,
+            pending=pending, pending_external_id=pending_external_id,
+            source_category=category, memo=memo,
+        )
+        per_connection[index % connections].append(record)
+        payload_rows[index % connections].append({
+            "id": external_id, "account": account.external_id, "date": day.isoformat(),
+            "amount": str(record.amount), "description": description, "memo": memo,
+            "status": "pending" if pending else "posted", "category": category,
+            **({"pending_transaction_id": pending_external_id} if pending_external_id else {}),
+        })
+    for c in range(connections):
+        account_list = [a for i, a in enumerate(account_records) if i % connections == c]
+        # Banks list by date; a provider page is not sorted by account.
+        order = sorted(range(len(per_connection[c])),
+                       key=lambda k: per_connection[c][k].posted_on)
+        transactions = [per_connection[c][k] for k in order]
+        payload = json.dumps({
+            "bank": "Bench Bank", "as_of": END_DATE.isoformat(),
+            "accounts": [
+                {"id": a.external_id, "name": a.name, "type": a.kind, "mask": a.mask,
+                 "currency": a.currency, "balance": str(a.balance)} for a in account_list
+            ],
+            "transactions": [payload_rows[c][k] for k in order],
+        }, sort_keys=True).encode()
+        plan.statements.append((account_list, transactions, payload))
+    return plan
+
+
+# --------------------------------------------------------------------------- database
+
+
+@dataclass
+class Owners:
+    users: list
+    connections: list  # index c holds statement c
+
+
+def create_owners(plan: Plan, tag: str) -> Owners:
+    """Fresh users and connections for one repetition (accounts come from the ingest)."""
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import Connection, User
+
+    password = make_password(None)  # unusable
+    users = User.objects.bulk_create(
+        User(email=f"bench-{tag}-{u}@{BENCH_DOMAIN}", password=password)
+        for u in range(plan.users)
+    )
+    connections = Connection.objects.bulk_create(
+        Connection(user=users[c % plan.users], provider=Connection.Provider.SANDBOX,
+                   url="sandbox://bench", institution="Bench Bank")
+        for c in range(plan.connections)
+    )
+    return Owners(users=users, connections=connections)
+
+
+def delete_bench_users() -> int:
+    """Every bench user and what hangs off them; rows first, in bulk (letting Django
+    cascade would set ``dump = NULL`` on every row before deleting it)."""
+    from django.db import connection
+
+    from accounts.models import User
+    from transactions.models import Transaction
+
+    ids = list(User.objects.filter(email__endswith="@" + BENCH_DOMAIN)
+               .values_list("id", flat=True))
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Transaction._meta.db_table} WHERE user_id = ANY(%s)",
+                       [ids])
+    User.objects.filter(id__in=ids).delete()
+    with connection.cursor() as cursor:  # outside any transaction: autocommit
+        cursor.execute(f"VACUUM {Transaction._meta.db_table}")
+    return len(ids)
+
+
+def count_rows(owners: Owners) -> int:
+    from transactions.models import Transaction
+
+    return Transaction.objects.filter(user_id__in=[u.id for u in owners.users]).count()
+
+
+def ingest_all(plan: Plan, owners: Owners, phases: dict | None = None) -> dict[str, int]:
+    """The refresh pipeline's steps 3 and 5–6 for every statement, one per connection.
+    ``phases`` (optional) collects seconds spent in the dump, the ingest, the commit."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import Connection
+    from accounts.providers import Statement
+    from transactions.services.dumps import raw_dump_store
+    from transactions.services.ingest import transactions_ingest
+
+    totals = {"created": 0, "updated": 0, "unchanged": 0, "replaced_pending": 0}
+    for c, ((account_list, transactions, payload), conn) in enumerate(
+        zip(plan.statements, owners.connections, strict=True)
+    ):
+        user = owners.users[c % plan.users]
+        t0 = time.perf_counter()
+        dump = raw_dump_store(user=user, connection=conn, source_id=uuid.uuid4(),
+                              payload=payload, media_type="application/json")
+        statement = Statement(accounts=account_list, transactions=transactions,
+                              cursor=END_DATE.isoformat(), institution="Bench Bank")
+        t1 = time.perf_counter()
+        with transaction.atomic():
+            locked = Connection.objects.select_for_update().filter(pk=conn.pk).first()
+            t2 = time.perf_counter()
+            result = transactions_ingest(user=user, connection=locked, statement=statement,
+                                         dump=dump)
+            t3 = time.perf_counter()
+            locked.cursor = statement.cursor or locked.cursor
+            locked.status = Connection.Status.ACTIVE
+            locked.last_refreshed_at = timezone.now()
+            locked.save(update_fields=["cursor", "status", "last_refreshed_at"])
+            t4 = time.perf_counter()
+        t5 = time.perf_counter()
+        if phases is not None:
+            for name, seconds in (("raw dump (object store + RawDump row)", t1 - t0),
+                                  ("lock connection + save cursor", t2 - t1 + t4 - t3),
+                                  ("transactions_ingest", t3 - t2),
+                                  ("commit (deferred FK checks, WAL flush)", t5 - t4)):
+                phases[name] = phases.get(name, 0.0) + seconds
+        for key in totals:
+            totals[key] += getattr(result, key)
+    return totals
+
+
+# --------------------------------------------------------------------------- raw COPY
+
+_COPY_COLUMNS = (
+    "user_id", "account_id", "external_id", "posted_on", "amount", "currency", "description",
+    "memo", "seller", "category_id", "category_source", "pending", "dump_id",
+    "created_at", "updated_at",
+)
+
+
+def _copy_escape(text: str) -> str:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (text.replace("\\", "\\\\").replace("\t", "\\t")
+                .replace("\n", "\\n").replace("\r", "\\r"))
+    return text
+
+
+def copy_rows_text(plan: Plan, user_ids: list[int], account_ids: dict) -> io.StringIO:
+    """The records as COPY text, with the least work that gives the same table rows."""
+    buffer = io.StringIO()
+    dump_id = str(uuid.uuid4())
+    now = "2025-06-30 12:00:00+00"
+    write = buffer.write
+    for c, (_, transactions, _) in enumerate(plan.statements):
+        user_id = str(user_ids[c % plan.users])
+        for r in transactions:
+            write("\t".join((
+                user_id, account_ids[r.account_external_id], _copy_escape(r.external_id),
+                r.posted_on.isoformat(), str(r.amount), r.currency,
+                _copy_escape(r.description), _copy_escape(r.memo), "", r"\N", "",
+                "t" if r.pending else "f", dump_id, now, now,
+            )))
+            write("\n")
+    buffer.seek(0)
+    return buffer
+
+
+def raw_copy_once(plan: Plan) -> tuple[float, float]:
+    """(seconds from records to committed rows, seconds of the COPY and commit alone)
+    into a new bare table with the transaction table's columns."""
+    from django.db import connection, transaction
+
+    from transactions.models import Transaction
+
+    table = f"bench_raw_copy_{os.getpid()}"
+    user_ids = [1_000_000 + u for u in range(plan.users)]
+    account_ids = {a.external_id: str(2_000_000 + i)
+                   for i, a in enumerate(a for accounts, _, _ in plan.statements for a in accounts)}
+    columns = ", ".join(_COPY_COLUMNS)
+    results = []
+    for prebuilt in (False, True):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"CREATE TABLE {table} AS SELECT {columns} "
+                           f"FROM {Transaction._meta.db_table} WITH NO DATA")
+        try:
+            buffer = copy_rows_text(plan, user_ids, account_ids) if prebuilt else None
+            started = time.perf_counter()
+            with transaction.atomic(), connection.cursor() as cursor:
+                if buffer is None:
+                    buffer = copy_rows_text(plan, user_ids, account_ids)
+                cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+            results.append(time.perf_counter() - started)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) FROM {table}")
+                copied = cursor.fetchone()[0]
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        if copied != plan.rows:
+            raise RuntimeError(f"raw COPY wrote {copied} rows, expected {plan.rows}")
+    return results[0], results[1]
+
+
+# --------------------------------------------------------------------------- OFX
+
+
+def build_ofx(rows: int, seed: int) -> bytes:
+    """An OFX 1.x SGML download as banks send it: CRLF, leaf elements never closed, an
+    entity, a raw ``&``, the odd missing FITID, two bank accounts and a card."""
+    rng = random.Random(seed)
+    header = (
+        "OFXHEADER:100\r\nDATA:OFXSGML\r\nVERSION:102\r\nSECURITY:NONE\r\nENCODING:USASCII\r\n"
+        "CHARSET:1252\r\nCOMPRESSION:NONE\r\nOLDFILEUID:NONE\r\nNEWFILEUID:NONE\r\n\r\n"
+    )
+    out = [header, "<OFX>\r\n<SIGNONMSGSRSV1>\r\n<SONRS>\r\n<STATUS>\r\n<CODE>0\r\n"
+           "<SEVERITY>INFO\r\n</STATUS>\r\n<DTSERVER>20250630120000.000[-7:PDT]\r\n"
+           "<LANGUAGE>ENG\r\n<FI>\r\n<ORG>Harbor Community Bank\r\n<FID>10898\r\n</FI>\r\n"
+           "</SONRS>\r\n</SIGNONMSGSRSV1>\r\n"]
+    shares = [(rows * 5) // 10, rows // 10]
+    shares.append(rows - sum(shares))
+    accounts = [("BANK", "CHECKING", "00004417723"), ("BANK", "SAVINGS", "00004417731"),
+                ("CC", "", "4400123412341234")]
+    spend_weights = [s[3] for s in SPENDING]
+    serial = 0
+    for (family, accttype, acctid), count in zip(accounts, shares, strict=True):
+        if family == "BANK":
+            out.append("<BANKMSGSRSV1>\r\n<STMTTRNRS>\r\n<TRNUID>1001\r\n<STATUS>\r\n<CODE>0\r\n"
+                       "<SEVERITY>INFO\r\n</STATUS>\r\n<STMTRS>\r\n<CURDEF>USD\r\n"
+                       f"<BANKACCTFROM>\r\n<BANKID>011000138\r\n<ACCTID>{acctid}\r\n"
+                       f"<ACCTTYPE>{accttype}\r\n</BANKACCTFROM>\r\n")
+        else:
+            out.append("<CREDITCARDMSGSRSV1>\r\n<CCSTMTTRNRS>\r\n<TRNUID>1002\r\n<STATUS>\r\n"
+                       "<CODE>0\r\n<SEVERITY>INFO\r\n</STATUS>\r\n<CCSTMTRS>\r\n<CURDEF>USD\r\n"
+                       f"<CCACCTFROM>\r\n<ACCTID>{acctid}\r\n</CCACCTFROM>\r\n")
+        start = END_DATE - timedelta(days=HISTORY_DAYS)
+        out.append(f"<BANKTRANLIST>\r\n<DTSTART>{start:%Y%m%d}\r\n<DTEND>{END_DATE:%Y%m%d}\r\n")
+        days = sorted(rng.randrange(HISTORY_DAYS) for _ in range(count))
+        for offset in days:
+            serial += 1
+            day = start + timedelta(days=offset)
+            roll = rng.random()
+            if roll < 0.08:
+                template, low, high, _ = rng.choice(INCOME)
+                cents, trntype = rng.randint(low, high), "CREDIT"
+            else:
+                template, low, high, _, _ = rng.choices(SPENDING, weights=spend_weights)[0]
+                cents, trntype = -rng.randint(low, high), rng.choice(("DEBIT", "POS", "POS"))
+            name = _fill(template, rng, day)
+            if roll > 0.995:
+                name = "AT&amp;T MOBILITY ONLINE PMT"
+            elif roll > 0.99:
+                name = "B&Q WAREHOUSE"  # raw ampersand, as some banks write it
+            fitid = "" if rng.random() < 0.01 else f"{day:%Y%m%d}{serial:07d}"
+            memo = _fill(rng.choice(MEMOS), rng, day)
+            parts = [f"<STMTTRN>\r\n<TRNTYPE>{trntype}\r\n",
+                     f"<DTPOSTED>{day:%Y%m%d}120000.000[-7:PDT]\r\n",
+                     f"<TRNAMT>{_money(cents)}\r\n"]
+            if fitid:
+                parts.append(f"<FITID>{fitid}\r\n")
+            parts.append(f"<NAME>{name[:32]}\r\n")
+            if memo:
+                parts.append(f"<MEMO>{memo}\r\n")
+            parts.append("</STMTTRN>\r\n")
+            out.append("".join(parts))
+        out.append("</BANKTRANLIST>\r\n<LEDGERBAL>\r\n<BALAMT>3817.52\r\n"
+                   f"<DTASOF>{END_DATE:%Y%m%d}\r\n</LEDGERBAL>\r\n")
+        if family == "BANK":
+            out.append("</STMTRS>\r\n</STMTTRNRS>\r\n</BANKMSGSRSV1>\r\n")
+        else:
+            out.append("</CCSTMTRS>\r\n</CCSTMTTRNRS>\r\n</CREDITCARDMSGSRSV1>\r\n")
+    out.append("</OFX>\r\n")
+    return "".join(out).encode("cp1252")
+
+
+# --------------------------------------------------------------------------- run
+
+
+def measure_ingest(plan: Plan, repeat: int) -> dict:
+    ingest_s, reingest_s, reingest_new = [], [], []
+    extra: dict = {}
+    for rep in range(repeat):
+        owners = create_owners(plan, tag=f"r{rep}")
+        started = time.perf_counter()
+        first = ingest_all(plan, owners)
+        ingest_s.append(time.perf_counter() - started)
+        stored = count_rows(owners)
+        if first["created"] != plan.rows or stored != plan.rows:
+            raise RuntimeError(f"ingest created {first['created']} rows and the table holds "
+                               f"{stored}; expected {plan.rows}")
+        started = time.perf_counter()
+        again = ingest_all(plan, owners)
+        reingest_s.append(time.perf_counter() - started)
+        reingest_new.append(max(count_rows(owners) - stored, again["created"]))
+        extra = {"reingest_created": again["created"], "reingest_updated": again["updated"],
+                 "reingest_unchanged": again["unchanged"]}
+        log(f"  repeat {rep + 1}/{repeat}: ingest {plan.rows / ingest_s[-1]:,.0f} rows/s "
+            f"({ingest_s[-1]:.2f} s), re-ingest {plan.rows / reingest_s[-1]:,.0f} rows/s "
+            f"({reingest_s[-1]:.2f} s), re-ingest added {reingest_new[-1]} rows")
+        delete_bench_users()
+    return {
+        "rows_per_s": plan.rows / statistics.median(ingest_s),
+        "reingest_rows_per_s": plan.rows / statistics.median(reingest_s),
+        "reingest_new_rows": max(reingest_new),
+        "ingest_s": [round(s, 3) for s in ingest_s],
+        "reingest_s": [round(s, 3) for s in reingest_s],
+        **extra,
+    }
+
+
+def measure_copy(plan: Plan, repeat: int) -> dict:
+    full, server = [], []
+    for rep in range(repeat):
+        total_s, copy_s = raw_copy_once(plan)
+        full.append(total_s)
+        server.append(copy_s)
+        log(f"  repeat {rep + 1}/{repeat}: raw COPY {plan.rows / copy_s:,.0f} rows/s "
+            f"({copy_s:.2f} s; from the records, COPY text built inside the clock: "
+            f"{plan.rows / total_s:,.0f} rows/s)")
+    return {
+        "copy_rows_per_s": plan.rows / statistics.median(server),
+        "copy_from_records_rows_per_s": plan.rows / statistics.median(full),
+        "copy_s": [round(s, 3) for s in server],
+    }
+
+
+def measure_ofx(rows: int, seed: int, repeat: int) -> dict:
+    from transactions.importers.ofx import parse_ofx
+
+    data = build_ofx(rows, seed)
+    times = []
+    for rep in range(repeat):
+        started = time.perf_counter()
+        statement = parse_ofx(data)
+        times.append(time.perf_counter() - started)
+        if len(statement.transactions) != rows:
+            raise RuntimeError(f"parse_ofx read {len(statement.transactions)} of {rows} rows")
+        log(f"  repeat {rep + 1}/{repeat}: parse_ofx {rows / times[-1]:,.0f} rows/s "
+            f"({times[-1]:.2f} s, {len(data) / 1e6:.1f} MB)")
+    return {"ofx_parse_rows_per_s": rows / statistics.median(times), "ofx_rows": rows,
+            "ofx_bytes": len(data)}
+
+
+_INGEST_STEPS = {
+    "accounts_upsert": "  accounts_upsert",
+    "_latest_per_key": "  _latest_per_key (dedup)",
+    "_rows": "  _rows (normalise + categorise)",
+    "_replace_pending_twins": "  _replace_pending_twins",
+    "_write_postgres": "  _write_postgres (COPY text, COPY, INSERT … ON CONFLICT)",
+}
+
+
+def profile_ingest(plan: Plan, top: int) -> None:
+    """One ingest and one re-ingest with wall-clock timers around each step (cheap, so
+    the split is close to the real one), then one ingest under cProfile."""
+    from transactions.services import ingest as module
+
+    originals = {name: getattr(module, name) for name in _INGEST_STEPS}
+
+    def timed(name, phases):
+        original = originals[name]
+
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                label = _INGEST_STEPS[name]
+                phases[label] = phases.get(label, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    owners = create_owners(plan, tag="profile")
+    for label in ("ingest", "re-ingest"):
+        phases: dict[str, float] = {}
+        for name in _INGEST_STEPS:
+            setattr(module, name, timed(name, phases))
+        try:
+            started = time.perf_counter()
+            ingest_all(plan, owners, phases)
+            total = time.perf_counter() - started
+        finally:
+            for name, original in originals.items():
+                setattr(module, name, original)
+        log(f"\nwhere the time goes, {label} of {plan.rows:,} rows: {total:.2f} s")
+        order = ["raw dump (object store + RawDump row)", "lock connection + save cursor",
+                 "transactions_ingest", *_INGEST_STEPS.values(),
+                 "commit (deferred FK checks, WAL flush)"]
+        for name in order:
+            seconds = phases.get(name, 0.0)
+            log(f"  {name:<62} {seconds:7.2f} s {seconds / total:6.1%}")
+    delete_bench_users()
+
+    owners = create_owners(plan, tag="profile")
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    ingest_all(plan, owners)
+    profiler.disable()
+    log(f"\ncProfile of one ingest of {plan.rows:,} rows "
+        f"({time.perf_counter() - started:.2f} s under the profiler)")
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(top)
+        log(out.getvalue())
+    delete_bench_users()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--connections", type=int, default=100,
+                        help="one statement per connection (default 100, 2 per user)")
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--ofx-rows", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=20250630)
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one extra ingest with cProfile (stderr)")
+    parser.add_argument("--profile-top", type=int, default=30)
+    args = parser.parse_args(argv)
+    if not args.users <= args.connections <= args.accounts:
+        parser.error("need users ≤ connections ≤ accounts")
+
+    load_before = os.getloadavg()[0]
+    var_dir = tempfile.mkdtemp(prefix="mint-bench-")
+    try:
+        setup_django(var_dir)
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", interactive=False, verbosity=0)
+        delete_bench_users()  # left over by an interrupted run
+        log(f"building {args.rows:,} records ({args.accounts} accounts, "
+            f"{args.connections} connections, {args.users} users, seed {args.seed}) …")
+        plan = build_plan(rows=args.rows, users=args.users, connections=args.connections,
+                          accounts=args.accounts, seed=args.seed)
+        try:
+            log("ingest + re-ingest:")
+            ingest = measure_ingest(plan, args.repeat)
+            log("raw COPY into a bare table:")
+            copy = measure_copy(plan, args.repeat)
+            log("OFX 1.x SGML parse:")
+            ofx = measure_ofx(args.ofx_rows, args.seed, args.repeat)
+            if args.profile:
+                profile_ingest(plan, args.profile_top)
+        finally:
+            delete_bench_users()
+        server = connection.pg_version
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+    result = {
+        "rows": plan.rows,
+        "rows_per_s": round(ingest["rows_per_s"]),
+        "copy_rows_per_s": round(copy["copy_rows_per_s"]),
+        "ratio": round(ingest["rows_per_s"] / copy["copy_rows_per_s"], 4),
+        "reingest_new_rows": ingest["reingest_new_rows"],
+        "reingest_rows_per_s": round(ingest["reingest_rows_per_s"]),
+        "ofx_parse_rows_per_s": round(ofx["ofx_parse_rows_per_s"]),
+        "copy_from_records_rows_per_s": round(copy["copy_from_records_rows_per_s"]),
+        "repeat": args.repeat,
+        "users": args.users,
+        "connections": args.connections,
+        "accounts": args.accounts,
+        "seed": args.seed,
+        "ingest_s": ingest["ingest_s"],
+        "reingest_s": ingest["reingest_s"],
+        "copy_s": copy["copy_s"],
+        "reingest_created": ingest["reingest_created"],
+        "reingest_updated": ingest["reingest_updated"],
+        "reingest_unchanged": ingest["reingest_unchanged"],
+        "ofx_rows": ofx["ofx_rows"],
+        "ofx_bytes": ofx["ofx_bytes"],
+        "postgresql": server,
+        "cpus": os.cpu_count(),
+        # Other work on the machine skews every number: the 1-minute load average at the
+        # start and at the end of the run.
+        "loadavg": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
+    print(f"ingest      {result['rows_per_s']:>10,} rows/s  ({plan.rows:,} rows, median of "
+          f"{args.repeat})")
+    print(f"raw COPY    {result['copy_rows_per_s']:>10,} rows/s  (ingest = "
+          f"{result['ratio']:.1%} of it; with the COPY text built from the records "
+          f"{result['copy_from_records_rows_per_s']:,} rows/s)")
+    print(f"re-ingest   {result['reingest_rows_per_s']:>10,} rows/s  "
+          f"({result['reingest_new_rows']} new rows)")
+    print(f"OFX parse   {result['ofx_parse_rows_per_s']:>10,} rows/s  "
+          f"({args.ofx_rows:,} STMTTRN, {ofx['ofx_bytes'] / 1e6:.1f} MB)")
+    bars = [
+        ("ingest >= 20,000 rows/s", result["rows_per_s"] >= 20_000),
+        ("ingest >= 12% of raw COPY", result["ratio"] >= 0.12),
+        ("re-ingest adds 0 rows", result["reingest_new_rows"] == 0),
+    ]
+    print("bars:       " + "; ".join(f"{name}: {'ok' if ok else 'MISSED'}" for name, ok in bars))
+    if args.json:
+        print(json.dumps(result))
+    return 0 if result["reingest_new_rows"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
