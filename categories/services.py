@@ -11,6 +11,8 @@ from .selectors import category_id_for_name
 
 def categorize_records(*, user, records: list[TransactionRecord]) -> list[tuple[str, int | None, str]]:
     """Returns (seller, category_id, category_source) for each record, in order."""
+    if not any(record.source_category for record in records):
+        return [("", None, "")] * len(records)
     cache: dict[str, int | None] = {}
     out = []
     for record in records:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import FinancialAccount
+from accounts.models import Connection, FinancialAccount
 from accounts.services import file_connection_for
 
 from ..importers import detect_format, parse_file
@@ -86,6 +86,8 @@ def _ingest(job: ImportJob, statement) -> None:
     with transaction.atomic():
         account = job.account
         connection = account.connection if account else file_connection_for(user=job.user)
+        # Every writer of a connection's rows holds its row lock (see _write_postgres).
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
         result = transactions_ingest(user=job.user, connection=connection, statement=statement,
                                      dump=job.dump, account=account)
         job.created = result.created

@@ -14,6 +14,8 @@ databases (SQLite in embedded mode) take a portable ORM path with the same seman
 from __future__ import annotations
 
 import io
+import re
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -53,7 +55,12 @@ class IngestResult:
 
 
 def _clean(text: str, limit: int) -> str:
-    return " ".join(text.split())[:limit]
+    """One line, single spaces, at most ``limit`` characters (no tab or newline is left,
+    which keeps the COPY text simple). Most descriptions are clean already: checked
+    first because this runs twice per row."""
+    if "  " in text or "\t" in text or "\n" in text or "\r" in text or text[:1] == " " or text[-1:] == " ":
+        text = " ".join(text.split())
+    return text[:limit]
 
 
 def accounts_upsert(
@@ -62,20 +69,27 @@ def accounts_upsert(
     """Creates or updates the statement's accounts; returns them by external id."""
     existing = {a.external_id: a for a in connection.accounts.all()}
     now = timezone.now()
+    new: dict[str, FinancialAccount] = {}
+    changed: dict[str, FinancialAccount] = {}
     for record in records:
         kind = record.kind if record.kind in KINDS else FinancialAccount.Kind.OTHER
-        account = existing.get(record.external_id)
+        account = existing.get(record.external_id) or new.get(record.external_id)
         if account is None:
-            account = FinancialAccount.objects.create(
+            new[record.external_id] = FinancialAccount(
                 user=user, connection=connection, external_id=record.external_id,
                 name=_clean(record.name, 200) or record.external_id, kind=kind,
                 mask=record.mask[-4:], currency=record.currency or "USD",
                 balance=record.balance, balance_at=now if record.balance is not None else None,
             )
-            existing[record.external_id] = account
-        elif record.balance is not None:
+        elif record.balance is not None and record.balance != account.balance:
             account.balance, account.balance_at = record.balance, now
-            account.save(update_fields=["balance", "balance_at"])
+            if account.pk is not None:
+                changed[record.external_id] = account
+    if new:
+        FinancialAccount.objects.bulk_create(new.values())
+        existing.update(new)
+    if changed:
+        FinancialAccount.objects.bulk_update(changed.values(), ["balance", "balance_at"])
     return existing
 
 
@@ -93,6 +107,12 @@ def transactions_ingest(
     ``account`` forces every transaction onto one account (a file imported into a
     chosen account); otherwise the statement's account ids pick or create accounts.
     """
+    if db.vendor == "postgresql":
+        # Losing this commit in a database crash loses nothing: the run is still marked
+        # running (committed earlier), its lease expires and the requeue sweep runs it
+        # again from the provider or the raw dump. Saves the WAL flush wait (~2 ms).
+        with db.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
     if account is None:
         accounts = accounts_upsert(user=user, connection=connection, records=statement.accounts)
     else:
@@ -103,12 +123,13 @@ def transactions_ingest(
         chunk = records[start : start + BATCH_SIZE]
         rows = _rows(user=user, connection=connection, records=chunk,
                      accounts=accounts, forced=account, dump=dump)
+        account_ids = {row[A] for row in rows}
+        _check_accounts(user_id=user.id, account_ids=account_ids)
         result.replaced_pending += _replace_pending_twins(user=user, rows=rows)
         write = _write_postgres if db.vendor == "postgresql" else _write_portable
         result.add(write(rows))
-        for row in rows:
-            result.account_ids.add(row["account_id"])
-            result.months.add((row["posted_on"].year, row["posted_on"].month))
+        result.account_ids |= account_ids
+        result.months |= {(day.year, day.month) for day in {row[D] for row in rows}}
     return result
 
 
@@ -120,9 +141,20 @@ def _latest_per_key(records: list[TransactionRecord]) -> list[TransactionRecord]
     return list(latest.values())
 
 
-def _rows(*, user, connection, records, accounts, forced, dump) -> list[dict]:
+# A row is a list in _COLUMNS order plus the pending twin's id: lists are cheaper than
+# dicts at 100,000 rows a batch run, and the pending step may still change a category.
+_COLUMNS = (
+    "user_id", "account_id", "external_id", "posted_on", "amount", "currency", "description",
+    "memo", "seller", "category_id", "category_source", "pending", "dump_id",
+)
+U, A, X, D, AMOUNT, CUR, DESC, MEMO, SELLER, CAT, SRC, PENDING, DUMP, TWIN = range(14)
+_DATA = ("posted_on", "amount", "currency", "description", "memo", "pending")
+
+
+def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
     categorised = categorize_records(user=user, records=records)
     rows = []
+    user_id, dump_id, clean, cent = user.id, dump.id, _clean, CENT
     for record, (seller, category_id, source) in zip(records, categorised, strict=True):
         if forced is not None:
             account = forced
@@ -135,28 +167,17 @@ def _rows(*, user, connection, records, accounts, forced, dump) -> list[dict]:
                                            name=record.account_external_id)],
                 )[record.account_external_id]
                 accounts[record.account_external_id] = account
-        rows.append(
-            {
-                "user_id": user.id,
-                "account_id": account.id,
-                "external_id": record.external_id[:120],
-                "posted_on": record.posted_on,
-                "amount": record.amount.quantize(CENT),
-                "currency": (record.currency or account.currency or "USD")[:3].upper(),
-                "description": _clean(record.description, 500),
-                "memo": _clean(record.memo, 500),
-                "seller": seller,
-                "category_id": category_id,
-                "category_source": source,
-                "pending": record.pending,
-                "pending_external_id": record.pending_external_id,
-                "dump_id": dump.id,
-            }
-        )
+        rows.append([
+            user_id, account.id, record.external_id[:120], record.posted_on,
+            record.amount.quantize(cent),
+            (record.currency or account.currency or "USD")[:3].upper(),
+            clean(record.description, 500), clean(record.memo, 500) if record.memo else "",
+            seller, category_id, source, record.pending, dump_id, record.pending_external_id,
+        ])
     return rows
 
 
-def _replace_pending_twins(*, user, rows: list[dict]) -> int:
+def _replace_pending_twins(*, user, rows: list[list]) -> int:
     """A posted transaction replaces its pending twin, so that nothing is counted twice.
 
     1. The source names the twin (``pending_external_id``): delete that pending row.
@@ -166,10 +187,10 @@ def _replace_pending_twins(*, user, rows: list[dict]) -> int:
 
     A category the user set by hand on the pending row carries over to the posted one.
     """
-    posted = [r for r in rows if not r["pending"]]
+    posted = [r for r in rows if not r[PENDING]]
     if not posted:
         return 0
-    account_ids = {r["account_id"] for r in posted}
+    account_ids = {r[A] for r in posted}
     pending_rows = list(
         Transaction.objects.filter(user_id=user.id, account_id__in=account_ids, pending=True)
         .values("id", "account_id", "external_id", "posted_on", "amount", "category_id",
@@ -177,31 +198,28 @@ def _replace_pending_twins(*, user, rows: list[dict]) -> int:
     )
     if not pending_rows:
         return 0
-    still_pending = {(r["account_id"], r["external_id"]) for r in rows if r["pending"]}
+    still_pending = {(r[A], r[X]) for r in rows if r[PENDING]}
     by_key = {(p["account_id"], p["external_id"]): p for p in pending_rows}
     by_amount = defaultdict(list)
     for p in pending_rows:
         by_amount[(p["account_id"], p["amount"])].append(p)
     # Rows already stored as posted were matched (or not) when they first arrived.
-    candidates = [
-        r for r in posted
-        if r["pending_external_id"] or (r["account_id"], r["amount"]) in by_amount
-    ]
-    known = _existing_keys(user_id=user.id, rows=candidates)
+    candidates = [r for r in posted if r[TWIN] or (r[A], r[AMOUNT]) in by_amount]
+    known = _existing_keys(user_id=user.id, keys=[(r[A], r[X]) for r in candidates])
     doomed: dict[int, dict] = {}
     for row in candidates:
-        if (row["account_id"], row["external_id"]) in known:
+        if (row[A], row[X]) in known:
             continue
         twin = None
-        if row["pending_external_id"]:
-            twin = by_key.get((row["account_id"], row["pending_external_id"]))
+        if row[TWIN]:
+            twin = by_key.get((row[A], row[TWIN]))
         else:
-            for candidate in by_amount.get((row["account_id"], row["amount"]), ()):
-                age = (row["posted_on"] - candidate["posted_on"]).days
+            for candidate in by_amount.get((row[A], row[AMOUNT]), ()):
+                age = (row[D] - candidate["posted_on"]).days
                 if (
                     candidate["id"] not in doomed
                     and 0 <= age <= PENDING_MATCH_DAYS
-                    and (row["account_id"], candidate["external_id"]) not in still_pending
+                    and (row[A], candidate["external_id"]) not in still_pending
                 ):
                     twin = candidate
                     break
@@ -209,17 +227,30 @@ def _replace_pending_twins(*, user, rows: list[dict]) -> int:
             continue
         doomed[twin["id"]] = twin
         if twin["category_source"] == Transaction.CategorySource.MANUAL:
-            row["category_id"] = twin["category_id"]
-            row["category_source"] = Transaction.CategorySource.MANUAL
+            row[CAT] = twin["category_id"]
+            row[SRC] = Transaction.CategorySource.MANUAL
     if doomed:
         Transaction.objects.filter(user_id=user.id, id__in=list(doomed)).delete()
     return len(doomed)
 
 
-def _existing_keys(*, user_id: int, rows: list[dict]) -> set[tuple[int, str]]:
+def _existing_keys(*, user_id: int, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    if not keys:
+        return set()
+    if db.vendor == "postgresql":
+        # One probe of the unique index per key, in one round trip.
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"SELECT t.account_id, t.external_id FROM {Transaction._meta.db_table} t "  # noqa: S608
+                "JOIN unnest(%s::bigint[], %s::text[]) AS k(account_id, external_id) "
+                "ON t.account_id = k.account_id AND t.external_id = k.external_id "
+                "WHERE t.user_id = %s",
+                [[a for a, _ in keys], [x for _, x in keys], user_id],
+            )
+            return set(cursor.fetchall())
     by_account = defaultdict(list)
-    for row in rows:
-        by_account[row["account_id"]].append(row["external_id"])
+    for account_id, external_id in keys:
+        by_account[account_id].append(external_id)
     found: set[tuple[int, str]] = set()
     for account_id, ids in by_account.items():
         for start in range(0, len(ids), 500):
@@ -233,74 +264,142 @@ def _existing_keys(*, user_id: int, rows: list[dict]) -> set[tuple[int, str]]:
     return found
 
 
-_COLUMNS = (
-    "user_id", "account_id", "external_id", "posted_on", "amount", "currency", "description",
-    "memo", "seller", "category_id", "category_source", "pending", "dump_id",
-)
-_DATA = ("posted_on", "amount", "currency", "description", "memo", "pending")
 _STAGE = "mint_ingest_stage"
+_STAGED: weakref.WeakSet = weakref.WeakSet()  # connections whose session has the stage
 
 
-def _copy_text(value) -> str:
-    if value is None:
-        return r"\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
+
+
+def _escape(text: str) -> str:
+    if _NEEDS_ESCAPE(text):
         text = (text.replace("\\", "\\\\").replace("\t", "\\t")
                 .replace("\n", "\\n").replace("\r", "\\r"))
     return text
 
 
-def _write_postgres(rows: list[dict]) -> IngestResult:
+def _copy_lines(rows: list[list]) -> str:
+    """COPY text of the rows in ``_COLUMNS`` order. Cleaned text (description, memo,
+    seller) has no tab or newline left, so only a backslash can need escaping there;
+    ids, dates and amounts never do; the dump id is formatted once per batch."""
+    esc, null, lines = _escape, r"\N", []
+    dump_id, dump_text = object(), ""
+    for r in rows:
+        if r[DUMP] != dump_id:
+            dump_id = r[DUMP]
+            dump_text = null if dump_id is None else str(dump_id)
+        desc, memo, seller, category_id = r[DESC], r[MEMO], r[SELLER], r[CAT]
+        if "\\" in desc:
+            desc = esc(desc)
+        if "\\" in memo:
+            memo = esc(memo)
+        if "\\" in seller:
+            seller = esc(seller)
+        lines.append(
+            f"{r[U]}\t{r[A]}\t{esc(r[X])}\t{r[D]}\t{r[AMOUNT]}\t{esc(r[CUR])}\t{desc}\t"
+            f"{memo}\t{seller}\t{null if category_id is None else category_id}\t{r[SRC]}\t"
+            f"{'t' if r[PENDING] else 'f'}\t{dump_text}\n"
+        )
+    return "".join(lines)
+
+
+def _check_accounts(*, user_id: int, account_ids: set[int]) -> None:
+    """The table has no database foreign keys (see the model), so every batch proves
+    here that each row lands on an existing account of its own user. On PostgreSQL
+    ``FOR KEY SHARE`` keeps those accounts from being deleted until the transaction
+    ends, as a foreign key's check would."""
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {FinancialAccount._meta.db_table} "  # noqa: S608
+                "WHERE user_id = %s AND id = ANY(%s) FOR KEY SHARE",
+                [user_id, list(account_ids)],
+            )
+            found = {pk for (pk,) in cursor.fetchall()}
+    else:
+        found = set(
+            FinancialAccount.objects.filter(user_id=user_id, id__in=account_ids)
+            .values_list("id", flat=True)
+        )
+    if account_ids - found:
+        raise ValueError(f"accounts {sorted(account_ids - found)} are not the user's")
+
+
+_KEY = "t.user_id = s.user_id AND t.account_id = s.account_id AND t.external_id = s.external_id"
+
+
+def _write_postgres(rows: list[list]) -> IngestResult:
+    """1. COPY the batch into the session's staging table.
+    2. UPDATE the stored rows whose data changed (a correction, pending → posted under
+       the same id); a category set by hand is kept.
+    3. INSERT the rows not stored yet (an anti-join on the unique index).
+
+    Plain INSERT + anti-join measured ~20 % faster than ``INSERT … ON CONFLICT`` here
+    (49k vs 40k rows/s server-side). It is safe because every writer of an account's
+    rows holds its connection's row lock (``select_for_update``); the unique constraint
+    would still refuse a duplicate if that were ever bypassed.
+    """
     table = Transaction._meta.db_table
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_copy_text(row[c]) for c in _COLUMNS))
-        buffer.write("\n")
-    buffer.seek(0)
-    data_changed = " OR ".join(f"t.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in _DATA)
+    columns = ", ".join(_COLUMNS)
+    buffer = io.StringIO(_copy_lines(rows))
+    changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in _DATA)
     with db.cursor() as cursor:
         raw = cursor.cursor  # psycopg2 cursor, for COPY
-        # Same column types as the table, no constraints; emptied at every commit.
-        raw.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {', '.join(_COLUMNS)} FROM {table} WITH NO DATA"
-        )
-        raw.execute(f"TRUNCATE {_STAGE}")
-        raw.copy_expert(f"COPY {_STAGE} ({', '.join(_COLUMNS)}) FROM STDIN", buffer)
-        columns = ", ".join(_COLUMNS)
+        pg = db.connection  # the psycopg2 connection: a new one has no stage table yet
+        if pg not in _STAGED:
+            # Same column types as the table, no constraints; emptied at every commit.
+            raw.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"SELECT {columns} FROM {table} WITH NO DATA"
+            )
+            _STAGED.add(pg)
+        # Empty at the start of a transaction; a second batch in the same transaction
+        # finds the first one's rows. DELETE of ≤ 5,000 rows costs ~0.3 ms where TRUNCATE
+        # costs ~1.2 ms per call; the commit truncates the dead rows away.
+        raw.execute(f"DELETE FROM {_STAGE}")  # noqa: S608
+        raw.copy_expert(f"COPY {_STAGE} ({columns}) FROM STDIN", buffer)
         raw.execute(
             f"""
-            INSERT INTO {table} AS t ({columns}, created_at, updated_at)
-            SELECT {columns}, now(), now() FROM {_STAGE}
-            ON CONFLICT (user_id, account_id, external_id) DO UPDATE SET
-                posted_on = EXCLUDED.posted_on, amount = EXCLUDED.amount,
-                currency = EXCLUDED.currency, description = EXCLUDED.description,
-                memo = EXCLUDED.memo, pending = EXCLUDED.pending,
-                dump_id = EXCLUDED.dump_id, updated_at = now(),
-                category_id = CASE WHEN t.category_source = 'manual' THEN t.category_id
-                                   ELSE COALESCE(EXCLUDED.category_id, t.category_id) END,
-                category_source = CASE WHEN t.category_source = 'manual' THEN t.category_source
-                                       WHEN EXCLUDED.category_id IS NULL THEN t.category_source
-                                       ELSE EXCLUDED.category_source END
-            WHERE {data_changed}
-            RETURNING (xmax = 0)
+            WITH written AS (
+                UPDATE {table} AS t SET
+                    posted_on = s.posted_on, amount = s.amount, currency = s.currency,
+                    description = s.description, memo = s.memo, pending = s.pending,
+                    dump_id = s.dump_id, updated_at = now(),
+                    category_id = CASE WHEN t.category_source = 'manual' THEN t.category_id
+                                       ELSE COALESCE(s.category_id, t.category_id) END,
+                    category_source = CASE WHEN t.category_source = 'manual' THEN t.category_source
+                                           WHEN s.category_id IS NULL THEN t.category_source
+                                           ELSE s.category_source END
+                FROM {_STAGE} AS s
+                WHERE {_KEY} AND ({changed})
+                RETURNING 1
+            )
+            SELECT count(*) FROM written
             """  # noqa: S608 - constant names only; values go through COPY
         )
-        flags = [inserted for (inserted,) in raw.fetchall()]
-    created = sum(flags)
-    updated = len(flags) - created
-    return IngestResult(created=created, updated=updated, unchanged=len(rows) - len(flags))
+        (updated,) = raw.fetchone()
+        raw.execute(
+            f"""
+            WITH written AS (
+                INSERT INTO {table} ({columns}, created_at, updated_at)
+                SELECT {columns}, now(), now() FROM {_STAGE} AS s
+                WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {_KEY})
+                RETURNING 1
+            )
+            SELECT count(*) FROM written
+            """  # noqa: S608
+        )
+        (created,) = raw.fetchone()
+    return IngestResult(created=created, updated=updated,
+                        unchanged=len(rows) - created - updated)
 
 
-def _write_portable(rows: list[dict]) -> IngestResult:
+def _write_portable(rows: list[list]) -> IngestResult:
+    """The same semantics through the ORM, for SQLite (embedded mode)."""
     result = IngestResult()
     by_account = defaultdict(list)
-    for row in rows:
+    for values in rows:
+        row = dict(zip(_COLUMNS, values, strict=False))
         by_account[row["account_id"]].append(row)
     for account_id, account_rows in by_account.items():
         ids = [r["external_id"] for r in account_rows]

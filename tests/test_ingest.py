@@ -1,0 +1,119 @@
+"""transactions_ingest directly: batches, ownership, pending twins, corrections."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from accounts.providers import AccountRecord, Statement, TransactionRecord
+from categories.models import Category
+from tests.factories import ConnectionFactory, FinancialAccountFactory
+from transactions.models import RawDump, Transaction
+from transactions.services import ingest as ingest_module
+from transactions.services.ingest import transactions_ingest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def tx(external_id, amount="-4.50", day=date(2026, 1, 10), account="chk", **extra):
+    return TransactionRecord(account_external_id=account, external_id=external_id,
+                             posted_on=day, amount=Decimal(amount),
+                             description=extra.pop("description", f"SHOP {external_id}"),
+                             **extra)
+
+
+def ingest(user, connection, transactions, account=None):
+    dump = RawDump.objects.create(user=user, connection=connection, key=f"k/{RawDump.objects.count()}",
+                                  media_type="application/json", size=1, sha256="0")
+    statement = Statement(accounts=[AccountRecord(external_id="chk", name="Checking")],
+                          transactions=transactions, cursor="2026-01-31")
+    with transaction.atomic():
+        return transactions_ingest(user=user, connection=connection, statement=statement,
+                                   dump=dump, account=account)
+
+
+def test_batches_in_one_transaction_all_land_once(alice, monkeypatch):
+    monkeypatch.setattr(ingest_module, "BATCH_SIZE", 7)
+    connection = ConnectionFactory(user=alice)
+    rows = [tx(f"t{i}", amount=f"-{i}.25") for i in range(30)]
+
+    first = ingest(alice, connection, rows)
+    second = ingest(alice, connection, rows)
+
+    assert (first.created, second.created, second.unchanged) == (30, 0, 30)
+    assert Transaction.objects.filter(user=alice).count() == 30
+
+
+def test_two_statements_in_one_transaction_do_not_mix(alice):
+    connection = ConnectionFactory(user=alice)
+    dump = RawDump.objects.create(user=alice, connection=connection, key="k/x",
+                                  media_type="application/json", size=1, sha256="0")
+    with transaction.atomic():
+        a = transactions_ingest(user=alice, connection=connection, dump=dump,
+                                statement=Statement(accounts=[], transactions=[tx("a1"), tx("a2")]))
+        b = transactions_ingest(user=alice, connection=connection, dump=dump,
+                                statement=Statement(accounts=[], transactions=[tx("b1")]))
+
+    assert (a.created, b.created) == (2, 1)
+    assert sorted(Transaction.objects.values_list("external_id", flat=True)) == ["a1", "a2", "b1"]
+
+
+def test_rows_cannot_land_on_another_users_account(alice, bob):
+    bobs = FinancialAccountFactory(connection__user=bob)
+    alices = ConnectionFactory(user=alice)
+
+    with pytest.raises(ValueError, match="not the user's"):
+        ingest(alice, alices, [tx("x1")], account=bobs)
+
+    assert not Transaction.objects.exists()
+
+
+def test_a_correction_updates_amount_and_keeps_a_manual_category(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [tx("c1", amount="-10.00")])
+    coffee = Category.objects.create(name="Mine", user=alice)
+    Transaction.objects.filter(external_id="c1").update(category=coffee, category_source="manual")
+
+    result = ingest(alice, connection, [tx("c1", amount="-11.00")])
+
+    row = Transaction.objects.get(external_id="c1")
+    assert (result.updated, row.amount) == (1, Decimal("-11.00"))
+    assert (row.category, row.category_source) == (coffee, "manual")
+
+
+def test_a_pending_row_matched_by_amount_is_replaced_and_keeps_its_manual_category(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [tx("P1", amount="-7.77", day=date(2026, 1, 10), pending=True)])
+    mine = Category.objects.create(name="Treats", user=alice)
+    Transaction.objects.filter(external_id="P1").update(category=mine, category_source="manual")
+
+    result = ingest(alice, connection, [tx("T9", amount="-7.77", day=date(2026, 1, 12))])
+
+    assert result.replaced_pending == 1
+    posted = Transaction.objects.get(user=alice)
+    assert (posted.external_id, posted.pending) == ("T9", False)
+    assert (posted.category, posted.category_source) == (mine, "manual")
+
+
+def test_a_pending_row_still_pending_is_not_replaced_by_a_lookalike(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [tx("P1", amount="-3.00", pending=True)])
+
+    result = ingest(alice, connection, [tx("P1", amount="-3.00", pending=True),
+                                        tx("T2", amount="-3.00", day=date(2026, 1, 11))])
+
+    assert result.replaced_pending == 0
+    assert Transaction.objects.filter(user=alice).count() == 2
+
+
+def test_text_with_tabs_newlines_and_backslashes_survives_copy(alice):
+    connection = ConnectionFactory(user=alice)
+    nasty = "A\\B\tC\nD  E"
+
+    ingest(alice, connection, [tx("n\t1\\", description=nasty, memo="m\\n")])
+
+    row = Transaction.objects.get(user=alice)
+    assert row.external_id == "n\t1\\"
+    assert row.description == "A\\B C D E"
+    assert row.memo == "m\\n"
