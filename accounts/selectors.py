@@ -1,11 +1,20 @@
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from .models import Connection, FinancialAccount, User
 
 
 def connections_for(*, user: User) -> QuerySet[Connection]:
+    """The user's connections with their accounts and, in the same query, the status and
+    new-row count of each connection's newest refresh run."""
+    from transactions.models import RefreshRun
+
+    last_run = RefreshRun.objects.filter(connection=OuterRef("pk")).order_by("-created_at")
     return (
         Connection.objects.filter(user=user)
+        .annotate(
+            last_run_status=Subquery(last_run.values("status")[:1]),
+            last_run_created=Subquery(last_run.values("created")[:1]),
+        )
         .prefetch_related(
             Prefetch("accounts", queryset=FinancialAccount.objects.order_by("name"))
         )

@@ -8,7 +8,6 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -26,18 +25,8 @@ from .services import account_connect, account_unlink, user_register
 RECENT_TRANSACTIONS = 10
 
 
-def _connections(user):
-    # The status of each connection's newest run, in the same query as the connections.
-    # TODO: move to accounts.selectors (owned elsewhere) so the API can show it too.
-    last_run = RefreshRun.objects.filter(connection=OuterRef("pk")).order_by("-created_at")
-    return connections_for(user=user).annotate(
-        last_run_status=Subquery(last_run.values("status")[:1]),
-        last_run_created=Subquery(last_run.values("created")[:1]),
-    )
-
-
 def _render_home(request, link_form: LinkForm, status: int = 200):
-    connections = list(_connections(request.user))
+    connections = list(connections_for(user=request.user))
     recent = (
         transactions_for(user=request.user)
         .select_related("account")

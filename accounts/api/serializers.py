@@ -32,12 +32,13 @@ class ConnectionSerializer(serializers.ModelSerializer):
     ``ConnectSerializer`` and never part of any response."""
 
     accounts = FinancialAccountSerializer(many=True, read_only=True)
+    last_run_status = serializers.CharField(read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Connection
         fields = [
             "id", "provider", "institution", "url", "status", "last_refreshed_at",
-            "last_error", "created_at", "accounts",
+            "last_error", "last_run_status", "created_at", "accounts",
         ]
         read_only_fields = fields
 
