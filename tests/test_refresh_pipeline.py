@@ -230,3 +230,34 @@ def test_a_claimed_connection_is_not_refreshed_by_another_run(alice, bank_today)
 
     with pytest.raises(RefreshRetry):
         refresh_execute(run_id=other.id, final_attempt=False)
+
+
+def test_a_bug_fails_the_run_visibly_instead_of_leaving_it_running(alice, bank_today,
+                                                                   monkeypatch, eager_retries):
+    def broken(raw):
+        raise KeyError("accounts")
+
+    monkeypatch.setattr(sandbox.provider, "parse", broken)
+    connection = link(alice)
+
+    run = RefreshRun.objects.get(connection=connection)
+    assert run.status == "failed"
+    assert "internal error (KeyError)" in run.error
+    connection.refresh_from_db()
+    assert connection.claimed_by is None
+
+
+def test_the_last_attempt_on_a_busy_connection_fails_the_run(alice, bank_today):
+    from django.utils import timezone
+
+    connection = link(alice)
+    other = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+    Connection.objects.filter(pk=connection.pk).update(
+        claimed_by="00000000-0000-0000-0000-000000000001",
+        claimed_until=timezone.now() + timedelta(minutes=5),
+    )
+
+    run = refresh_execute(run_id=other.id, final_attempt=True)
+
+    assert run.status == "failed"
+    assert "busy" in run.error

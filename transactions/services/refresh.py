@@ -25,7 +25,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -107,6 +107,10 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
         return run  # unlinked meanwhile, or a redelivered message of a finished run
     connection = run.connection
     if not _claim(connection.pk, run.pk):
+        if final_attempt:
+            _fail(run, "another refresh of this connection kept it busy", release=False)
+            run.refresh_from_db()
+            return run
         raise RefreshRetry("another refresh of this connection is running")
     RefreshRun.objects.filter(pk=run.pk).update(
         status=RefreshRun.Status.RUNNING, attempts=run.attempts + 1,
@@ -157,7 +161,8 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
             )
     except AuthenticationFailed as exc:
         _fail(run, str(exc), status=Connection.Status.NEEDS_ATTENTION)
-    except (TransientProviderError, StorageUnavailable) as exc:
+    except (TransientProviderError, StorageUnavailable, OperationalError, InterfaceError) as exc:
+        # A database that went away is as transient as a bank that timed out.
         if final_attempt:
             _fail(run, f"{exc} (gave up after {run.attempts} attempts)")
         else:
@@ -168,6 +173,11 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
             raise RefreshRetry(str(exc)) from exc
     except ProviderError as exc:
         _fail(run, str(exc))
+    except Exception as exc:
+        # A bug: fail the run visibly (support sees it in the admin) instead of leaving it
+        # "running" for the requeue sweep to repeat forever; the traceback goes to the log.
+        _fail(run, f"internal error ({type(exc).__name__}); support has been told")
+        raise
     else:
         run.refresh_from_db()
         notification_create(
@@ -182,13 +192,16 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
     return run
 
 
-def _fail(run: RefreshRun, message: str, status: str = Connection.Status.ERROR) -> None:
+def _fail(
+    run: RefreshRun, message: str, status: str = Connection.Status.ERROR, release: bool = True
+) -> None:
     log.warning("refresh %s of connection %s failed: %s", run.pk, run.connection_id, message)
     with transaction.atomic():
         Connection.objects.filter(pk=run.connection_id).update(
             status=status, last_error=message[:1000]
         )
-        _release(run.connection_id, run.pk)
+        if release:
+            _release(run.connection_id, run.pk)
         RefreshRun.objects.filter(pk=run.pk).update(
             status=RefreshRun.Status.FAILED, error=message[:2000], finished_at=timezone.now()
         )
