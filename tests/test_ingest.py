@@ -117,3 +117,23 @@ def test_text_with_tabs_newlines_and_backslashes_survives_copy(alice):
     assert row.external_id == "n\t1\\"
     assert row.description == "A\\B C D E"
     assert row.memo == "m\\n"
+
+
+def test_two_source_accounts_forced_into_one_keep_one_row_per_id(alice):
+    target = FinancialAccountFactory(connection__user=alice)
+    same_id_twice = [tx("1", amount="-1.00", account="chk"), tx("1", amount="-2.00", account="sav")]
+
+    result = ingest(alice, target.connection, same_id_twice, account=target)
+
+    assert result.created == 1
+    assert Transaction.objects.get(user=alice).amount == Decimal("-2.00")
+
+
+def test_ingest_outside_a_transaction_is_refused(alice):
+    connection = ConnectionFactory(user=alice)
+    dump = RawDump.objects.create(user=alice, connection=connection, key="k/y",
+                                  media_type="application/json", size=1, sha256="0")
+
+    with pytest.raises(RuntimeError, match="atomic"):
+        transactions_ingest(user=alice, connection=connection, dump=dump,
+                            statement=Statement(transactions=[tx("z")]))

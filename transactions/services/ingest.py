@@ -19,8 +19,10 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from django.db import connection as db
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -107,6 +109,8 @@ def transactions_ingest(
     ``account`` forces every transaction onto one account (a file imported into a
     chosen account); otherwise the statement's account ids pick or create accounts.
     """
+    if not db.in_atomic_block:
+        raise RuntimeError("transactions_ingest must run inside transaction.atomic()")
     if db.vendor == "postgresql":
         # Losing this commit in a database crash loses nothing: the run is still marked
         # running (committed earlier), its lease expires and the requeue sweep runs it
@@ -174,6 +178,10 @@ def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
             clean(record.description, 500), clean(record.memo, 500) if record.memo else "",
             seller, category_id, source, record.pending, dump_id, record.pending_external_id,
         ])
+    if forced is not None or any(len(record.external_id) > 120 for record in records):
+        # Two source accounts forced onto one, or ids cut at 120 characters, can give
+        # one key twice: the last row wins, as within a statement.
+        rows = list({(row[A], row[X]): row for row in rows}.values())
     return rows
 
 
@@ -266,6 +274,7 @@ def _existing_keys(*, user_id: int, keys: list[tuple[int, str]]) -> set[tuple[in
 
 _STAGE = "mint_ingest_stage"
 _STAGED: weakref.WeakSet = weakref.WeakSet()  # connections whose session has the stage
+_STAGE_DIRTY: weakref.WeakSet = weakref.WeakSet()  # … with rows not yet cleared by a commit
 
 
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
@@ -330,9 +339,9 @@ _KEY = "t.user_id = s.user_id AND t.account_id = s.account_id AND t.external_id 
 
 def _write_postgres(rows: list[list]) -> IngestResult:
     """1. COPY the batch into the session's staging table.
-    2. UPDATE the stored rows whose data changed (a correction, pending → posted under
-       the same id); a category set by hand is kept.
-    3. INSERT the rows not stored yet (an anti-join on the unique index).
+    2. In one statement: UPDATE the stored rows whose data changed (a correction,
+       pending → posted under the same id; a category set by hand is kept) and INSERT
+       the rows not stored yet (an anti-join on the unique index).
 
     Plain INSERT + anti-join measured ~20 % faster than ``INSERT … ON CONFLICT`` here
     (49k vs 40k rows/s server-side). It is safe because every writer of an account's
@@ -353,14 +362,20 @@ def _write_postgres(rows: list[list]) -> IngestResult:
                 f"SELECT {columns} FROM {table} WITH NO DATA"
             )
             _STAGED.add(pg)
-        # Empty at the start of a transaction; a second batch in the same transaction
-        # finds the first one's rows. DELETE of ≤ 5,000 rows costs ~0.3 ms where TRUNCATE
-        # costs ~1.2 ms per call; the commit truncates the dead rows away.
-        raw.execute(f"DELETE FROM {_STAGE}")  # noqa: S608
+        # The commit empties the stage (ON COMMIT DELETE ROWS); only a second batch in
+        # the same transaction finds rows to remove. DELETE of ≤ 5,000 rows costs ~0.3 ms
+        # where TRUNCATE costs ~1.2 ms; the commit truncates the dead rows away.
+        if pg in _STAGE_DIRTY:
+            raw.execute(f"DELETE FROM {_STAGE}")  # noqa: S608
+        else:
+            _STAGE_DIRTY.add(pg)
+            transaction.on_commit(partial(_STAGE_DIRTY.discard, pg))
         raw.copy_expert(f"COPY {_STAGE} ({columns}) FROM STDIN", buffer)
+        # One statement, one snapshot: the INSERT's anti-join sees the table as it was
+        # before the UPDATE, so each staged row is either updated, inserted or unchanged.
         raw.execute(
             f"""
-            WITH written AS (
+            WITH updated AS (
                 UPDATE {table} AS t SET
                     posted_on = s.posted_on, amount = s.amount, currency = s.currency,
                     description = s.description, memo = s.memo, pending = s.pending,
@@ -373,23 +388,16 @@ def _write_postgres(rows: list[list]) -> IngestResult:
                 FROM {_STAGE} AS s
                 WHERE {_KEY} AND ({changed})
                 RETURNING 1
-            )
-            SELECT count(*) FROM written
-            """  # noqa: S608 - constant names only; values go through COPY
-        )
-        (updated,) = raw.fetchone()
-        raw.execute(
-            f"""
-            WITH written AS (
+            ), inserted AS (
                 INSERT INTO {table} ({columns}, created_at, updated_at)
                 SELECT {columns}, now(), now() FROM {_STAGE} AS s
                 WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {_KEY})
                 RETURNING 1
             )
-            SELECT count(*) FROM written
-            """  # noqa: S608
+            SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)
+            """  # noqa: S608 - constant names only; values go through COPY
         )
-        (created,) = raw.fetchone()
+        updated, created = raw.fetchone()
     return IngestResult(created=created, updated=updated,
                         unchanged=len(rows) - created - updated)
 
