@@ -26,10 +26,31 @@ Every repetition of 1 and 3 uses fresh bench users (so the transaction table hol
 of their rows); they are deleted and the table vacuumed afterwards, outside the clock.
 Each repetition of 2 uses a new bare table.
 
+``--workers N`` (default 1) models one Celery worker whose prefork pool has N child
+processes (Celery's default concurrency is the CPU count): N processes are forked once,
+after Django's connections are closed, and each opens its own database session. The
+statements are dealt to them round-robin by connection index (different connections
+never share rows); in 1 and 3 each process runs the same ``ingest_all`` on its share, and
+in 2 each COPYs its share of the rows (its COPY text built before the clock) into the
+same bare table at the same time, in its own transaction. The clock is the parent's
+wall-clock from handing out the work to the last process's answer; forking, Django's
+state and connecting happen before any clock starts, as in a worker that is already up.
+With N > 1 the headline figures (``rows_per_s``, ``copy_rows_per_s``, ``ratio``,
+``reingest_rows_per_s``, ``copy_from_records_rows_per_s``, the per-repetition seconds)
+are the N-process ones, and one process is measured in the same run, its repetitions
+interleaved with the N-process ones (order alternating), under ``single_process``.
+``reingest_new_rows`` covers every re-ingest of the run. ``--profile`` stays in one
+process.
+
 Usage (a dedicated database; the bench refuses anything but PostgreSQL)::
 
     createdb -h 127.0.0.1 -U postgres mint_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mint_bench .venv/bin/python bench/ingest.py --json
+    DATABASE_URL=… .venv/bin/python bench/ingest.py --json --workers 2  # one worker, 2 CPUs
+
+The bench users and bare tables are removed in a ``finally`` (also on Ctrl-C or a plain
+kill, after the worker processes and their sessions are gone), and any left by a killed
+run are removed at the start.
 
 ``--profile`` adds, after the measurements, an ingest and a re-ingest with a timer around
 each step (dump, ingest steps, commit) and one ingest under cProfile, all on stderr.
@@ -40,6 +61,7 @@ embedded stand-ins; Django's query log is switched off, as in production.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -47,10 +69,12 @@ import os
 import pstats
 import random
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -312,8 +336,10 @@ def count_rows(owners: Owners) -> int:
     return Transaction.objects.filter(user_id__in=[u.id for u in owners.users]).count()
 
 
-def ingest_all(plan: Plan, owners: Owners, phases: dict | None = None) -> dict[str, int]:
-    """The refresh pipeline's steps 3 and 5–6 for every statement, one per connection.
+def ingest_all(plan: Plan, owners: Owners, phases: dict | None = None,
+               indices: list[int] | None = None) -> dict[str, int]:
+    """The refresh pipeline's steps 3 and 5–6 for every statement, one per connection
+    (or only the statements at ``indices``: one worker process's share).
     ``phases`` (optional) collects seconds spent in the dump, the ingest, the commit."""
     from django.db import transaction
     from django.utils import timezone
@@ -323,10 +349,12 @@ def ingest_all(plan: Plan, owners: Owners, phases: dict | None = None) -> dict[s
     from transactions.services.dumps import raw_dump_store
     from transactions.services.ingest import transactions_ingest
 
+    if len(owners.connections) != len(plan.statements):
+        raise ValueError("one connection per statement")
     totals = {"created": 0, "updated": 0, "unchanged": 0, "replaced_pending": 0}
-    for c, ((account_list, transactions, payload), conn) in enumerate(
-        zip(plan.statements, owners.connections, strict=True)
-    ):
+    for c in range(len(plan.statements)) if indices is None else indices:
+        account_list, transactions, payload = plan.statements[c]
+        conn = owners.connections[c]
         user = owners.users[c % plan.users]
         t0 = time.perf_counter()
         dump = raw_dump_store(user=user, connection=conn, source_id=uuid.uuid4(),
@@ -373,15 +401,17 @@ def _copy_escape(text: str) -> str:
     return text
 
 
-def copy_rows_text(plan: Plan, user_ids: list[int], account_ids: dict) -> io.StringIO:
-    """The records as COPY text, with the least work that gives the same table rows."""
+def copy_rows_text(plan: Plan, user_ids: list[int], account_ids: dict,
+                   indices: list[int] | None = None) -> io.StringIO:
+    """The records as COPY text, with the least work that gives the same table rows
+    (only the statements at ``indices``, if given)."""
     buffer = io.StringIO()
     dump_id = str(uuid.uuid4())
     now = "2025-06-30 12:00:00+00"
     write = buffer.write
-    for c, (_, transactions, _) in enumerate(plan.statements):
+    for c in range(len(plan.statements)) if indices is None else indices:
         user_id = str(user_ids[c % plan.users])
-        for r in transactions:
+        for r in plan.statements[c][1]:
             write("\t".join((
                 user_id, account_ids[r.account_external_id], _copy_escape(r.external_id),
                 r.posted_on.isoformat(), str(r.amount), r.currency,
@@ -393,14 +423,32 @@ def copy_rows_text(plan: Plan, user_ids: list[int], account_ids: dict) -> io.Str
     return buffer
 
 
-def raw_copy_once(plan: Plan) -> tuple[float, float]:
-    """(seconds from records to committed rows, seconds of the COPY and commit alone)
-    into a new bare table with the transaction table's columns."""
+BARE_TABLE_PREFIX = "bench_raw_copy_"  # + the parent's pid
+
+
+def copy_into(table: str, plan: Plan, user_ids: list[int], account_ids: dict,
+              indices: list[int] | None = None, buffer: io.StringIO | None = None) -> None:
+    """One ``COPY … FROM STDIN`` and its commit (the COPY text is built here unless
+    ``buffer`` is given)."""
     from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if buffer is None:
+            buffer = copy_rows_text(plan, user_ids, account_ids, indices)
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN",
+                                  buffer)
+
+
+def raw_copy_once(plan: Plan, pool: WorkerPool | None = None) -> tuple[float, float]:
+    """(seconds from records to committed rows, seconds of the COPY and commit alone)
+    into a new bare table with the transaction table's columns. With a ``pool``, each of
+    its processes COPYs its share of the rows into the table at the same time, in its own
+    transaction, and the seconds are wall-clock from the start to the last commit."""
+    from django.db import connection
 
     from transactions.models import Transaction
 
-    table = f"bench_raw_copy_{os.getpid()}"
+    table = f"{BARE_TABLE_PREFIX}{os.getpid()}"
     user_ids = [1_000_000 + u for u in range(plan.users)]
     account_ids = {a.external_id: str(2_000_000 + i)
                    for i, a in enumerate(a for accounts, _, _ in plan.statements for a in accounts)}
@@ -412,12 +460,16 @@ def raw_copy_once(plan: Plan) -> tuple[float, float]:
             cursor.execute(f"CREATE TABLE {table} AS SELECT {columns} "
                            f"FROM {Transaction._meta.db_table} WITH NO DATA")
         try:
-            buffer = copy_rows_text(plan, user_ids, account_ids) if prebuilt else None
+            buffer = None
+            if prebuilt and pool is not None:
+                pool.call("copy_text", user_ids, account_ids)  # each builds its share
+            elif prebuilt:
+                buffer = copy_rows_text(plan, user_ids, account_ids)
             started = time.perf_counter()
-            with transaction.atomic(), connection.cursor() as cursor:
-                if buffer is None:
-                    buffer = copy_rows_text(plan, user_ids, account_ids)
-                cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+            if pool is None:
+                copy_into(table, plan, user_ids, account_ids, buffer=buffer)
+            else:
+                pool.call("copy", table, user_ids, account_ids)
             results.append(time.perf_counter() - started)
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT count(*) FROM {table}")
@@ -428,6 +480,177 @@ def raw_copy_once(plan: Plan) -> tuple[float, float]:
         if copied != plan.rows:
             raise RuntimeError(f"raw COPY wrote {copied} rows, expected {plan.rows}")
     return results[0], results[1]
+
+
+def drop_bare_tables() -> int:
+    """Every bare COPY table, including any left by a killed run."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) "
+                       "FROM pg_tables WHERE tablename LIKE %s",
+                       [BARE_TABLE_PREFIX.replace("_", r"\_") + "%"])
+        tables = [name for (name,) in cursor.fetchall()]
+        for name in tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    return len(tables)
+
+
+# --------------------------------------------------------------------------- worker pool
+
+
+def worker_shares(statements: int, workers: int) -> list[list[int]]:
+    """Statement (= connection) indices per process, round-robin by connection index."""
+    return [list(range(k, statements, workers)) for k in range(workers)]
+
+
+class WorkerPool:
+    """``workers`` forked processes, like the prefork pool of one Celery worker: each opens
+    its own database connection, then waits on its pipe for commands. The parent times
+    from sending a command to the last answer, so forking, Django's state and connecting
+    are outside every clock (as in a worker, whose children start once, long before).
+    Each process gets a fixed share of the statements, round-robin by connection index."""
+
+    def __init__(self, plan: Plan, workers: int):
+        import multiprocessing
+
+        from django.db import connections
+
+        self.workers = workers
+        self.children: list = []  # (process, pipe)
+        self.backend_pids: list[int] = []
+        context = multiprocessing.get_context("fork")
+        connections.close_all()  # no child may inherit (and share) the parent's socket
+        try:
+            for k, share in enumerate(worker_shares(len(plan.statements), workers)):
+                ours, theirs = context.Pipe()
+                inherited = [pipe for _, pipe in self.children] + [ours]
+                process = context.Process(target=_child_main, name=f"bench-worker-{k}",
+                                          args=(plan, share, theirs, inherited), daemon=True)
+                # A Ctrl-C that lands in the fork handlers is printed and dropped: hold it
+                # until the fork is done (the child unblocks it itself).
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    process.start()
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                theirs.close()
+                self.children.append((process, ours))
+            self.backend_pids = self._answers()  # each child: connected, its backend pid
+            if len(set(self.backend_pids)) != workers:
+                raise RuntimeError(f"worker processes share a session: {self.backend_pids}")
+        except BaseException:
+            self.close(abort=True)
+            raise
+
+    def _answers(self) -> list:
+        answers, failures = [], []
+        for process, pipe in self.children:
+            try:
+                status, value = pipe.recv()
+            except EOFError:
+                status, value = "error", f"exited with code {process.exitcode}"
+            if status != "ok":
+                failures.append(f"{process.name}: {value}")
+            answers.append(value)
+        if failures:
+            raise RuntimeError("worker process failed:\n" + "\n".join(failures))
+        return answers
+
+    def call(self, command: str, *args) -> list:
+        """Run ``command`` in every process at once; their answers, in process order."""
+        for _, pipe in self.children:
+            pipe.send((command, args))
+        return self._answers()
+
+    def ingest(self, owners: Owners) -> tuple[dict[str, int], list[float]]:
+        """``ingest_all`` in every process on its share (the owners must have been sent
+        with ``call("owners", owners)``); the summed totals and each process's seconds."""
+        answers = self.call("ingest")
+        totals = {key: sum(t[key] for t, _ in answers) for key in answers[0][0]}
+        return totals, [seconds for _, seconds in answers]
+
+    def close(self, abort: bool = False) -> None:
+        """Stop the processes (at once when ``abort``), then wait until their database
+        sessions are gone, so that nothing they began can commit after the clean-up."""
+        from django.db import connection
+
+        if not abort:
+            for _, pipe in self.children:
+                with contextlib.suppress(OSError):
+                    pipe.send(("stop", ()))
+        for process, pipe in self.children:
+            if not abort:
+                process.join(10)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            pipe.close()
+        self.children = []
+        pids, self.backend_pids = self.backend_pids, []
+        deadline = time.monotonic() + 5
+        with connection.cursor() as cursor:
+            while pids:
+                cursor.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [pids])
+                pids = [pid for (pid,) in cursor.fetchall()]
+                if pids and time.monotonic() > deadline:
+                    cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s) AS pid",
+                                   [pids])
+                    deadline = time.monotonic() + 5
+                time.sleep(0.02 if pids else 0)
+
+
+def _child_main(plan: Plan, share: list[int], pipe, inherited: list) -> None:
+    """A worker process: connect, then answer the parent's commands until "stop" (or
+    until the parent is gone)."""
+    from django.db import connection, connections
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's close() may terminate us
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    for other in inherited:  # so that each pipe reports the parent's end as EOF
+        other.close()
+    state: dict = {}
+
+    def owners(value: Owners) -> None:
+        state["owners"] = value
+
+    def ingest() -> tuple[dict[str, int], float]:
+        started = time.perf_counter()
+        totals = ingest_all(plan, state["owners"], indices=share)
+        return totals, time.perf_counter() - started
+
+    def copy_text(user_ids: list[int], account_ids: dict) -> None:
+        state["copy_text"] = copy_rows_text(plan, user_ids, account_ids, share)
+
+    def copy(table: str, user_ids: list[int], account_ids: dict) -> None:
+        copy_into(table, plan, user_ids, account_ids, share, state.pop("copy_text", None))
+
+    commands = {"owners": owners, "ingest": ingest, "copy_text": copy_text, "copy": copy}
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pipe.send(("ok", cursor.fetchone()[0]))
+        while True:
+            try:
+                command, args = pipe.recv()
+            except EOFError:
+                break  # the parent is gone
+            if command == "stop":
+                break
+            try:
+                value = commands[command](*args)
+            except Exception:
+                pipe.send(("error", traceback.format_exc()))
+            else:
+                pipe.send(("ok", value))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C reaches the whole process group; the parent cleans up
+    finally:
+        connections.close_all()
 
 
 # --------------------------------------------------------------------------- OFX
@@ -504,52 +727,84 @@ def build_ofx(rows: int, seed: int) -> bytes:
 # --------------------------------------------------------------------------- run
 
 
-def measure_ingest(plan: Plan, repeat: int) -> dict:
-    ingest_s, reingest_s, reingest_new = [], [], []
-    extra: dict = {}
-    for rep in range(repeat):
-        owners = create_owners(plan, tag=f"r{rep}")
-        started = time.perf_counter()
-        first = ingest_all(plan, owners)
-        ingest_s.append(time.perf_counter() - started)
-        stored = count_rows(owners)
-        if first["created"] != plan.rows or stored != plan.rows:
-            raise RuntimeError(f"ingest created {first['created']} rows and the table holds "
-                               f"{stored}; expected {plan.rows}")
-        started = time.perf_counter()
-        again = ingest_all(plan, owners)
-        reingest_s.append(time.perf_counter() - started)
-        reingest_new.append(max(count_rows(owners) - stored, again["created"]))
-        extra = {"reingest_created": again["created"], "reingest_updated": again["updated"],
-                 "reingest_unchanged": again["unchanged"]}
-        log(f"  repeat {rep + 1}/{repeat}: ingest {plan.rows / ingest_s[-1]:,.0f} rows/s "
-            f"({ingest_s[-1]:.2f} s), re-ingest {plan.rows / reingest_s[-1]:,.0f} rows/s "
-            f"({reingest_s[-1]:.2f} s), re-ingest added {reingest_new[-1]} rows")
-        delete_bench_users()
-    return {
-        "rows_per_s": plan.rows / statistics.median(ingest_s),
-        "reingest_rows_per_s": plan.rows / statistics.median(reingest_s),
-        "reingest_new_rows": max(reingest_new),
-        "ingest_s": [round(s, 3) for s in ingest_s],
-        "reingest_s": [round(s, 3) for s in reingest_s],
-        **extra,
-    }
+def _modes(pool: WorkerPool | None) -> list[tuple[str, WorkerPool | None]]:
+    """What each repetition measures: the pool's processes (the headline) and one process
+    alongside, or one process alone."""
+    if pool is None:
+        return [("1 process", None)]
+    return [(f"{pool.workers} processes", pool), ("1 process", None)]
 
 
-def measure_copy(plan: Plan, repeat: int) -> dict:
-    full, server = [], []
+def _interleaved(modes: list, rep: int) -> list:
+    """Both modes in every repetition, the order alternating, so that drift in the machine
+    or the table touches both alike."""
+    order = list(enumerate(modes))  # (index into ``modes``, mode)
+    return order if rep % 2 == 0 else order[::-1]
+
+
+def measure_ingest(plan: Plan, repeat: int, pool: WorkerPool | None = None) -> list[dict]:
+    """Ingest and re-ingest figures per mode of ``_modes(pool)``, in that order."""
+    modes = _modes(pool)
+    runs = [{"ingest_s": [], "reingest_s": [], "reingest_new": [], "extra": {}} for _ in modes]
     for rep in range(repeat):
-        total_s, copy_s = raw_copy_once(plan)
-        full.append(total_s)
-        server.append(copy_s)
-        log(f"  repeat {rep + 1}/{repeat}: raw COPY {plan.rows / copy_s:,.0f} rows/s "
-            f"({copy_s:.2f} s; from the records, COPY text built inside the clock: "
-            f"{plan.rows / total_s:,.0f} rows/s)")
-    return {
-        "copy_rows_per_s": plan.rows / statistics.median(server),
-        "copy_from_records_rows_per_s": plan.rows / statistics.median(full),
-        "copy_s": [round(s, 3) for s in server],
-    }
+        for m, (label, runner) in _interleaved(modes, rep):
+            run = runs[m]
+            owners = create_owners(plan, tag=f"r{rep}" if runner is None
+                                   else f"r{rep}w{runner.workers}")
+            if runner is not None:
+                runner.call("owners", owners)  # outside the clock
+            split = ""
+            started = time.perf_counter()
+            if runner is None:
+                first = ingest_all(plan, owners)
+            else:
+                first, seconds = runner.ingest(owners)
+                split = f"; processes {', '.join(f'{s:.2f}' for s in seconds)} s"
+            run["ingest_s"].append(time.perf_counter() - started)
+            stored = count_rows(owners)
+            if first["created"] != plan.rows or stored != plan.rows:
+                raise RuntimeError(f"ingest ({label}) created {first['created']} rows and the "
+                                   f"table holds {stored}; expected {plan.rows}")
+            started = time.perf_counter()
+            again = ingest_all(plan, owners) if runner is None else runner.ingest(owners)[0]
+            run["reingest_s"].append(time.perf_counter() - started)
+            run["reingest_new"].append(max(count_rows(owners) - stored, again["created"]))
+            run["extra"] = {"reingest_created": again["created"],
+                            "reingest_updated": again["updated"],
+                            "reingest_unchanged": again["unchanged"]}
+            ingest_s, reingest_s = run["ingest_s"][-1], run["reingest_s"][-1]
+            log(f"  repeat {rep + 1}/{repeat}, {label}: ingest {plan.rows / ingest_s:,.0f} "
+                f"rows/s ({ingest_s:.2f} s{split}), re-ingest {plan.rows / reingest_s:,.0f} "
+                f"rows/s ({reingest_s:.2f} s), re-ingest added {run['reingest_new'][-1]} rows")
+            delete_bench_users()
+    return [{
+        "rows_per_s": plan.rows / statistics.median(run["ingest_s"]),
+        "reingest_rows_per_s": plan.rows / statistics.median(run["reingest_s"]),
+        "reingest_new_rows": max(run["reingest_new"]),
+        "ingest_s": [round(s, 3) for s in run["ingest_s"]],
+        "reingest_s": [round(s, 3) for s in run["reingest_s"]],
+        **run["extra"],
+    } for run in runs]
+
+
+def measure_copy(plan: Plan, repeat: int, pool: WorkerPool | None = None) -> list[dict]:
+    """Raw COPY figures per mode of ``_modes(pool)``, in that order."""
+    modes = _modes(pool)
+    full: list[list[float]] = [[] for _ in modes]
+    server: list[list[float]] = [[] for _ in modes]
+    for rep in range(repeat):
+        for m, (label, runner) in _interleaved(modes, rep):
+            total_s, copy_s = raw_copy_once(plan, runner)
+            full[m].append(total_s)
+            server[m].append(copy_s)
+            log(f"  repeat {rep + 1}/{repeat}, {label}: raw COPY {plan.rows / copy_s:,.0f} "
+                f"rows/s ({copy_s:.2f} s; from the records, COPY text built inside the clock: "
+                f"{plan.rows / total_s:,.0f} rows/s)")
+    return [{
+        "copy_rows_per_s": plan.rows / statistics.median(server[m]),
+        "copy_from_records_rows_per_s": plan.rows / statistics.median(full[m]),
+        "copy_s": [round(s, 3) for s in server[m]],
+    } for m in range(len(modes))]
 
 
 def measure_ofx(rows: int, seed: int, repeat: int) -> dict:
@@ -634,6 +889,16 @@ def profile_ingest(plan: Plan, top: int) -> None:
     delete_bench_users()
 
 
+@contextlib.contextmanager
+def sigint_held_off():
+    """A second Ctrl-C during the clean-up would leave bench rows behind: ignore it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -648,10 +913,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also profile one extra ingest with cProfile (stderr)")
     parser.add_argument("--profile-top", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes sharing the statements, like the prefork pool of one "
+                             "Celery worker (default 1; Celery's default is the CPU count); "
+                             "with more than 1, one process is measured alongside")
     args = parser.parse_args(argv)
     if not args.users <= args.connections <= args.accounts:
         parser.error("need users ≤ connections ≤ accounts")
+    if not 1 <= args.workers <= args.connections:
+        parser.error("need 1 ≤ workers ≤ connections")
 
+    # A plain kill (SIGTERM) cleans up too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     load_before = os.getloadavg()[0]
     var_dir = tempfile.mkdtemp(prefix="mint-bench-")
     try:
@@ -660,46 +933,74 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connection
 
         call_command("migrate", interactive=False, verbosity=0)
-        delete_bench_users()  # left over by an interrupted run
+        delete_bench_users()  # left over by a killed run
+        drop_bare_tables()
         log(f"building {args.rows:,} records ({args.accounts} accounts, "
             f"{args.connections} connections, {args.users} users, seed {args.seed}) …")
         plan = build_plan(rows=args.rows, users=args.users, connections=args.connections,
                           accounts=args.accounts, seed=args.seed)
+        pool = None
         try:
+            if args.workers > 1:
+                log(f"starting {args.workers} worker processes (outside every clock) …")
+                pool = WorkerPool(plan, args.workers)
             log("ingest + re-ingest:")
-            ingest = measure_ingest(plan, args.repeat)
+            ingest = measure_ingest(plan, args.repeat, pool)
             log("raw COPY into a bare table:")
-            copy = measure_copy(plan, args.repeat)
+            copy = measure_copy(plan, args.repeat, pool)
+            if pool is not None:
+                pool.close()
+                pool = None
             log("OFX 1.x SGML parse:")
             ofx = measure_ofx(args.ofx_rows, args.seed, args.repeat)
             if args.profile:
                 profile_ingest(plan, args.profile_top)
         finally:
-            delete_bench_users()
+            with sigint_held_off():
+                connection.close_if_unusable_or_obsolete()
+                if pool is not None:
+                    pool.close(abort=True)  # first: its sessions must be gone
+                delete_bench_users()
+                drop_bare_tables()
         server = connection.pg_version
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
 
+    def headline(ingest: dict, copy: dict) -> dict:
+        return {
+            "rows_per_s": round(ingest["rows_per_s"]),
+            "copy_rows_per_s": round(copy["copy_rows_per_s"]),
+            "ratio": round(ingest["rows_per_s"] / copy["copy_rows_per_s"], 4),
+            "reingest_rows_per_s": round(ingest["reingest_rows_per_s"]),
+        }
+
+    # The headline figures are those of ``--workers`` processes; a single process, if
+    # measured alongside, goes to ``single_process``.
+    head = headline(ingest[0], copy[0])
+    single = headline(ingest[-1], copy[-1]) if args.workers > 1 else None
     result = {
         "rows": plan.rows,
-        "rows_per_s": round(ingest["rows_per_s"]),
-        "copy_rows_per_s": round(copy["copy_rows_per_s"]),
-        "ratio": round(ingest["rows_per_s"] / copy["copy_rows_per_s"], 4),
-        "reingest_new_rows": ingest["reingest_new_rows"],
-        "reingest_rows_per_s": round(ingest["reingest_rows_per_s"]),
+        "rows_per_s": head["rows_per_s"],
+        "copy_rows_per_s": head["copy_rows_per_s"],
+        "ratio": head["ratio"],
+        # every re-ingest of the run, in either mode, must add nothing
+        "reingest_new_rows": max(mode["reingest_new_rows"] for mode in ingest),
+        "reingest_rows_per_s": head["reingest_rows_per_s"],
         "ofx_parse_rows_per_s": round(ofx["ofx_parse_rows_per_s"]),
-        "copy_from_records_rows_per_s": round(copy["copy_from_records_rows_per_s"]),
+        "copy_from_records_rows_per_s": round(copy[0]["copy_from_records_rows_per_s"]),
+        "workers": args.workers,
+        **({"single_process": single} if single else {}),
         "repeat": args.repeat,
         "users": args.users,
         "connections": args.connections,
         "accounts": args.accounts,
         "seed": args.seed,
-        "ingest_s": ingest["ingest_s"],
-        "reingest_s": ingest["reingest_s"],
-        "copy_s": copy["copy_s"],
-        "reingest_created": ingest["reingest_created"],
-        "reingest_updated": ingest["reingest_updated"],
-        "reingest_unchanged": ingest["reingest_unchanged"],
+        "ingest_s": ingest[0]["ingest_s"],
+        "reingest_s": ingest[0]["reingest_s"],
+        "copy_s": copy[0]["copy_s"],
+        "reingest_created": ingest[0]["reingest_created"],
+        "reingest_updated": ingest[0]["reingest_updated"],
+        "reingest_unchanged": ingest[0]["reingest_unchanged"],
         "ofx_rows": ofx["ofx_rows"],
         "ofx_bytes": ofx["ofx_bytes"],
         "postgresql": server,
@@ -708,13 +1009,21 @@ def main(argv: list[str] | None = None) -> int:
         # start and at the end of the run.
         "loadavg": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
-    print(f"ingest      {result['rows_per_s']:>10,} rows/s  ({plan.rows:,} rows, median of "
-          f"{args.repeat})")
-    print(f"raw COPY    {result['copy_rows_per_s']:>10,} rows/s  (ingest = "
+    procs = f"{args.workers} processes" if args.workers > 1 else "1 process"
+    print(f"ingest      {result['rows_per_s']:>10,} rows/s  ({plan.rows:,} rows, {procs}, "
+          f"median of {args.repeat})")
+    if single:
+        print(f"  1 process {single['rows_per_s']:>10,} rows/s  (same run)")
+    print(f"raw COPY    {result['copy_rows_per_s']:>10,} rows/s  ({procs}; ingest = "
           f"{result['ratio']:.1%} of it; with the COPY text built from the records "
           f"{result['copy_from_records_rows_per_s']:,} rows/s)")
-    print(f"re-ingest   {result['reingest_rows_per_s']:>10,} rows/s  "
-          f"({result['reingest_new_rows']} new rows)")
+    if single:
+        print(f"  1 process {single['copy_rows_per_s']:>10,} rows/s  (ingest = "
+              f"{single['ratio']:.1%} of it)")
+    print(f"re-ingest   {result['reingest_rows_per_s']:>10,} rows/s  ({procs}; "
+          f"{result['reingest_new_rows']} new rows)")
+    if single:
+        print(f"  1 process {single['reingest_rows_per_s']:>10,} rows/s")
     print(f"OFX parse   {result['ofx_parse_rows_per_s']:>10,} rows/s  "
           f"({args.ofx_rows:,} STMTTRN, {ofx['ofx_bytes'] / 1e6:.1f} MB)")
     bars = [
