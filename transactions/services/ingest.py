@@ -159,7 +159,11 @@ def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
     categorised = categorize_records(user=user, records=records)
     rows = []
     user_id, dump_id, clean, cent = user.id, dump.id, _clean, CENT
+    collisions_possible = forced is not None
     for record, (seller, category_id, source) in zip(records, categorised, strict=True):
+        external_id = record.external_id
+        if len(external_id) > 120:
+            external_id, collisions_possible = external_id[:120], True
         if forced is not None:
             account = forced
         else:
@@ -172,13 +176,13 @@ def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
                 )[record.account_external_id]
                 accounts[record.account_external_id] = account
         rows.append([
-            user_id, account.id, record.external_id[:120], record.posted_on,
+            user_id, account.id, external_id, record.posted_on,
             record.amount.quantize(cent),
             (record.currency or account.currency or "USD")[:3].upper(),
             clean(record.description, 500), clean(record.memo, 500) if record.memo else "",
             seller, category_id, source, record.pending, dump_id, record.pending_external_id,
         ])
-    if forced is not None or any(len(record.external_id) > 120 for record in records):
+    if collisions_possible:
         # Two source accounts forced onto one, or ids cut at 120 characters, can give
         # one key twice: the last row wins, as within a statement.
         rows = list({(row[A], row[X]): row for row in rows}.values())
@@ -294,7 +298,7 @@ def _copy_lines(rows: list[list]) -> str:
     esc, null, lines = _escape, r"\N", []
     dump_id, dump_text = object(), ""
     for r in rows:
-        if r[DUMP] != dump_id:
+        if r[DUMP] is not dump_id:
             dump_id = r[DUMP]
             dump_text = null if dump_id is None else str(dump_id)
         desc, memo, seller, category_id = r[DESC], r[MEMO], r[SELLER], r[CAT]
