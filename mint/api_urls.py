@@ -1,9 +1,15 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenRefreshView
 
-from accounts.api.views import ConnectionViewSet, LegacyConnectView, MeView, RegisterView
+from accounts.api.views import (
+    ConnectionViewSet,
+    LegacyConnectView,
+    MeView,
+    RegisterView,
+    TokenView,
+)
 from transactions.api.views import ImportViewSet, TransactionViewSet
 
 router = DefaultRouter()
@@ -13,7 +19,7 @@ router.register("imports", ImportViewSet, basename="import")
 
 urlpatterns = [
     path("auth/register/", RegisterView.as_view(), name="register"),
-    path("auth/token/", TokenObtainPairView.as_view(), name="token"),
+    path("auth/token/", TokenView.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("account", LegacyConnectView.as_view(), name="legacy-connect"),

@@ -153,13 +153,25 @@ STORAGES = {
 }
 
 # --- Broker, cache --------------------------------------------------------------------
+
+
+def _next_redis_db(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{db + 1}"))
+
+
 REDIS_URL = _required("REDIS_URL", "the Redis server used as Celery broker and cache")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            # The cache gets its own database (the broker's + 1) so that clearing the
+            # cache can never drop queued jobs.
+            "LOCATION": env.str("CACHE_URL", default="") or _next_redis_db(REDIS_URL),
             "KEY_PREFIX": "mint",
         }
     }
@@ -268,7 +280,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "mint.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "mint.api.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "login": "10/min"},
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

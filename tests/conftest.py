@@ -10,6 +10,9 @@ def _fast_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.ALLOW_PRIVATE_OUTBOUND = True
+    from django.core.cache import cache
+
+    cache.clear()  # throttles and cached reads start fresh in every test
     from mint.celery import app
 
     app.conf.task_always_eager = True

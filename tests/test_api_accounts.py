@@ -211,3 +211,19 @@ def test_a_forged_cursor_is_a_404_not_a_500(api):
     response = api.get("/api/v1/transactions/?cursor=bm9wZQ==")
 
     assert response.status_code == 404
+
+
+def test_password_guessing_on_the_token_endpoint_is_throttled(alice):
+    from django.core.cache import cache
+
+    cache.clear()
+    client = api_client_for(None)
+    answers = [
+        client.post("/api/v1/auth/token/", {"email": "alice@example.com", "password": "guess"},
+                    format="json").status_code
+        for _ in range(12)
+    ]
+    cache.clear()
+
+    assert answers[0] == 401
+    assert answers[-1] == 429

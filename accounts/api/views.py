@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView
 
 from mint.api import NewestFirstPagination, error_response
 from transactions.api.serializers import RefreshRunSerializer
@@ -116,6 +117,16 @@ class LegacyConnectView(APIView):
                 "status": "success",
             }
         )
+
+
+class LoginRateThrottle(AnonRateThrottle):
+    """Password guessing against the token endpoint: 10 tries a minute per address."""
+
+    scope = "login"
+
+
+class TokenView(TokenObtainPairView):
+    throttle_classes = [LoginRateThrottle]
 
 
 class MeView(APIView):
