@@ -787,6 +787,63 @@ def measure_ingest(plan: Plan, repeat: int, pool: WorkerPool | None = None) -> l
     } for run in runs]
 
 
+def measure_threads(plan: Plan, repeat: int, threads: int) -> dict:
+    """One process, ``threads`` threads sharing the statements — one Celery worker with
+    ``--pool threads --concurrency N``. psycopg2 releases the GIL while PostgreSQL works,
+    so one thread's database time overlaps another's Python time."""
+    import threading
+
+    from django.db import connections
+
+    shares = worker_shares(len(plan.statements), threads)
+    ingest_s, reingest_s, reingest_new = [], [], []
+
+    def run(owners: Owners) -> dict[str, int]:
+        results: list[dict[str, int]] = []
+        failures: list[BaseException] = []
+
+        def work(share: list[int]) -> None:
+            try:
+                results.append(ingest_all(plan, owners, indices=share))
+            except BaseException as exc:  # reported by the main thread
+                failures.append(exc)
+            finally:
+                connections.close_all()  # this thread's own database session
+
+        workers = [threading.Thread(target=work, args=(share,)) for share in shares]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if failures:
+            raise failures[0]
+        return {key: sum(r[key] for r in results) for key in results[0]}
+
+    for rep in range(repeat):
+        owners = create_owners(plan, tag=f"r{rep}t{threads}")
+        started = time.perf_counter()
+        first = run(owners)
+        ingest_s.append(time.perf_counter() - started)
+        stored = count_rows(owners)
+        if first["created"] != plan.rows or stored != plan.rows:
+            raise RuntimeError(f"ingest ({threads} threads) created {first['created']} rows; "
+                               f"expected {plan.rows}")
+        started = time.perf_counter()
+        again = run(owners)
+        reingest_s.append(time.perf_counter() - started)
+        reingest_new.append(max(count_rows(owners) - stored, again["created"]))
+        log(f"  repeat {rep + 1}/{repeat}, 1 process × {threads} threads: ingest "
+            f"{plan.rows / ingest_s[-1]:,.0f} rows/s, re-ingest "
+            f"{plan.rows / reingest_s[-1]:,.0f} rows/s, added {reingest_new[-1]} rows")
+        delete_bench_users()
+    return {
+        "threads": threads,
+        "rows_per_s": plan.rows / statistics.median(ingest_s),
+        "reingest_rows_per_s": plan.rows / statistics.median(reingest_s),
+        "reingest_new_rows": max(reingest_new),
+    }
+
+
 def measure_copy(plan: Plan, repeat: int, pool: WorkerPool | None = None) -> list[dict]:
     """Raw COPY figures per mode of ``_modes(pool)``, in that order."""
     modes = _modes(pool)
@@ -917,6 +974,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="processes sharing the statements, like the prefork pool of one "
                              "Celery worker (default 1; Celery's default is the CPU count); "
                              "with more than 1, one process is measured alongside")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="also measure one process with N threads sharing the statements "
+                             "(Celery's threads pool); its ratio is against the 1-process COPY")
     args = parser.parse_args(argv)
     if not args.users <= args.connections <= args.accounts:
         parser.error("need users ≤ connections ≤ accounts")
@@ -951,6 +1011,10 @@ def main(argv: list[str] | None = None) -> int:
             if pool is not None:
                 pool.close()
                 pool = None
+            threaded = None
+            if args.threads > 1:
+                log(f"ingest + re-ingest, one process × {args.threads} threads:")
+                threaded = measure_threads(plan, args.repeat, args.threads)
             log("OFX 1.x SGML parse:")
             ofx = measure_ofx(args.ofx_rows, args.seed, args.repeat)
             if args.profile:
@@ -984,12 +1048,21 @@ def main(argv: list[str] | None = None) -> int:
         "copy_rows_per_s": head["copy_rows_per_s"],
         "ratio": head["ratio"],
         # every re-ingest of the run, in either mode, must add nothing
-        "reingest_new_rows": max(mode["reingest_new_rows"] for mode in ingest),
+        "reingest_new_rows": max([mode["reingest_new_rows"] for mode in ingest]
+                                 + ([threaded["reingest_new_rows"]] if threaded else [])),
         "reingest_rows_per_s": head["reingest_rows_per_s"],
         "ofx_parse_rows_per_s": round(ofx["ofx_parse_rows_per_s"]),
         "copy_from_records_rows_per_s": round(copy[0]["copy_from_records_rows_per_s"]),
         "workers": args.workers,
         **({"single_process": single} if single else {}),
+        **({"threads": {
+            "threads": threaded["threads"],
+            "rows_per_s": round(threaded["rows_per_s"]),
+            "reingest_rows_per_s": round(threaded["reingest_rows_per_s"]),
+            "reingest_new_rows": threaded["reingest_new_rows"],
+            # against the one-stream COPY of this run: one process either way
+            "ratio": round(threaded["rows_per_s"] / copy[-1]["copy_rows_per_s"], 4),
+        }} if threaded else {}),
         "repeat": args.repeat,
         "users": args.users,
         "connections": args.connections,
@@ -1024,6 +1097,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['reingest_new_rows']} new rows)")
     if single:
         print(f"  1 process {single['reingest_rows_per_s']:>10,} rows/s")
+    if threaded:
+        t = result["threads"]
+        print(f"1 process × {t['threads']} threads {t['rows_per_s']:>8,} rows/s  (ingest = "
+              f"{t['ratio']:.1%} of the 1-process COPY; re-ingest {t['reingest_rows_per_s']:,} "
+              f"rows/s, {t['reingest_new_rows']} new rows)")
     print(f"OFX parse   {result['ofx_parse_rows_per_s']:>10,} rows/s  "
           f"({args.ofx_rows:,} STMTTRN, {ofx['ofx_bytes'] / 1e6:.1f} MB)")
     bars = [
