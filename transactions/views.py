@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -15,7 +14,7 @@ from .api.filters import TransactionFilter
 from .forms import ImportForm, TransactionFilterForm
 from .importers import ImportFormatError
 from .models import ImportJob
-from .selectors import import_jobs_for, transactions_for
+from .selectors import import_jobs_for, transactions_before, transactions_for
 from .services.imports import import_create
 
 PAGE_SIZE = 50
@@ -54,7 +53,7 @@ def transaction_list(request):
     before = request.GET.get("before")
     if before:
         day, pk = _parse_cursor(before)
-        queryset = queryset.filter(Q(posted_on__lt=day) | Q(posted_on=day, pk__lt=pk))
+        queryset = transactions_before(queryset, day=day, last_id=pk)
     rows = list(
         queryset.select_related("account").order_by("-posted_on", "-id")[: PAGE_SIZE + 1]
     )

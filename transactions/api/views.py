@@ -3,12 +3,13 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from mint.api import KeysetPagination, NewestFirstPagination, error_response
+from mint.api import NewestFirstPagination, error_response
 
 from ..importers import ImportFormatError
 from ..selectors import import_jobs_for, transactions_for
 from ..services.imports import import_create
 from .filters import TransactionFilter
+from .pagination import KeysetPagination
 from .serializers import ImportJobSerializer, ImportUploadSerializer, TransactionSerializer
 
 
