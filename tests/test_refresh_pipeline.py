@@ -216,17 +216,24 @@ def test_a_second_refresh_request_joins_the_active_run(alice, bank_today):
     assert again.pk == queued.pk
 
 
-def test_a_claimed_connection_is_not_refreshed_by_another_run(alice, bank_today):
+def run_on_a_connection_claimed_by_another(user) -> RefreshRun:
+    """A linked connection whose lease another run holds for 5 more minutes, and a
+    second run of it waiting."""
     from django.utils import timezone
 
-    from transactions.services.refresh import RefreshRetry
-
-    connection = link(alice)
-    other = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+    connection = link(user)
+    run = RefreshRun.objects.create(user=user, connection=connection, trigger="manual")
     Connection.objects.filter(pk=connection.pk).update(
         claimed_by="00000000-0000-0000-0000-000000000001",
         claimed_until=timezone.now() + timedelta(minutes=5),
     )
+    return run
+
+
+def test_a_claimed_connection_is_not_refreshed_by_another_run(alice, bank_today):
+    from transactions.services.refresh import RefreshRetry
+
+    other = run_on_a_connection_claimed_by_another(alice)
 
     with pytest.raises(RefreshRetry):
         refresh_execute(run_id=other.id, final_attempt=False)
@@ -248,14 +255,7 @@ def test_a_bug_fails_the_run_visibly_instead_of_leaving_it_running(alice, bank_t
 
 
 def test_the_last_attempt_on_a_busy_connection_fails_the_run(alice, bank_today):
-    from django.utils import timezone
-
-    connection = link(alice)
-    other = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
-    Connection.objects.filter(pk=connection.pk).update(
-        claimed_by="00000000-0000-0000-0000-000000000001",
-        claimed_until=timezone.now() + timedelta(minutes=5),
-    )
+    other = run_on_a_connection_claimed_by_another(alice)
 
     run = refresh_execute(run_id=other.id, final_attempt=True)
 
