@@ -31,7 +31,7 @@ run: $(BIN)/.installed
 	$(PY) manage.py load_demo
 	@echo "Mint on http://127.0.0.1:$(PORT)  (demo login: demo@example.com / demo-password)"
 	@trap 'kill 0' INT TERM EXIT; \
-	  $(BIN)/celery -A mint worker --beat --loglevel=INFO --pool=solo -Q extraction,budgets,notifications \
+	  $(BIN)/celery -A mint worker --beat --loglevel=INFO --pool=solo -Q extraction,categories,budgets,notifications \
 	    --schedule var/celerybeat-schedule & \
 	  $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload & \
 	  wait

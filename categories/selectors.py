@@ -1,6 +1,8 @@
 from functools import lru_cache
 
-from .models import Category
+from django.db.models import Q, QuerySet
+
+from .models import Category, CrowdSeller, Rule
 
 
 @lru_cache(maxsize=1)
@@ -11,10 +13,21 @@ def _taxonomy_index() -> dict[str, int]:
     index: dict[str, int] = {}
     rows = Category.objects.filter(user=None).select_related("parent")
     for category in rows:
-        index.setdefault(category.name.lower(), category.id)
-        if category.parent_id:
+        if category.parent_id is None:
+            index[category.name.lower()] = category.id  # a top level beats a same-named sub
+        else:
+            index.setdefault(category.name.lower(), category.id)
             index[f"{category.parent.name} › {category.name}".lower()] = category.id
     return index
+
+
+def category_id_for_path(path: str) -> int | None:
+    """The shared category for "Top › Sub" or "Top" (the seller dictionary's form)."""
+    return _taxonomy_index().get(path.lower())
+
+
+def uncategorized_id() -> int | None:
+    return _taxonomy_index().get("uncategorized")
 
 
 def category_id_for_name(*, user, name: str) -> int | None:
@@ -28,3 +41,43 @@ def category_id_for_name(*, user, name: str) -> int | None:
         return found
     own = Category.objects.filter(user=user, name__iexact=key).values_list("id", flat=True)
     return next(iter(own), None)
+
+
+def categories_for(*, user) -> QuerySet[Category]:
+    """The categories a user may file a transaction under: the shared taxonomy and their
+    own."""
+    return Category.objects.filter(Q(user=None) | Q(user=user))
+
+
+def category_tree(*, user) -> list[dict]:
+    """Top-level categories with their children (shared and the user's own), by name."""
+    rows = list(categories_for(user=user).order_by("name").values("id", "name", "parent_id",
+                                                                   "user_id", "is_income",
+                                                                   "is_transfer"))
+    children: dict[int, list[dict]] = {}
+    for row in rows:
+        if row["parent_id"] is not None:
+            children.setdefault(row["parent_id"], []).append(row)
+
+    def node(row: dict) -> dict:
+        return {
+            "id": row["id"], "name": row["name"], "own": row["user_id"] is not None,
+            "is_income": row["is_income"], "is_transfer": row["is_transfer"],
+            "children": [node(child) for child in children.get(row["id"], [])],
+        }
+
+    return [node(row) for row in rows if row["parent_id"] is None]
+
+
+def rules_for(*, user) -> QuerySet[Rule]:
+    return Rule.objects.filter(user=user).select_related("category", "account")
+
+
+def crowd_defaults(*, keys) -> dict[str, int]:
+    """seller key → crowd-learned category id, for those of ``keys`` that have one."""
+    if not keys:
+        return {}
+    return dict(
+        CrowdSeller.objects.filter(seller_key__in=list(keys), category__isnull=False)
+        .values_list("seller_key", "category_id")
+    )

@@ -1,9 +1,11 @@
 """API plumbing shared by every app: one error shape, cursor pagination."""
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -36,6 +38,8 @@ def exception_handler(exc, context):
     """Every error is ``{"error": {"code", "message", "details"}}``."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoValidationError):  # raised by a service: a 400 like any other
+        exc = exceptions.ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)

@@ -10,12 +10,15 @@ from accounts.api.views import (
     RegisterView,
     TokenView,
 )
+from categories.api.views import CategoryViewSet, RuleViewSet
 from transactions.api.views import ImportViewSet, TransactionViewSet
 
 router = DefaultRouter()
 router.register("accounts", ConnectionViewSet, basename="account")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("imports", ImportViewSet, basename="import")
+router.register("categories", CategoryViewSet, basename="category")
+router.register("rules", RuleViewSet, basename="rule")
 
 urlpatterns = [
     path("auth/register/", RegisterView.as_view(), name="register"),

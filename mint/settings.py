@@ -216,6 +216,7 @@ if REDIS_URL:
 CELERY_TASK_DEFAULT_QUEUE = "extraction"
 CELERY_TASK_ROUTES = {
     "transactions.tasks.*": {"queue": "extraction"},
+    "categories.tasks.*": {"queue": "categories"},
     "budgets.tasks.*": {"queue": "budgets"},
     "notifications.tasks.*": {"queue": "notifications"},
 }
@@ -268,6 +269,16 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_INLINE_MAX_ROWS = env.int("IMPORT_INLINE_MAX_ROWS", default=5000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
+
+# --- Categorisation (issue #3) ----------------------------------------------------------
+# A seller not in the dictionary takes the category most users chose by hand once at
+# least CROWD_MIN_USERS distinct users chose it and it holds CROWD_MIN_PERCENT of votes.
+CROWD_MIN_USERS = env.int("CROWD_MIN_USERS", default=3)
+CROWD_MIN_PERCENT = env.int("CROWD_MIN_PERCENT", default=60)
+if CROWD_MIN_USERS < 1 or not 50 < CROWD_MIN_PERCENT <= 100:
+    raise ImproperlyConfigured("CROWD_MIN_USERS must be ≥ 1 and CROWD_MIN_PERCENT in 51..100")
+# Rows per batch when rules or crowd defaults recategorise stored transactions.
+RECATEGORIZE_BATCH_SIZE = env.int("RECATEGORIZE_BATCH_SIZE", default=1000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

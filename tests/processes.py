@@ -105,7 +105,7 @@ class MotoServer(Process):
 def celery_worker(env: dict, log: Path) -> Process:
     return Process(
         [str(BIN / "celery"), "-A", "mint", "worker", "--pool=solo", "--loglevel=INFO",
-         "-Q", "extraction,budgets,notifications", "--without-mingle", "--without-gossip",
+         "-Q", "extraction,categories,budgets,notifications", "--without-mingle", "--without-gossip",
          "--without-heartbeat", "--hostname", f"test-{os.getpid()}-{time.time_ns()}@%h"],
         env=env, log=log,
     )

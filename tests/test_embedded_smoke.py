@@ -44,7 +44,7 @@ def test_embedded_mode_links_the_demo_bank_through_a_real_worker(tmp_path):
     assert manage(env, "shell", "-v", "0", "-c", COUNT).split() == ["0", "queued"]
 
     worker = Process([str(BIN / "celery"), "-A", "mint", "worker", "--pool=solo",
-                      "-Q", "extraction,budgets,notifications", "--loglevel=INFO"],
+                      "-Q", "extraction,categories,budgets,notifications", "--loglevel=INFO"],
                      env=env, log=tmp_path / "worker.log").start()
     try:
         deadline = time.monotonic() + 60

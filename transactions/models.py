@@ -120,6 +120,8 @@ class Transaction(models.Model):
     description = models.CharField(max_length=500)
     memo = models.CharField(max_length=500, blank=True)
     seller = models.CharField(max_length=200, blank=True)
+    # match_key of the seller (categories.engine): what rules and crowd votes are keyed on.
+    seller_key = models.CharField(max_length=200, blank=True)
     category = models.ForeignKey(
         "categories.Category", null=True, blank=True, on_delete=models.SET_NULL,
         db_index=False, db_constraint=False,
@@ -146,6 +148,13 @@ class Transaction(models.Model):
             models.Index(fields=["user", "category", "posted_on"], name="tx_user_category_date"),
             models.Index(
                 fields=["user", "account"], condition=Q(pending=True), name="tx_pending"
+            ),
+            # When the crowd learns a seller's category, the rows it may change: those
+            # no rule, dictionary, file or person categorised.
+            models.Index(
+                fields=["seller_key", "id"],
+                condition=Q(category_source__in=["", "crowd", "heuristic"]) & ~Q(seller_key=""),
+                name="tx_crowd_seller",
             ),
         ]
 

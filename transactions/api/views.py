@@ -3,6 +3,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from categories.api.serializers import TransactionCategorizeSerializer
+from categories.services import transaction_categorize
 from mint.api import NewestFirstPagination, error_response
 
 from ..importers import ImportFormatError
@@ -14,7 +16,10 @@ from .serializers import ImportJobSerializer, ImportUploadSerializer, Transactio
 
 
 class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
-    """The user's transactions, newest first, paged by cursor (``?cursor=…&page_size=``)."""
+    """The user's transactions, newest first, paged by cursor (``?cursor=…&page_size=``).
+
+    ``PATCH`` files one under a category by hand (then it is never recategorised
+    automatically); ``"always": true`` also makes a rule for its seller."""
 
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilter
@@ -22,6 +27,17 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return transactions_for(user=self.request.user)
+
+    @extend_schema(request=TransactionCategorizeSerializer, responses=TransactionSerializer)
+    def partial_update(self, request, pk=None):
+        tx = self.get_object()
+        data = TransactionCategorizeSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        tx, rule = transaction_categorize(user=request.user, transaction_id=tx.id,
+                                          **data.validated_data)
+        body = TransactionSerializer(tx).data
+        body["rule"] = rule.id if rule else None
+        return Response(body)
 
 
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -149,24 +149,18 @@ def _latest_per_key(records: list[TransactionRecord]) -> list[TransactionRecord]
 # dicts at 100,000 rows a batch run, and the pending step may still change a category.
 _COLUMNS = (
     "user_id", "account_id", "external_id", "posted_on", "amount", "currency", "description",
-    "memo", "seller", "category_id", "category_source", "pending", "dump_id",
+    "memo", "seller", "seller_key", "category_id", "category_source", "pending", "dump_id",
 )
-U, A, X, D, AMOUNT, CUR, DESC, MEMO, SELLER, CAT, SRC, PENDING, DUMP, TWIN = range(14)
+U, A, X, D, AMOUNT, CUR, DESC, MEMO, SELLER, SKEY, CAT, SRC, PENDING, DUMP, TWIN = range(15)
 _DATA = ("posted_on", "amount", "currency", "description", "memo", "pending")
 
 
 def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
-    categorised = categorize_records(user=user, records=records)
-    rows = []
-    user_id, dump_id, clean, cent = user.id, dump.id, _clean, CENT
-    collisions_possible = forced is not None
-    for record, (seller, category_id, source) in zip(records, categorised, strict=True):
-        external_id = record.external_id
-        if len(external_id) > 120:
-            external_id, collisions_possible = external_id[:120], True
-        if forced is not None:
-            account = forced
-        else:
+    if forced is not None:
+        landing = [forced] * len(records)
+    else:
+        landing = []
+        for record in records:
             account = accounts.get(record.account_external_id)
             if account is None:
                 account = accounts_upsert(
@@ -175,12 +169,25 @@ def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
                                            name=record.account_external_id)],
                 )[record.account_external_id]
                 accounts[record.account_external_id] = account
+            landing.append(account)
+    categorised = categorize_records(user=user, records=records,
+                                     account_ids=[account.id for account in landing])
+    rows = []
+    user_id, dump_id, clean, cent = user.id, dump.id, _clean, CENT
+    collisions_possible = forced is not None
+    for record, account, (seller, seller_key, category_id, source) in zip(
+        records, landing, categorised, strict=True
+    ):
+        external_id = record.external_id
+        if len(external_id) > 120:
+            external_id, collisions_possible = external_id[:120], True
         rows.append([
             user_id, account.id, external_id, record.posted_on,
             record.amount.quantize(cent),
             (record.currency or account.currency or "USD")[:3].upper(),
             clean(record.description, 500), clean(record.memo, 500) if record.memo else "",
-            seller, category_id, source, record.pending, dump_id, record.pending_external_id,
+            seller, seller_key, category_id, source, record.pending, dump_id,
+            record.pending_external_id,
         ])
     if collisions_possible:
         # Two source accounts forced onto one, or ids cut at 120 characters, can give
@@ -310,7 +317,8 @@ def _copy_lines(rows: list[list]) -> str:
             seller = esc(seller)
         lines.append(
             f"{r[U]}\t{r[A]}\t{esc(r[X])}\t{r[D]}\t{r[AMOUNT]}\t{esc(r[CUR])}\t{desc}\t"
-            f"{memo}\t{seller}\t{null if category_id is None else category_id}\t{r[SRC]}\t"
+            f"{memo}\t{seller}\t{r[SKEY]}\t{null if category_id is None else category_id}\t"
+            f"{r[SRC]}\t"
             f"{'t' if r[PENDING] else 'f'}\t{dump_text}\n"
         )
     return "".join(lines)
@@ -384,6 +392,7 @@ def _write_postgres(rows: list[list]) -> IngestResult:
                     posted_on = s.posted_on, amount = s.amount, currency = s.currency,
                     description = s.description, memo = s.memo, pending = s.pending,
                     dump_id = s.dump_id, updated_at = now(),
+                    seller = s.seller, seller_key = s.seller_key,
                     category_id = CASE WHEN t.category_source = 'manual' THEN t.category_id
                                        ELSE COALESCE(s.category_id, t.category_id) END,
                     category_source = CASE WHEN t.category_source = 'manual' THEN t.category_source
@@ -434,7 +443,7 @@ def _write_portable(rows: list[list]) -> IngestResult:
             if all(getattr(current, c) == row[c] for c in _DATA):
                 result.unchanged += 1
                 continue
-            for c in (*_DATA, "dump_id"):
+            for c in (*_DATA, "dump_id", "seller", "seller_key"):
                 setattr(current, c, row[c])
             if current.category_source != Transaction.CategorySource.MANUAL and row["category_id"]:
                 current.category_id = row["category_id"]
@@ -443,7 +452,8 @@ def _write_portable(rows: list[list]) -> IngestResult:
             changed.append(current)
         Transaction.objects.bulk_create(new, batch_size=500)
         Transaction.objects.bulk_update(
-            changed, [*_DATA, "dump_id", "category_id", "category_source", "updated_at"],
+            changed, [*_DATA, "dump_id", "seller", "seller_key", "category_id",
+                      "category_source", "updated_at"],
             batch_size=500,
         )
         result.created += len(new)

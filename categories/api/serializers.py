@@ -1,0 +1,72 @@
+from rest_framework import serializers
+
+from accounts.models import FinancialAccount
+
+from ..models import Category, Rule
+from ..selectors import categories_for
+
+
+class CategoryNodeSerializer(serializers.Serializer):
+    """One node of ``GET /api/v1/categories/``."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    own = serializers.BooleanField(help_text="created by this user")
+    is_income = serializers.BooleanField()
+    is_transfer = serializers.BooleanField()
+    children = serializers.ListField(child=serializers.DictField(), help_text="same shape")
+
+
+class CategoryCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.filter(user=None, parent=None),
+        help_text="a top-level category of the shared taxonomy",
+    )
+
+
+class UserCategoryField(serializers.PrimaryKeyRelatedField):
+    """A category the requesting user may use: shared or their own."""
+
+    def get_queryset(self):
+        return categories_for(user=self.context["request"].user)
+
+
+class UserAccountField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return FinancialAccount.objects.filter(user=self.context["request"].user)
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    category = UserCategoryField()
+    account = UserAccountField(required=False, allow_null=True)
+    category_name = serializers.SerializerMethodField()
+    apply_to_past = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text="recategorise the user's past non-manual transactions in the background",
+    )
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id", "seller", "description_contains", "amount_min", "amount_max", "account",
+            "category", "category_name", "rename_to", "apply_to_past", "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def get_category_name(self, obj) -> str:
+        return str(obj.category)
+
+
+class TransactionCategorizeSerializer(serializers.Serializer):
+    """``PATCH /api/v1/transactions/{id}/``: file the transaction under a category by
+    hand; it is never recategorised automatically again."""
+
+    category = UserCategoryField()
+    always = serializers.BooleanField(
+        required=False, default=False,
+        help_text="also create a rule: always do this for this seller (applied to the past)",
+    )
+    rename_to = serializers.CharField(required=False, allow_blank=True, default="",
+                                      max_length=200, help_text="display name for the seller")

@@ -1,0 +1,63 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from mint.api import CursorPagination
+
+from ..selectors import category_tree, rules_for
+from ..services import category_create, rule_create, rule_delete, rule_update
+from .serializers import CategoryCreateSerializer, CategoryNodeSerializer, RuleSerializer
+
+
+class CategoryViewSet(viewsets.GenericViewSet):
+    """The taxonomy as a tree (Mint's categories and the user's own sub-categories)."""
+
+    serializer_class = CategoryNodeSerializer
+    pagination_class = None
+
+    @extend_schema(responses=CategoryNodeSerializer(many=True))
+    def list(self, request):
+        return Response(category_tree(user=request.user))
+
+    @extend_schema(request=CategoryCreateSerializer, responses={201: CategoryNodeSerializer})
+    def create(self, request):
+        data = CategoryCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        category = category_create(user=request.user, **data.validated_data)
+        node = {"id": category.id, "name": category.name, "own": True,
+                "is_income": category.is_income, "is_transfer": category.is_transfer,
+                "children": []}
+        return Response(node, status=status.HTTP_201_CREATED)
+
+
+class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Rules: "always categorise (and rename) transactions like this". Creating, changing
+    or deleting one with ``apply_to_past`` recategorises past non-manual transactions in
+    the background (``?apply_to_past=true`` on DELETE)."""
+
+    serializer_class = RuleSerializer
+    pagination_class = CursorPagination
+
+    def get_queryset(self):
+        return rules_for(user=self.request.user)
+
+    def create(self, request):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = rule_create(user=request.user, **data.validated_data)
+        return Response(self.get_serializer(rule).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None, partial=False):
+        rule = self.get_object()
+        data = self.get_serializer(rule, data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        rule = rule_update(rule=rule, **data.validated_data)
+        return Response(self.get_serializer(rule).data)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk, partial=True)
+
+    def destroy(self, request, pk=None):
+        apply = request.query_params.get("apply_to_past", "").lower() in ("1", "true", "yes")
+        rule_delete(rule=self.get_object(), apply_to_past=apply)
+        return Response(status=status.HTTP_204_NO_CONTENT)

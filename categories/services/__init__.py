@@ -1,0 +1,30 @@
+"""Category writes: categorisation in the pipeline, manual choices, rules, crowd."""
+
+from .categorize import Item, categorize_items, categorize_records, compile_rules, seller_key_for
+from .manual import (
+    category_create,
+    crowd_recount,
+    crowd_vote,
+    rule_create,
+    rule_delete,
+    rule_update,
+    transaction_categorize,
+)
+from .recategorize import transactions_recategorize_seller, transactions_recategorize_user
+
+__all__ = [
+    "Item",
+    "categorize_items",
+    "categorize_records",
+    "category_create",
+    "compile_rules",
+    "crowd_recount",
+    "crowd_vote",
+    "rule_create",
+    "rule_delete",
+    "rule_update",
+    "seller_key_for",
+    "transaction_categorize",
+    "transactions_recategorize_seller",
+    "transactions_recategorize_user",
+]

@@ -1,0 +1,181 @@
+"""Categorisation with the user's data: the precedence, for new and for stored rows.
+
+    manual (never changed here) › the user's rules › the category the imported file names
+    › seller dictionary › crowd-learned › description heuristics › Uncategorized
+
+``categorize_records`` runs inside the pipeline (step 5). ``categorize_items`` is the
+same for anything shaped like a transaction (stored rows being recategorised). Each
+answer is ``(seller, seller_key, category_id, category_source)``.
+
+Cost per batch: one query for the user's rules, one for crowd defaults of the sellers
+the dictionary does not know; the rest is in memory (``engine.Categorizer``, cached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from accounts.providers import TransactionRecord
+
+from ..engine import SellerMatch, categorizer
+from ..models import Rule
+from ..selectors import (
+    category_id_for_name,
+    category_id_for_path,
+    crowd_defaults,
+    rules_for,
+    uncategorized_id,
+)
+from ..sellers import match_key
+
+Result = tuple[str, str, int | None, str]
+
+SELLER, CROWD, RULE, HEURISTIC, IMPORT, NONE = "seller", "crowd", "rule", "heuristic", "import", ""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What categorisation looks at in a transaction."""
+
+    description: str
+    memo: str
+    amount: Decimal
+    account_id: int | None
+    source_category: str = ""  # a category named by the imported file (Mint CSV)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    id: int
+    seller_key: str
+    contains: str  # upper-cased
+    amount_min: Decimal | None
+    amount_max: Decimal | None
+    account_id: int | None
+    category_id: int
+    rename_to: str
+
+    @classmethod
+    def of(cls, rule: Rule) -> CompiledRule:
+        return cls(
+            id=rule.id, seller_key=rule.seller_key,
+            contains=" ".join(rule.description_contains.upper().split()),
+            amount_min=rule.amount_min, amount_max=rule.amount_max,
+            account_id=rule.account_id, category_id=rule.category_id,
+            rename_to=rule.rename_to,
+        )
+
+    @property
+    def conditions(self) -> int:
+        return sum(1 for c in (self.seller_key, self.contains, self.account_id) if c) + (
+            self.amount_min is not None or self.amount_max is not None
+        )
+
+    def matches(self, item: Item, match: SellerMatch) -> bool:
+        if self.seller_key and self.seller_key != match.key:
+            return False
+        if self.account_id is not None and self.account_id != item.account_id:
+            return False
+        if self.amount_min is not None and item.amount < self.amount_min:
+            return False
+        if self.amount_max is not None and item.amount > self.amount_max:
+            return False
+        if self.contains:
+            text = " ".join(f"{item.description} {item.memo}".upper().split())
+            if self.contains not in text:
+                return False
+        return True
+
+
+def compile_rules(rules: Iterable[Rule]) -> list[CompiledRule]:
+    """Most conditions first, then the newest: the first rule that matches wins."""
+    compiled = [CompiledRule.of(rule) for rule in rules]
+    compiled.sort(key=lambda r: (-r.conditions, -r.id))
+    return compiled
+
+
+def rule_matches(rule: Rule, item: Item) -> bool:
+    return CompiledRule.of(rule).matches(item, seller_match(item))
+
+
+def seller_match(item: Item) -> SellerMatch:
+    """The description's seller; the memo's when the description names none (some banks
+    put ``POS PURCHASE`` in NAME and the shop in MEMO)."""
+    engine = categorizer()
+    match = engine.match(item.description)
+    if not match.key and match.heuristic is None and item.memo:
+        from_memo = engine.match(item.memo)
+        if from_memo.key or from_memo.heuristic is not None:
+            return from_memo
+    return match
+
+
+def categorize_items(
+    *, items: Sequence[Item], rules: list[CompiledRule], user=None,
+    crowd: dict[str, int] | None = None,
+) -> list[Result]:
+    """The precedence for each item (``rules`` from :func:`compile_rules`; ``crowd``
+    looked up when not given). ``user`` is needed only for import categories naming one
+    of the user's own categories."""
+    matches = [seller_match(item) for item in items]
+    if crowd is None:
+        unknown = {m.key for m in matches if m.key and m.path is None}
+        crowd = crowd_defaults(keys=unknown)
+    fallback = uncategorized_id()
+    named: dict[str, int | None] = {}
+    out: list[Result] = []
+    for item, m in zip(items, matches, strict=True):
+        for rule in rules:
+            if rule.matches(item, m):
+                seller = rule.rename_to or m.seller
+                out.append((seller, m.key, rule.category_id, RULE))
+                break
+        else:
+            if item.source_category:
+                name = item.source_category
+                if name not in named:
+                    named[name] = category_id_for_name(user=user, name=name)
+                if named[name] is not None:
+                    out.append((m.seller, m.key, named[name], IMPORT))
+                    continue
+            if m.path is not None and (found := category_id_for_path(m.path)) is not None:
+                out.append((m.seller, m.key, found, SELLER))
+            elif m.key and m.key in crowd:
+                out.append((m.seller, m.key, crowd[m.key], CROWD))
+            elif (
+                m.heuristic is not None
+                and (path := m.heuristic.path(1 if item.amount > 0 else -1)) is not None
+                and (found := category_id_for_path(path)) is not None
+            ):
+                out.append((m.seller, m.key, found, HEURISTIC))
+            else:
+                out.append((m.seller, m.key, fallback, NONE))
+    return out
+
+
+def categorize_records(
+    *, user, records: Sequence[TransactionRecord], account_ids: Sequence[int | None] | None = None
+) -> list[Result]:
+    """(seller, seller_key, category_id, category_source) for each parsed record, in
+    order. ``account_ids``: the account each record lands on (for rules on an account)."""
+    if not records:
+        return []
+    if account_ids is None:
+        account_ids = [None] * len(records)
+    items = [
+        Item(r.description or "", r.memo or "", r.amount, account_id, r.source_category or "")
+        for r, account_id in zip(records, account_ids, strict=True)
+    ]
+    return categorize_items(items=items, rules=compile_rules(rules_for(user=user)), user=user)
+
+
+def seller_key_for(text: str) -> str:
+    """The key a rule's ``seller`` is stored under: a seller's name → its match key; a raw
+    description → its normalised seller's key."""
+    key = match_key(text)
+    if not key:
+        return ""
+    match = categorizer().match(text)
+    return match.key or key

@@ -1,0 +1,246 @@
+"""Manual category choices, rules, users' own categories and crowd learning (writes)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from transactions.models import Transaction
+
+from ..engine import categorizer
+from ..models import Category, CrowdSeller, Rule, SellerTally, SellerVote
+from ..selectors import categories_for, uncategorized_id
+from .categorize import seller_key_for
+
+
+def _enqueue_user(user_id: int) -> None:
+    from ..tasks import recategorize_user
+
+    transaction.on_commit(partial(recategorize_user.delay, user_id))
+
+
+def _enqueue_seller(seller_key: str) -> None:
+    from ..tasks import recategorize_seller
+
+    transaction.on_commit(partial(recategorize_seller.delay, seller_key))
+
+
+# --- users' own categories ---------------------------------------------------------------
+
+@transaction.atomic
+def category_create(*, user, parent: Category, name: str) -> Category:
+    """A user's own sub-category under a top-level category of the shared taxonomy."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "A category needs a name."})
+    if parent.parent_id is not None or parent.user_id is not None:
+        raise ValidationError({"parent": "Choose a top-level category of the taxonomy."})
+    if categories_for(user=user).filter(parent=parent, name__iexact=name).exists():
+        raise ValidationError({"name": f"“{parent.name} › {name}” already exists."})
+    return Category.objects.create(
+        user=user, parent=parent, name=name,
+        is_income=parent.is_income, is_transfer=parent.is_transfer,
+    )
+
+
+# --- manual choice ---------------------------------------------------------------------
+
+@transaction.atomic
+def transaction_categorize(
+    *, user, transaction_id: int, category: Category, always: bool = False,
+    rename_to: str = "",
+) -> tuple[Transaction, Rule | None]:
+    """The user files a transaction under ``category`` by hand.
+
+    1. The row is locked and marked ``manual``: nothing automatic changes it again.
+    2. The choice is the user's vote for the seller's crowd category (one vote per user
+       and seller, their latest choice).
+    3. ``always``: a rule for the seller (Mint's "always do this for …"), applied to the
+       user's past non-manual transactions in the background.
+    """
+    tx = Transaction.objects.select_for_update().get(user=user, id=transaction_id)
+    if not categories_for(user=user).filter(id=category.id).exists():
+        raise ValidationError({"category": "Unknown category."})
+    tx.category = category
+    tx.category_source = Transaction.CategorySource.MANUAL
+    if rename_to:
+        tx.seller = rename_to[:200]
+    tx.save(update_fields=["category", "category_source", "seller", "updated_at"])
+    if tx.seller_key:
+        crowd_vote(user=user, seller_key=tx.seller_key, category=category)
+    rule = None
+    if always:
+        if not tx.seller_key:
+            raise ValidationError({"always": "This transaction names no seller to make a rule for."})
+        rule = rule_create(user=user, category=category, seller=tx.seller_key,
+                           rename_to=rename_to, apply_to_past=True)
+    return tx, rule
+
+
+# --- rules -----------------------------------------------------------------------------
+
+_RULE_FIELDS = ("seller", "description_contains", "amount_min", "amount_max", "account",
+                "category", "rename_to")
+
+
+def _rule_validate(*, user, rule: Rule) -> None:
+    rule.seller = " ".join(rule.seller.split())
+    rule.description_contains = " ".join(rule.description_contains.split())
+    rule.rename_to = " ".join(rule.rename_to.split())
+    rule.seller_key = seller_key_for(rule.seller) if rule.seller else ""
+    if rule.seller and not rule.seller_key:
+        raise ValidationError({"seller": "This seller name has no letters or digits."})
+    if not (rule.seller_key or rule.description_contains or rule.account_id
+            or rule.amount_min is not None or rule.amount_max is not None):
+        raise ValidationError("A rule needs at least one condition: seller, description "
+                              "text, amount range or account.")
+    if (rule.amount_min is not None and rule.amount_max is not None
+            and rule.amount_min > rule.amount_max):
+        raise ValidationError({"amount_max": "amount_max is below amount_min."})
+    for value in (rule.amount_min, rule.amount_max):
+        if value is not None and not isinstance(value, Decimal):
+            raise ValidationError("Amounts are decimals.")
+    if not categories_for(user=user).filter(id=rule.category_id).exists():
+        raise ValidationError({"category": "Unknown category."})
+    if rule.account_id is not None and rule.account.user_id != user.id:
+        raise ValidationError({"account": "Unknown account."})
+
+
+@transaction.atomic
+def rule_create(*, user, category: Category, apply_to_past: bool = False, **fields) -> Rule:
+    unknown = set(fields) - set(_RULE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown rule fields: {sorted(unknown)}")
+    rule = Rule(user=user, category=category,
+                **{k: ("" if v is None and k in ("seller", "description_contains", "rename_to")
+                       else v) for k, v in fields.items()})
+    _rule_validate(user=user, rule=rule)
+    rule.save()
+    if apply_to_past:
+        _enqueue_user(user.id)
+    return rule
+
+
+@transaction.atomic
+def rule_update(*, rule: Rule, apply_to_past: bool = False, **fields) -> Rule:
+    rule = Rule.objects.select_for_update().get(id=rule.id)
+    for name, value in fields.items():
+        if name not in _RULE_FIELDS:
+            raise TypeError(f"unknown rule field: {name}")
+        if value is None and name in ("seller", "description_contains", "rename_to"):
+            value = ""
+        setattr(rule, name, value)
+    _rule_validate(user=rule.user, rule=rule)
+    rule.save()
+    if apply_to_past:
+        _enqueue_user(rule.user_id)
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, rule: Rule, apply_to_past: bool = False) -> None:
+    """Deleting a rule leaves past transactions as they are, unless ``apply_to_past``
+    (then they are categorised again without it)."""
+    user_id = rule.user_id
+    rule.delete()
+    if apply_to_past:
+        _enqueue_user(user_id)
+
+
+# --- crowd learning --------------------------------------------------------------------
+
+def _vote_category(category: Category) -> int | None:
+    """What a manual choice votes for: a shared category (a user's own sub-category
+    votes for its shared parent); Uncategorized is no opinion."""
+    if category.user_id is not None:
+        category = category.parent
+        if category is None or category.user_id is not None:
+            return None
+    if category.id == uncategorized_id() or category.parent_id == uncategorized_id():
+        return None
+    return category.id
+
+
+def crowd_vote(*, user, seller_key: str, category: Category) -> CrowdSeller | None:
+    """Records a user's latest choice for a seller and updates the seller's default.
+
+    1. Lock the seller's ``CrowdSeller`` row (created if needed): votes for one seller
+       are serialised, so the default below is computed from every committed vote.
+    2. The user's ``SellerVote`` (one row per user and seller) moves its one vote from
+       the old category to the new: ``votes = votes ± 1`` in SQL, never read-modify-write.
+    3. The default is the top category once it has ≥ CROWD_MIN_USERS votes and ≥
+       CROWD_MIN_PERCENT of all; a changed default recategorises that seller's
+       transactions (those no rule, dictionary, file or person decided) in the background.
+    """
+    voted = _vote_category(category)
+    if voted is None or not seller_key:
+        return None
+    with transaction.atomic():
+        CrowdSeller.objects.bulk_create([CrowdSeller(seller_key=seller_key)],
+                                        ignore_conflicts=True)
+        crowd = CrowdSeller.objects.select_for_update().get(seller_key=seller_key)
+        SellerVote.objects.bulk_create(
+            [SellerVote(seller_key=seller_key, user=user, category=None)], ignore_conflicts=True
+        )
+        vote = SellerVote.objects.select_for_update().get(seller_key=seller_key, user=user)
+        if vote.category_id == voted:
+            return crowd
+        if vote.category_id is not None:
+            SellerTally.objects.filter(seller_key=seller_key, category_id=vote.category_id
+                                       ).update(votes=F("votes") - 1)
+        SellerTally.objects.bulk_create(
+            [SellerTally(seller_key=seller_key, category_id=voted, votes=0)],
+            ignore_conflicts=True,
+        )
+        SellerTally.objects.filter(seller_key=seller_key, category_id=voted
+                                   ).update(votes=F("votes") + 1)
+        vote.category_id = voted
+        vote.save(update_fields=["category", "updated_at"])
+        _crowd_decide(crowd)
+    return crowd
+
+
+def _crowd_decide(crowd: CrowdSeller) -> None:
+    """Recomputes a locked seller's default from its tallies."""
+    tallies = list(
+        SellerTally.objects.filter(seller_key=crowd.seller_key, votes__gt=0)
+        .order_by("-votes", "category_id").values_list("category_id", "votes")
+    )
+    voters = sum(votes for _, votes in tallies)
+    default = None
+    if tallies:
+        top, top_votes = tallies[0]
+        if (top_votes >= settings.CROWD_MIN_USERS
+                and top_votes * 100 >= settings.CROWD_MIN_PERCENT * voters):
+            default = top
+    changed = default != crowd.category_id
+    crowd.category_id = default
+    crowd.voters = voters
+    crowd.save(update_fields=["category", "voters", "updated_at"])
+    if changed and crowd.seller_key not in categorizer().dictionary:
+        _enqueue_seller(crowd.seller_key)
+
+
+@transaction.atomic
+def crowd_recount(*, seller_key: str) -> CrowdSeller | None:
+    """Rebuilds a seller's tallies from the votes (after users were deleted, say)."""
+    crowd = CrowdSeller.objects.select_for_update().filter(seller_key=seller_key).first()
+    if crowd is None:
+        return None
+    counts: dict[int, int] = {}
+    for category_id in SellerVote.objects.filter(
+        seller_key=seller_key, category__isnull=False
+    ).values_list("category_id", flat=True):
+        counts[category_id] = counts.get(category_id, 0) + 1
+    SellerTally.objects.filter(seller_key=seller_key).exclude(category_id__in=counts).delete()
+    for category_id, votes in counts.items():
+        SellerTally.objects.update_or_create(
+            seller_key=seller_key, category_id=category_id, defaults={"votes": votes}
+        )
+    _crowd_decide(crowd)
+    return crowd
