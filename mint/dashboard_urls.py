@@ -14,6 +14,8 @@ urlpatterns = [
     path("connections/<uuid:pk>/unlink/", account_views.connection_unlink,
          name="connection_unlink"),
     path("transactions/", transaction_views.transaction_list, name="transactions"),
+    path("transactions/<int:pk>/category/", transaction_views.transaction_category,
+         name="transaction_category"),
     path("import/", transaction_views.import_upload, name="import"),
     path("import/<uuid:pk>/", transaction_views.import_detail, name="import_detail"),
 ]

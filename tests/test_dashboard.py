@@ -1,5 +1,5 @@
 """The browser dashboard through Django's test client: sign-up, accounts, refresh,
-transactions, imports. Every page is scoped to the logged-in user."""
+transactions and their categories, imports. Every page is scoped to the logged-in user."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import Connection, User
 from accounts.providers import sandbox
 from accounts.services import account_connect
-from categories.models import Category
+from categories.models import Category, Rule, SellerVote
 from tests.factories import ConnectionFactory, FinancialAccountFactory
 from transactions import views as transaction_views
 from transactions.models import ImportJob, RawDump, RefreshRun, Transaction
@@ -140,6 +140,7 @@ def test_a_wrong_password_does_not_log_in(client, alice):
     ("post", "/connections/link/"),
     ("post", "/connections/6f1c1f3e-0000-4000-8000-000000000000/refresh/"),
     ("get", "/connections/6f1c1f3e-0000-4000-8000-000000000000/unlink/"),
+    ("post", "/transactions/1/category/"),
 ])
 def test_anonymous_users_are_redirected_to_login(client, method, path):
     response = getattr(client, method)(path)
@@ -385,6 +386,191 @@ def test_a_malformed_cursor_is_a_bad_request(alice_client):
     assert alice_client.get("/transactions/", {"before": "yesterday"}).status_code == 400
 
 
+# --- a category by hand -----------------------------------------------------------------
+
+
+def categorize_url(tx) -> str:
+    return f"/transactions/{tx.pk}/category/"
+
+
+@pytest.fixture
+def coffee_shops(taxonomy):
+    return Category.objects.get(user=None, parent__name="Food & Dining", name="Coffee Shops")
+
+
+@pytest.fixture
+def blue_bottle(alice):
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice), name="Card")
+    return Transaction.objects.create(
+        user=alice, account=account, external_id="bb", posted_on=date(2026, 5, 3),
+        amount=Decimal("-4.75"), description="SQ *BLUE BOTTLE COFFEE OAKLAND CA",
+        seller="Blue Bottle Coffee", seller_key="blue bottle coffee", category_source="",
+    )
+
+
+@pytest.mark.django_db
+def test_a_category_chosen_by_hand_is_kept_as_manual_and_the_list_comes_back_as_it_was(
+    alice_client, alice, blue_bottle, coffee_shops
+):
+    back = f"/transactions/?q=bottle&account={blue_bottle.account_id}"
+
+    response = alice_client.post(categorize_url(blue_bottle),
+                                 {"category": coffee_shops.pk, "next": back})
+
+    blue_bottle.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == f"{back}#tx-{blue_bottle.pk}"
+    assert (blue_bottle.category, blue_bottle.category_source) == (coffee_shops, "manual")
+    assert blue_bottle.seller == "Blue Bottle Coffee"
+    assert not Rule.objects.exists()
+    assert SellerVote.objects.get(user=alice).category == coffee_shops
+    page = alice_client.get(response["Location"]).content.decode()
+    assert "Filed “Blue Bottle Coffee” under Food &amp; Dining › Coffee Shops." in page
+    assert '<div class="muted small" data-source="manual">Set by hand</div>' in page
+
+
+@pytest.mark.django_db
+def test_always_for_the_seller_makes_a_rule_and_renames(
+    alice_client, alice, blue_bottle, coffee_shops
+):
+    response = alice_client.post(categorize_url(blue_bottle), {
+        "category": coffee_shops.pk, "always": "on", "rename_to": "Blue Bottle",
+        "next": "/transactions/",
+    }, follow=True)
+
+    blue_bottle.refresh_from_db()
+    rule = Rule.objects.get(user=alice)
+    assert (rule.seller, rule.category, rule.rename_to) == (
+        "blue bottle coffee", coffee_shops, "Blue Bottle"
+    )
+    assert (blue_bottle.category_source, blue_bottle.seller) == ("manual", "Blue Bottle")
+    assert "Every transaction from Blue Bottle will be filed there too" in (
+        response.content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_always_needs_a_seller_and_then_nothing_changes(alice_client, alice, blue_bottle,
+                                                         coffee_shops):
+    Transaction.objects.filter(pk=blue_bottle.pk).update(seller="", seller_key="")
+
+    response = alice_client.post(categorize_url(blue_bottle),
+                                 {"category": coffee_shops.pk, "always": "on"}, follow=True)
+
+    blue_bottle.refresh_from_db()
+    assert response.redirect_chain == [(f"/transactions/#tx-{blue_bottle.pk}", 302)]
+    assert "names no seller to make a rule for" in response.content.decode()
+    assert (blue_bottle.category, blue_bottle.category_source) == (None, "")
+    assert not Rule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bob_cannot_categorise_alices_transaction(client, bob, blue_bottle, coffee_shops):
+    client.force_login(bob)
+
+    response = client.post(categorize_url(blue_bottle),
+                           {"category": coffee_shops.pk, "always": "on"})
+
+    blue_bottle.refresh_from_db()
+    assert response.status_code == 404
+    assert (blue_bottle.category, blue_bottle.category_source) == (None, "")
+    assert not Rule.objects.exists()
+    assert not SellerVote.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_category_of_another_user_is_refused(alice_client, bob, blue_bottle):
+    bobs = Category.objects.create(name="Bob's Coffee", user=bob)
+
+    response = alice_client.post(categorize_url(blue_bottle),
+                                 {"category": bobs.pk, "always": "on"}, follow=True)
+
+    blue_bottle.refresh_from_db()
+    assert response.status_code == 200
+    assert '<li class="message error">Unknown category.</li>' in response.content.decode()
+    assert (blue_bottle.category, blue_bottle.category_source) == (None, "")
+    assert not Rule.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", [
+    "https://evil.example/transactions/", "//evil.example/", "javascript:alert(1)", "",
+])
+def test_only_a_same_site_next_is_followed(alice_client, blue_bottle, coffee_shops, target):
+    response = alice_client.post(categorize_url(blue_bottle),
+                                 {"category": coffee_shops.pk, "next": target})
+
+    assert response["Location"] == f"/transactions/#tx-{blue_bottle.pk}"
+
+
+@pytest.mark.django_db
+def test_categorising_takes_only_a_post_with_the_pages_csrf_token(alice, blue_bottle,
+                                                                   coffee_shops):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    url = categorize_url(blue_bottle)
+    page = client.get("/transactions/").content.decode()
+    token = re.search(rf'action="{url}">\s*<input type="hidden" name="csrfmiddlewaretoken" '
+                      r'value="([^"]+)"', page)
+    assert token is not None
+
+    by_get = client.get(url, {"category": coffee_shops.pk})
+    without_token = client.post(url, {"category": coffee_shops.pk})
+    untouched = Transaction.objects.get(pk=blue_bottle.pk).category_source
+    with_token = client.post(url, {"category": coffee_shops.pk,
+                                   "csrfmiddlewaretoken": token.group(1)})
+
+    assert (by_get.status_code, without_token.status_code, with_token.status_code) == (
+        405, 403, 302
+    )
+    assert untouched == ""
+    assert Transaction.objects.get(pk=blue_bottle.pk).category_source == "manual"
+
+
+@pytest.mark.django_db
+def test_each_row_shows_where_its_category_came_from_and_offers_always_only_with_a_seller(
+    alice_client, alice, bob, coffee_shops
+):
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    rows = [("dict", "seller", "Starbucks"), ("crowd", "crowd", "Joe's Diner"),
+            ("rule", "rule", "Corner Cafe"), ("heur", "heuristic", ""),
+            ("file", "import", ""), ("hand", "manual", ""), ("none", "", "")]
+    Transaction.objects.bulk_create(
+        Transaction(user=alice, account=account, external_id=ext, posted_on=date(2026, 5, 1),
+                    amount=Decimal("-3"), description=f"ROW {ext}", seller=seller,
+                    seller_key=seller.lower(), category=coffee_shops if source else None,
+                    category_source=source)
+        for ext, source, seller in rows
+    )
+    mine = Category.objects.create(name="Latte Fund", user=alice)
+    Category.objects.create(name="Bob's Coffee", user=bob)
+
+    page = alice_client.get("/transactions/").content.decode()
+
+    for source, label in Transaction.CategorySource.choices:
+        if source:
+            assert f'data-source="{source}">{html.escape(label)}</div>' in page
+    assert "Not categorised" not in page
+    assert page.count('name="always"') == 3
+    assert "Always for Joe&#x27;s Diner" in page
+    assert page.count(f'<option value="{coffee_shops.pk}">Coffee Shops</option>') == len(rows)
+    assert f'<optgroup label="Food &amp; Dining"><option value="{coffee_shops.parent_id}">' in page
+    assert f'<option value="{mine.pk}">Latte Fund (yours)</option>' in page
+    assert "Bob&#x27;s Coffee" not in page
+
+
+@pytest.mark.django_db
+def test_the_accounts_page_shows_categories_without_the_forms(alice_client, alice, blue_bottle,
+                                                               coffee_shops):
+    Transaction.objects.filter(pk=blue_bottle.pk).update(category=coffee_shops,
+                                                         category_source="seller")
+
+    page = alice_client.get("/").content.decode()
+
+    assert "Coffee Shops" in page and "Seller dictionary" in page
+    assert "/category/" not in page
+
+
 # --- imports ----------------------------------------------------------------------------
 
 
@@ -499,14 +685,20 @@ def test_transactions_page_runs_a_fixed_number_of_queries(
     for name in ("Checking", "Savings", "Card"):
         account = FinancialAccountFactory(connection=connection, name=name)
         add_transactions(account, days=30, per_day=2)
-    Transaction.objects.filter(user=alice).update(category=coffee)
+    Transaction.objects.filter(user=alice).update(
+        category=coffee, category_source="rule", seller="Shop", seller_key="shop"
+    )
     alice_client.get("/transactions/")
 
-    # session, user, the account choices, one page of transactions (+1 to know if older)
-    with django_assert_max_num_queries(4):
+    # session, user, the account choices, one page of transactions (+1 to know if older),
+    # the category choices: one query for every row's <select>, not one per row
+    with django_assert_max_num_queries(5):
         response = alice_client.get("/transactions/", {"q": "shop"})
 
+    page = response.content.decode()
     assert len(response.context["transactions"]) == transaction_views.PAGE_SIZE
+    assert page.count('<select name="category"') == transaction_views.PAGE_SIZE
+    assert page.count('name="always"') == transaction_views.PAGE_SIZE
 
 
 def test_the_stylesheet_is_found_by_the_static_files_finders():

@@ -1,8 +1,10 @@
-"""Dashboard forms for transactions. Account choices are always the user's own."""
+"""Dashboard forms for transactions. Account and category choices are always the user's
+own (categories: the shared taxonomy and theirs)."""
 
 from django import forms
 
 from accounts.selectors import financial_accounts_for
+from categories.selectors import categories_for
 
 from .importers.dispatch import FORMATS
 
@@ -44,3 +46,19 @@ class ImportForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = financial_accounts_for(user=user)
+
+
+class TransactionCategorizeForm(forms.Form):
+    """A category chosen by hand on the transactions page. Only checks the input: the
+    choice itself (manual mark, crowd vote, rule) is ``transaction_categorize``'s."""
+
+    category = forms.ModelChoiceField(queryset=None, error_messages={
+        "required": "Choose a category.",
+        "invalid_choice": "Unknown category.",
+    })
+    always = forms.BooleanField(required=False)
+    rename_to = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = categories_for(user=user).select_related("parent")
