@@ -85,8 +85,13 @@ _WORD_PREFIXES = (
     r"PURCHASE RETURN AUTHORIZED ON(?: \d{1,2}/\d{1,2})?",
     r"(?:RECURRING )?(?:DEBIT|CHECK|CHK) ?CARD(?: (?:PURCHASE|PURCH|PUR|PMT|PAYMENT|DEBIT))?",
     r"CARD PURCHASE(?: WITH PIN)?",
+    r"(?:DBT|DEBIT|CREDIT) CRD(?: (?:PUR|PURCHASE|PMT|DEBIT))?",
+    r"(?:DIRECT|AUTOMATIC|AUTO) DEBIT",
+    r"(?:ONLINE |WEB |MOBILE )?BILL ?PAY(?:MENT)?(?: TO)?",
+    r"PAYMENT TO",
     r"POINT OF SALE(?: (?:PURCHASE|DEBIT|WITHDRAWAL))?",
-    r"POS(?: (?:PURCHASE|PURCH|PUR|DEBIT|WITHDRAWAL|WD|MERCHANDISE|REFUND|CREDIT|TRANSACTION|SIG))?",
+    r"POS(?: (?:PURCHASE|PURCH|PUR|DEBIT|WITHDRAWAL|WD|MERCHANDISE|REFUND|CREDIT|TRANSACTION"
+    r"|SIGNATURE|SIG))?",
     r"ACH(?: (?:DEBIT|CREDIT|WITHDRAWAL|WD|DEPOSIT|PMT|PAYMENT|TRANSFER|ENTRY))?",
     r"RECURRING(?: (?:PAYMENT|PURCHASE|DEBIT|CHARGE|PMT))?",
     r"(?:VISA|MC|MASTERCARD) (?:DDA )?(?:PURCHASE|PUR|DEBIT|POS)",
@@ -156,7 +161,9 @@ _DROP_RE = re.compile(
 _GLUED_RE = re.compile(r"(?!XX)([A-Z_]{3,}[A-Z_']*)\d{3,}|\d+(?:-\d+)*([A-Z]{2})")
 # A street address starts with a number token (3905, A440, 0001234) or ONE and ends,
 # at most three words later, with a street-type word.
-_ADDRESS_START_RE = re.compile(r"[A-Z]?\d{2,}[A-Z]?|ONE|1ST|2ND|3RD|\d+TH")
+# (Ordinals by shape, \d+(?:ST|ND|RD|TH), not by value: the categoriser caches results by
+# the description's digit shape, see categories/engine.py.)
+_ADDRESS_START_RE = re.compile(r"[A-Z]?\d{2,}[A-Z]?|ONE|\d+(?:ST|ND|RD|TH)")
 _STREET_WORDS = frozenset(
     [
         "RD",
@@ -189,6 +196,14 @@ _PREFIX_STARTS = frozenset(
     [
         "PU",
         "PA",
+        "DB",
+        "DI",
+        "AU",
+        "BI",
+        "ON",
+        "WE",
+        "MO",
+        "CR",
         "PM",
         "RE",
         "DE",
@@ -483,6 +498,8 @@ GENERIC_WORDS = frozenset(
 def _clean(raw: str) -> tuple[str, list[str]]:
     """(cleaned key, the tokens to scan for a dictionary key: city words kept)."""
     s = raw.upper()
+    if "  " in s or "\t" in s:  # fixed-width bank exports pad with runs of spaces
+        s = " ".join(s.split())
     if "&" in s and ";" in s:
         for _ in range(2):
             s = html.unescape(s)

@@ -41,6 +41,7 @@ ROOT = HERE.parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script: make ``categories`` importable
     sys.path.insert(0, str(ROOT))
 
+from categories.sellers import kinds  # noqa: E402
 from categories.sellers.keys import match_key  # noqa: E402
 
 DEFAULT_SPEC = "name-suggestion-index@8.0.20260918"
@@ -592,6 +593,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tarball", type=Path, help="use an already downloaded NSI tarball")
     parser.add_argument("--aliases", type=Path, default=ALIASES)
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--kinds", type=Path, default=kinds.PATH,
+                        help="where the learnt kind-of-business words go")
     args = parser.parse_args(argv)
 
     taxonomy = load_taxonomy()
@@ -618,11 +621,13 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"tab or newline in {key!r} / {seller!r}")
 
     write_tsv_gz(args.output, entries)
+    kind_words = kinds.learn((k, s, c) for k, (s, c) in entries.items())
+    kinds.write(args.kinds, kind_words)
     print(
         f"NSI {nsi['meta'].get('version', '?')}: {stats} → {nsi_keys} keys; "
         f"aliases: {len(aliases)} lines, {len(alias_keys)} keys; "
         f"total {len(entries)} keys, {len({s for s, _ in entries.values()})} sellers "
-        f"→ {args.output}",
+        f"→ {args.output}; {len(kind_words)} kind-of-business words → {args.kinds}",
         file=sys.stderr,
     )
     return 0
