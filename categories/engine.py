@@ -362,7 +362,8 @@ class Categorizer:
                     return _word_heuristic(path)
         # Banks cut long names: "GOODY GOODY LIQU" — a last word of 4+ letters that
         # begins exactly one kind-of-business word of one category.
-        if tokens and len(last := tokens[-1]) >= 4 and last.isalpha():
+        alpha = [t for t in tokens if t.isalpha()]  # "LIQU#10D": the store code is no word
+        if alpha and len(last := alpha[-1]) >= 4:
             start = bisect_left(self._sorted_words, last)
             paths = set()
             for word in self._sorted_words[start : start + 8]:

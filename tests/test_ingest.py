@@ -137,3 +137,28 @@ def test_ingest_outside_a_transaction_is_refused(alice):
     with pytest.raises(RuntimeError, match="atomic"):
         transactions_ingest(user=alice, connection=connection, dump=dump,
                             statement=Statement(transactions=[tx("z")]))
+
+
+def test_an_ingest_after_a_rolled_back_one_on_a_fresh_connection_still_works(alice):
+    # The COPY stage is a temporary table created in the first transaction of a database
+    # session: when that transaction rolls back, the table goes with it.
+    from django.db import connection as db
+
+    connection = ConnectionFactory(user=alice)
+    db.close()  # a new session, with no stage table yet
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ingest_in_open_transaction(alice, connection, [tx("a1")])
+        raise RuntimeError("something after the rows failed")
+
+    result = ingest(alice, connection, [tx("a1"), tx("a2")])
+    again = ingest(alice, connection, [tx("a2"), tx("a3")])
+
+    assert (result.created, again.created) == (2, 1)
+
+
+def ingest_in_open_transaction(user, connection, transactions):
+    dump = RawDump.objects.create(user=user, connection=connection, key="k/rolled-back",
+                                  media_type="application/json", size=1, sha256="0")
+    statement = Statement(accounts=[AccountRecord(external_id="chk", name="Checking")],
+                          transactions=transactions, cursor="2026-01-31")
+    return transactions_ingest(user=user, connection=connection, statement=statement, dump=dump)

@@ -1,0 +1,308 @@
+"""The categoriser: description → seller → category, and the precedence with user data."""
+
+import io
+import random
+import sys
+import tracemalloc
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accounts.providers import AccountRecord, Statement, TransactionRecord
+from categories.engine import Categorizer, categorizer, heuristic_for
+from categories.models import Category, CrowdSeller, Rule
+from categories.selectors import category_id_for_path
+from categories.sellers import load_sellers
+from categories.services import Item, categorize_items, compile_rules
+from tests.factories import ConnectionFactory
+from tests.test_normalize import CASES
+from tests.test_seller_dictionary import write_synthetic
+from transactions.models import RawDump, Transaction
+from transactions.services.ingest import transactions_ingest
+
+
+def top(raw, sign=-1):
+    return categorizer().classify(raw, sign)[2].split(" › ")[0]
+
+
+# --- the engine, on lines as banks print them -------------------------------------------
+
+@pytest.mark.parametrize(
+    ("raw", "seller", "path"),
+    [
+        # processor and channel prefixes, store numbers, cities and states
+        ("POS PURCHASE 1234 STARBUCKS #12345 SEATTLE WA", "Starbucks", "Food & Dining › Coffee Shops"),
+        ("SQ *BLUE BOTTLE COFFEE Oakland CA", "Blue Bottle Coffee", "Food & Dining › Coffee Shops"),
+        ("AMZN Mktp US*2K4L02 Amzn.com/bill WA", "Amazon", "Shopping"),
+        ("WHOLEFDS MKT 10234 PALO ALTO CA", "Whole Foods Market", "Food & Dining › Groceries"),
+        ("DOORDASH*ZEEKS PIZZA", "DoorDash", "Food & Dining › Food Delivery"),
+        ("NETFLIX.COM 866-579-7172 CA", "Netflix", "Entertainment › Movies & DVDs"),
+        # fixed-width exports pad with runs of spaces
+        ("PURCHASE                                AUTHORIZED ON   01/23 STARBUCKS STORE 98",
+         "Starbucks", "Food & Dining › Coffee Shops"),
+        ("DBT CRD 1442 03/31/23 897192683 NETFLIX.COM 872-225-2433 CA", "Netflix",
+         "Entertainment › Movies & DVDs"),
+        # squashed and cut names
+        ("OFFICEDEPOT", "Office Depot", "Business Services › Office Supplies"),
+        ("PF CHANGS #9938 0025WEST CHESTER OH", "P.F. Chang's", "Food & Dining › Restaurants"),
+        ("DUNHAMS 021", "Dunham's Sports", "Shopping › Sporting Goods"),
+    ],
+)
+def test_sellers_are_found_in_bank_descriptions(raw, seller, path):
+    found_seller, _key, found_path, source = categorizer().classify(raw)
+    assert (found_seller, found_path, source) == (seller, path, "seller")
+
+
+def test_one_seller_has_one_key_whatever_the_spelling():
+    engine = categorizer()
+    assert engine.match("WHOLEFDS MKT #10233").key == engine.match("WHOLE FOODS MARKET").key
+
+
+@pytest.mark.parametrize(
+    ("raw", "sign", "path"),
+    [
+        ("ONLINE TRANSFER TO SAV XXXXX1234", -1, "Transfer"),
+        ("PAYMENT - THANK YOU", 1, "Transfer › Credit Card Payment"),
+        ("CHASE CREDIT CRD AUTOPAY", -1, "Transfer › Credit Card Payment"),
+        ("ACH WEB CKFXXXXX8132 CHASE CARD SERV ONLINE PMT", -1, "Transfer › Credit Card Payment"),
+        ("ACME CORP PAYROLL PPD ID: 1234", 1, "Income › Paycheck"),
+        ("ATM WITHDRAWAL 123 MAIN ST", -1, "Uncategorized › Cash & ATM"),
+        ("0324 FOREIGN ATM FEE", -1, "Fees & Charges › ATM Fee"),
+        ("INTEREST PAID", 1, "Income › Interest Income"),
+        ("INTEREST CHARGE ON PURCHASES", -1, "Fees & Charges › Finance Charge"),
+        ("CHECK 1234", -1, "Uncategorized › Check"),
+        ("MONTHLY SERVICE FEE", -1, "Fees & Charges › Bank Fee"),
+        ("USAA LOAN PAYMENT", -1, "Loans › Loan Payment"),
+    ],
+)
+def test_heuristics_categorise_movements_of_money(raw, sign, path):
+    assert categorizer().classify(raw, sign)[2:] == (path, "heuristic")
+
+
+def test_a_transfer_line_names_no_seller():
+    # "SAV" must not match a shop called Sav, nor "SAVINGS" anything.
+    match = categorizer().match("ONLINE TRANSFER TO SAV XXXXX1234")
+    assert (match.seller, match.key, match.path) == ("", "", None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        ("Razorz Barbershop", "Personal Care › Hair"),
+        ("BEANS & BREWS COFFEE HOU", "Food & Dining › Coffee Shops"),
+        ("ALOHA CAR WASH COMPA ALOHACARWASHC WA 03/28", "Auto & Transport › Service & Parts"),
+        ("Goody Goody Liqu#10d", "Food & Dining › Alcohol & Bars"),  # cut-off "LIQUOR"
+        ("WATERONE\\RECUR DES:UTILITY ID:6837283 INDN:JANE DOE CO ID:XXXXX78173 WEB",
+         "Bills & Utilities › Utilities"),  # ACH: the kind of payment after DES:
+    ],
+)
+def test_kind_of_business_words_categorise_unknown_sellers(raw, path):
+    assert categorizer().classify(raw)[2:] == (path, "heuristic")
+
+
+def test_an_unknown_seller_without_clues_is_uncategorized_but_keeps_its_name():
+    assert categorizer().classify("ZQX FLORBNIK 99") == ("Zqx Florbnik", "zqx florbnik",
+                                                        "Uncategorized", "")
+
+
+def test_a_refund_from_a_shop_keeps_the_shops_category():
+    assert categorizer().classify("SQ *BLUE BOTTLE COFFEE Oakland CA", 1)[2] == (
+        "Food & Dining › Coffee Shops"
+    )
+
+
+def test_heuristic_for_reads_words_not_substrings():
+    assert heuristic_for("TRANSFERWISE FEE") is not None  # the fee, not a transfer
+    assert heuristic_for("TRANSFERWISE FEE").name == "bank_fee"
+    assert heuristic_for("NOTHING TO SEE") is None
+
+
+# The digit-shape cache answers "POS 5123 X #20871" from "POS 4411 X #10233": prove that
+# an answer never depends on which digits a line has, only on where.
+CORPUS = [raw for raw, _key in CASES] + [
+    "POS PURCHASE 1234 STARBUCKS #12345 SEATTLE WA",
+    "PURCHASE AUTHORIZED ON 04/12 7-ELEVEN 33445 AUSTIN TX S384105123456789 CARD 3307",
+    "CHECK 1234",
+    "1234",
+    "ATM WITHDRAWAL 1ST AVE 123",
+    "24 HOUR FITNESS USA #123",
+    "99 RANCH MARKET #12 SAN JOSE CA",
+    "76 - 0012345 HOUSTON TX",
+    "DBT CRD 1442 03/31/23 897192683 HOME CHEF 872-225-2433 IL C#3620",
+    "AMZN Mktp US*2K4L02 Amzn.com/bill WA",
+    "MCDONALD'S F11173 3905 GEIST RD FAIRBANKS 99709 AK USA",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.sampled_from(CORPUS), seed=st.integers(0, 10**6))
+def test_answers_do_not_depend_on_digit_values(raw, seed):
+    rng = random.Random(seed)
+    variant = "".join(rng.choice("0123456789") if c.isdigit() else c for c in raw)
+    shared = categorizer()
+    shared.match(raw)  # the shape cache now holds the original's answer
+    assert shared.match(variant) == Categorizer(shared.dictionary, cache_size=0)._match(variant)[0]
+
+
+def test_cache_is_bounded():
+    engine = Categorizer(load_sellers(), cache_size=10)
+    for i in range(100):
+        engine.match(f"SHOP NUMBER {'X' * (i % 7)} {chr(65 + i % 26)}{chr(65 + i // 26)}")
+    assert len(engine._cache) <= 10 and len(engine._shapes) <= 10
+
+
+def test_fifty_thousand_entries_with_the_categorizers_indexes_fit_in_twelve_megabytes(tmp_path):
+    path = tmp_path / "sellers50k.tsv.gz"
+    write_synthetic(path, 50_000)
+    tracemalloc.start()
+    try:
+        engine = Categorizer(load_sellers(path), cache_size=0)
+        current, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(engine.dictionary) == 50_000
+    assert current <= 12 * 1024 * 1024, f"{current / 2**20:.1f} MiB"
+
+
+# --- precedence with the user's data ---------------------------------------------------
+
+def item(description, amount="-4.50", account_id=None, source_category=""):
+    return Item(description, "", Decimal(amount), account_id, source_category)
+
+
+def answer(alice, it, rules=(), crowd=None):
+    return categorize_items(items=[it], rules=compile_rules(rules), user=alice, crowd=crowd)[0]
+
+
+def path_id(path):
+    return category_id_for_path(path)
+
+
+STARBUCKS = "POS PURCHASE 1234 STARBUCKS #12345 SEATTLE WA"
+UNKNOWN = "ZQX FLORBNIK 99"
+
+
+def test_seller_dictionary_beats_the_crowd(alice):
+    crowd = {"starbucks": path_id("Shopping")}
+    assert answer(alice, item(STARBUCKS), crowd=crowd)[2:] == (
+        path_id("Food & Dining › Coffee Shops"), "seller")
+
+
+def test_crowd_beats_heuristics_and_uncategorized(alice):
+    crowd = {"zqx florbnik": path_id("Shopping › Hobbies"),
+             "razorz barbershop": path_id("Shopping")}
+    assert answer(alice, item(UNKNOWN), crowd=crowd)[2:] == (path_id("Shopping › Hobbies"), "crowd")
+    assert answer(alice, item("Razorz Barbershop"), crowd=crowd)[2:] == (path_id("Shopping"), "crowd")
+
+
+def test_heuristics_beat_uncategorized(alice):
+    assert answer(alice, item("Razorz Barbershop"), crowd={})[2:] == (
+        path_id("Personal Care › Hair"), "heuristic")
+    assert answer(alice, item(UNKNOWN), crowd={})[2:] == (path_id("Uncategorized"), "")
+
+
+def test_a_rule_beats_the_dictionary_and_the_file(alice):
+    restaurants = Category.objects.get(name="Restaurants")
+    rule = Rule(id=1, user=alice, seller_key="starbucks", category=restaurants)
+    assert answer(alice, item(STARBUCKS, source_category="Groceries"), [rule], crowd={})[2:] == (
+        restaurants.id, "rule")
+
+
+def test_the_files_category_beats_the_dictionary(alice):
+    assert answer(alice, item(STARBUCKS, source_category="Groceries"), crowd={})[2:] == (
+        path_id("Food & Dining › Groceries"), "import")
+
+
+def test_rule_conditions_all_have_to_hold(alice):
+    hobbies = Category.objects.get(name="Hobbies")
+    rule = Rule(id=1, user=alice, description_contains="florbnik", amount_min=Decimal("-10.00"),
+                amount_max=Decimal("-1.00"), account_id=7, category=hobbies, rename_to="Florbnik")
+    assert answer(alice, item(UNKNOWN, "-4.50", 7), [rule], crowd={}) == (
+        "Florbnik", "zqx florbnik", hobbies.id, "rule")
+    assert answer(alice, item(UNKNOWN, "-40.00", 7), [rule], crowd={})[3] == ""
+    assert answer(alice, item(UNKNOWN, "-4.50", 8), [rule], crowd={})[3] == ""
+    assert answer(alice, item("ZQX OTHER", "-4.50", 7), [rule], crowd={})[3] == ""
+
+
+def test_the_most_specific_rule_wins_then_the_newest(alice):
+    hobbies, books, gift = (Category.objects.get(name=n) for n in ("Hobbies", "Books", "Gift"))
+    broad = Rule(id=1, user=alice, description_contains="florbnik", category=hobbies)
+    narrow = Rule(id=2, user=alice, description_contains="florbnik",
+                  amount_max=Decimal("0"), category=books)
+    newer_broad = Rule(id=3, user=alice, description_contains="zqx", category=gift)
+    assert answer(alice, item(UNKNOWN), [broad, narrow, newer_broad], crowd={})[2] == books.id
+    assert answer(alice, item(UNKNOWN), [broad, newer_broad], crowd={})[2] == gift.id
+
+
+def ingest(user, connection, records):
+    dump = RawDump.objects.create(user=user, connection=connection,
+                                  key=f"k/{RawDump.objects.count()}",
+                                  media_type="application/json", size=1, sha256="0")
+    statement = Statement(accounts=[AccountRecord(external_id="chk", name="Checking")],
+                          transactions=records, cursor="2026-01-31")
+    return transactions_ingest(user=user, connection=connection, statement=statement, dump=dump)
+
+
+def record(external_id, description, amount="-4.50"):
+    return TransactionRecord(account_external_id="chk", external_id=external_id,
+                             posted_on=date(2026, 1, 10), amount=Decimal(amount),
+                             description=description)
+
+
+def test_the_pipeline_records_seller_category_and_where_it_came_from(alice):
+    connection = ConnectionFactory(user=alice)
+    CrowdSeller.objects.create(seller_key="zqx florbnik", category_id=path_id("Shopping"), voters=3)
+    ingest(alice, connection, [
+        record("a", STARBUCKS),
+        record("b", UNKNOWN),
+        record("c", "ACME CORP PAYROLL", "2500.00"),
+        record("d", "QWRT PLONK"),
+    ])
+    rows = {t.external_id: (t.seller, t.seller_key, str(t.category), t.category_source)
+            for t in Transaction.objects.filter(user=alice).select_related("category__parent")}
+    assert rows == {
+        "a": ("Starbucks", "starbucks", "Food & Dining › Coffee Shops", "seller"),
+        "b": ("Zqx Florbnik", "zqx florbnik", "Shopping", "crowd"),
+        "c": ("", "", "Income › Paycheck", "heuristic"),
+        "d": ("Qwrt Plonk", "qwrt plonk", "Uncategorized", ""),
+    }
+
+
+def test_a_manual_category_survives_a_correction_from_the_bank(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [record("a", STARBUCKS)])
+    tx = Transaction.objects.get(user=alice)
+    gift = Category.objects.get(name="Gift")
+    Transaction.objects.filter(id=tx.id).update(category=gift, category_source="manual")
+
+    ingest(alice, connection, [record("a", STARBUCKS, "-5.75")])
+
+    tx.refresh_from_db()
+    assert (tx.amount, tx.category_id, tx.category_source) == (Decimal("-5.75"), gift.id, "manual")
+
+
+# --- CLI -------------------------------------------------------------------------------
+
+def test_categorize_command_prints_description_seller_and_category(db, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{STARBUCKS}\n\nZQX FLORBNIK 99\n"))
+    out = io.StringIO()
+    call_command("categorize", stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"{STARBUCKS}\tStarbucks\tFood & Dining › Coffee Shops",
+        "ZQX FLORBNIK 99\tZqx Florbnik\tUncategorized",
+    ]
+
+
+def test_categorize_command_uses_crowd_defaults_and_says_where_from(db, monkeypatch):
+    CrowdSeller.objects.create(seller_key="zqx florbnik", category_id=path_id("Shopping"), voters=3)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("ZQX FLORBNIK 99\nACME PAYROLL\n"))
+    out = io.StringIO()
+    call_command("categorize", "--source", "--income", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "ZQX FLORBNIK 99\tZqx Florbnik\tShopping\tcrowd",
+        "ACME PAYROLL\t\tIncome › Paycheck\theuristic",
+    ]

@@ -1,0 +1,273 @@
+"""Crowd learning: one vote per user and seller, thresholds, poisoning, concurrent voters."""
+
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import close_old_connections
+from django.db import connection as db
+
+from categories.models import Category, CrowdSeller, Rule, SellerTally, SellerVote
+from categories.services import crowd_recount, crowd_vote, transaction_categorize
+from tests.factories import FinancialAccountFactory, UserFactory
+from transactions.models import Transaction
+
+SELLER = "zqx florbnik"  # in no dictionary
+
+
+def cat(name):
+    return Category.objects.get(user=None, name=name)
+
+
+def tx(user, n, *, description="ZQX FLORBNIK 99", seller_key=SELLER, source="", category=None):
+    account = FinancialAccountFactory(user=user)
+    return Transaction.objects.create(
+        user=user, account=account, external_id=f"x{n}", posted_on=date(2026, 1, n % 28 + 1),
+        amount=Decimal("-9.99"), description=description, seller="Zqx Florbnik",
+        seller_key=seller_key, category=category or cat("Uncategorized"),
+        category_source=source,
+    )
+
+
+def tallies(key=SELLER):
+    return dict(SellerTally.objects.filter(seller_key=key, votes__gt=0)
+                .values_list("category__name", "votes"))
+
+
+def default(key=SELLER):
+    crowd = CrowdSeller.objects.filter(seller_key=key).select_related("category").first()
+    return crowd.category.name if crowd and crowd.category else None
+
+
+def users(n):
+    return [UserFactory() for _ in range(n)]
+
+
+def test_three_users_who_agree_set_the_default(db):
+    first, second, third = users(3)
+    crowd_vote(user=first, seller_key=SELLER, category=cat("Hobbies"))
+    crowd_vote(user=second, seller_key=SELLER, category=cat("Hobbies"))
+    assert default() is None  # two users are not enough
+
+    crowd_vote(user=third, seller_key=SELLER, category=cat("Hobbies"))
+
+    assert default() == "Hobbies"
+    assert CrowdSeller.objects.get(seller_key=SELLER).voters == 3
+
+
+def test_the_top_category_needs_sixty_percent_of_the_votes(db):
+    voters = users(6)
+    for user in voters[:3]:
+        crowd_vote(user=user, seller_key=SELLER, category=cat("Hobbies"))
+    for user in voters[3:]:
+        crowd_vote(user=user, seller_key=SELLER, category=cat("Books"))
+    assert default() is None  # 3 of 6 = 50 %
+
+    crowd_vote(user=voters[5], seller_key=SELLER, category=cat("Hobbies"))  # a change of mind
+
+    assert tallies() == {"Hobbies": 4, "Books": 2}
+    assert default() == "Hobbies"  # 4 of 6 ≥ 60 %
+
+
+def test_thresholds_are_settings(db, settings):
+    settings.CROWD_MIN_USERS = 2
+    first, second = users(2)
+    crowd_vote(user=first, seller_key=SELLER, category=cat("Hobbies"))
+    crowd_vote(user=second, seller_key=SELLER, category=cat("Hobbies"))
+    assert default() == "Hobbies"
+
+
+def test_a_users_latest_choice_is_their_one_vote(db):
+    (user,) = users(1)
+    for name in ["Hobbies", "Books", "Gift", "Books"]:
+        crowd_vote(user=user, seller_key=SELLER, category=cat(name))
+    assert tallies() == {"Books": 1}
+    assert SellerVote.objects.filter(seller_key=SELLER).count() == 1
+
+
+def test_one_users_thousand_overrides_change_nobody_elses_category(db):
+    mallory, alice = users(2)
+    alices = tx(alice, 1)
+    for n in range(1000):
+        mine = tx(mallory, 1000 + n) if n < 50 else None  # 50 rows, each overridden 20 times
+        target = mine or Transaction.objects.filter(user=mallory)[n % 50]
+        transaction_categorize(user=mallory, transaction_id=target.id, category=cat("Gift"))
+
+    assert tallies() == {"Gift": 1}
+    assert default() is None
+    alices.refresh_from_db()
+    assert (alices.category.name, alices.category_source) == ("Uncategorized", "")
+
+
+def test_a_new_default_recategorises_other_users_transactions_but_not_chosen_ones(
+    db, django_capture_on_commit_callbacks
+):
+    voters = users(3)
+    dave, erin, frank = users(3)
+    daves = tx(dave, 1)  # Uncategorized: the crowd may decide
+    daves_heuristic = tx(dave, 2, source="heuristic", category=cat("Shopping"))
+    erins_manual = tx(erin, 3, source="manual", category=cat("Books"))
+    franks_rule = tx(frank, 4, source="rule", category=cat("Gift"))
+    other_seller = tx(dave, 5, seller_key="other seller")
+
+    for n, user in enumerate(voters):
+        mine = tx(user, 10 + n)
+        with django_capture_on_commit_callbacks(execute=True):
+            transaction_categorize(user=user, transaction_id=mine.id, category=cat("Hobbies"))
+
+    def state(t):
+        t.refresh_from_db()
+        return t.category.name, t.category_source
+
+    assert state(daves) == ("Hobbies", "crowd")
+    assert state(daves_heuristic) == ("Hobbies", "crowd")
+    assert state(erins_manual) == ("Books", "manual")
+    assert state(franks_rule) == ("Gift", "rule")
+    assert state(other_seller) == ("Uncategorized", "")
+
+
+def test_when_the_crowd_changes_its_mind_its_rows_follow(
+    db, settings, django_capture_on_commit_callbacks
+):
+    settings.RECATEGORIZE_BATCH_SIZE = 2  # several batches, each its own task
+    voters = users(5)
+    dave = UserFactory()
+    daves = [tx(dave, n) for n in range(5)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for user in voters[:3]:
+            crowd_vote(user=user, seller_key=SELLER, category=cat("Hobbies"))
+    assert {t.category.name for t in Transaction.objects.filter(user=dave)} == {"Hobbies"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for user in voters[:2]:
+            crowd_vote(user=user, seller_key=SELLER, category=cat("Books"))
+        crowd_vote(user=voters[3], seller_key=SELLER, category=cat("Books"))
+        crowd_vote(user=voters[4], seller_key=SELLER, category=cat("Books"))
+
+    assert default() == "Books"  # 4 of 5
+    assert {(t.category.name, t.category_source)
+            for t in Transaction.objects.filter(user=dave)} == {("Books", "crowd")}
+    assert len(daves) == 5
+
+
+def test_a_default_that_loses_its_majority_goes_back_to_the_heuristics(
+    db, django_capture_on_commit_callbacks
+):
+    voters = users(4)
+    dave = UserFactory()
+    daves = tx(dave, 1, description="ZQX FLORBNIK BARBERSHOP", seller_key="zqx florbnik barbershop")
+    with django_capture_on_commit_callbacks(execute=True):
+        for user in voters[:3]:
+            crowd_vote(user=user, seller_key="zqx florbnik barbershop", category=cat("Hobbies"))
+    daves.refresh_from_db()
+    assert daves.category_source == "crowd"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        crowd_vote(user=voters[0], seller_key="zqx florbnik barbershop", category=cat("Books"))
+        crowd_vote(user=voters[3], seller_key="zqx florbnik barbershop", category=cat("Books"))
+
+    daves.refresh_from_db()
+    assert (daves.category.name, daves.category_source) == ("Hair", "heuristic")
+
+
+def test_dictionary_sellers_keep_the_dictionarys_category(db, django_capture_on_commit_callbacks):
+    voters = users(3)
+    dave = UserFactory()
+    daves = tx(dave, 1, description="STARBUCKS #123", seller_key="starbucks",
+               source="seller", category=cat("Coffee Shops"))
+    with django_capture_on_commit_callbacks(execute=True):
+        for user in voters:
+            crowd_vote(user=user, seller_key="starbucks", category=cat("Books"))
+    daves.refresh_from_db()
+    assert (daves.category.name, daves.category_source) == ("Coffee Shops", "seller")
+
+
+def test_uncategorized_is_no_vote_and_own_categories_vote_for_their_parent(db):
+    alice, bob = users(2)
+    crowd_vote(user=alice, seller_key=SELLER, category=cat("Uncategorized"))
+    mine = Category.objects.create(user=bob, parent=cat("Shopping"), name="Board games")
+    crowd_vote(user=bob, seller_key=SELLER, category=mine)
+    assert tallies() == {"Shopping": 1}
+
+
+def test_recount_rebuilds_tallies_after_users_leave(db):
+    voters = users(4)
+    for user in voters:
+        crowd_vote(user=user, seller_key=SELLER, category=cat("Hobbies"))
+    voters[0].delete()
+    voters[1].delete()
+    assert tallies() == {"Hobbies": 4}  # the cascade does not see the counters
+
+    crowd_recount(seller_key=SELLER)
+
+    assert tallies() == {"Hobbies": 2}
+    assert default() is None
+
+
+def test_manual_choice_through_the_service_creates_a_rule_when_asked(
+    db, django_capture_on_commit_callbacks
+):
+    (alice,) = users(1)
+    mine = tx(alice, 1)
+    other = tx(alice, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        _, rule = transaction_categorize(user=alice, transaction_id=mine.id,
+                                         category=cat("Hobbies"), always=True)
+    assert Rule.objects.get(id=rule.id).seller_key == SELLER
+    other.refresh_from_db()
+    assert (other.category.name, other.category_source) == ("Hobbies", "rule")
+
+
+# --- concurrent voters on real PostgreSQL -----------------------------------------------
+
+def run_concurrently(functions):
+    barrier = threading.Barrier(len(functions))
+    errors = []
+
+    def run(fn):
+        try:
+            barrier.wait(timeout=10)
+            fn()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            db.close()
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in functions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+
+
+@pytest.fixture
+def postgres(transactional_db, taxonomy):
+    if db.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises every writer)")
+
+
+def test_concurrent_votes_are_all_counted(postgres):
+    voters = users(12)
+    hobbies = cat("Hobbies")
+    run_concurrently([
+        (lambda user=user: crowd_vote(user=user, seller_key=SELLER, category=hobbies))
+        for user in voters
+    ])
+    assert tallies() == {"Hobbies": 12}
+    crowd = CrowdSeller.objects.get(seller_key=SELLER)
+    assert (crowd.voters, crowd.category_id) == (12, hobbies.id)
+
+
+def test_one_users_concurrent_votes_count_once(postgres):
+    (user,) = users(1)
+    names = ["Hobbies", "Books", "Gift", "Books", "Hobbies", "Gift", "Books", "Hobbies"]
+    categories = [cat(name) for name in names]
+    run_concurrently([
+        (lambda c=c: crowd_vote(user=user, seller_key=SELLER, category=c)) for c in categories
+    ])
+    assert sum(tallies().values()) == 1
+    vote = SellerVote.objects.get(seller_key=SELLER, user=user)
+    assert tallies() == {vote.category.name: 1}
