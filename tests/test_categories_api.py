@@ -1,0 +1,198 @@
+"""/api/v1/categories/: Mint's taxonomy as a tree and users' own sub-categories, which only
+their owner sees and files transactions under."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from categories.models import Category
+from tests.conftest import api_client_for
+from tests.factories import ConnectionFactory, FinancialAccountFactory
+from transactions.models import Transaction
+
+pytestmark = pytest.mark.django_db  # the taxonomy comes from the data migration
+
+NODE_KEYS = {"id", "name", "own", "is_income", "is_transfer", "children"}
+
+
+def tree(client) -> dict[str, dict]:
+    response = client.get("/api/v1/categories/")
+    assert response.status_code == 200
+    return {node["name"]: node for node in response.json()}
+
+
+def children(node: dict) -> dict[str, dict]:
+    return {child["name"]: child for child in node["children"]}
+
+
+def create(client, name: str, parent: int | None):
+    return client.post("/api/v1/categories/", {"name": name, "parent": parent}, format="json")
+
+
+@pytest.fixture
+def food():
+    return Category.objects.get(user=None, parent=None, name="Food & Dining")
+
+
+@pytest.fixture
+def farmers_market(alice, food):
+    return Category.objects.create(user=alice, parent=food, name="Farmers Market")
+
+
+def spending(user, external_id="t1") -> Transaction:
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=user))
+    return Transaction.objects.create(
+        user=user, account=account, external_id=external_id, posted_on=date(2026, 5, 3),
+        amount=Decimal("-12.00"), description="FERRY PLAZA FARMERS MKT SAN FRANCISCO CA",
+        seller="Ferry Plaza Farmers Mkt", seller_key="ferry plaza farmers mkt",
+    )
+
+
+# --- the tree -----------------------------------------------------------------------------
+
+
+def test_the_tree_holds_mints_categories_with_children_and_flags(api):
+    nodes = tree(api)
+
+    def walk(node):
+        assert set(node) == NODE_KEYS
+        assert node["own"] is False
+        for child in node["children"]:
+            walk(child)
+
+    for node in nodes.values():
+        walk(node)
+    assert len(nodes) == 23
+    food = children(nodes["Food & Dining"])
+    assert {"Coffee Shops", "Restaurants", "Groceries"} <= set(food)
+    assert food["Coffee Shops"]["children"] == []
+    assert (nodes["Income"]["is_income"], nodes["Income"]["is_transfer"]) == (True, False)
+    assert all(c["is_income"] for c in nodes["Income"]["children"])
+    assert (nodes["Transfer"]["is_income"], nodes["Transfer"]["is_transfer"]) == (False, True)
+    assert children(nodes["Transfer"])["Credit Card Payment"]["is_transfer"] is True
+    assert not (nodes["Food & Dining"]["is_income"] or nodes["Food & Dining"]["is_transfer"])
+    assert set(children(nodes["Uncategorized"])) == {"Cash & ATM", "Check"}
+    assert nodes["Misc Expenses"]["children"] == []
+    assert list(nodes) == sorted(nodes)
+
+
+# --- own sub-categories -------------------------------------------------------------------
+
+
+def test_alice_creates_her_own_sub_category_that_only_she_sees(api, alice, bob, food):
+    response = create(api, "  Farmers   Market ", food.id)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body == {"id": body["id"], "name": "Farmers Market", "own": True,
+                    "is_income": False, "is_transfer": False, "children": []}
+    assert children(tree(api)["Food & Dining"])["Farmers Market"] == body
+    assert "Farmers Market" not in children(tree(api_client_for(bob))["Food & Dining"])
+    created = Category.objects.get(id=body["id"])
+    assert (created.user, created.parent) == (alice, food)
+
+
+def test_a_sub_category_of_income_counts_as_income(api):
+    income = Category.objects.get(user=None, parent=None, name="Income")
+
+    response = create(api, "Side Gigs", income.id)
+
+    assert response.status_code == 201
+    assert (response.json()["is_income"], response.json()["is_transfer"]) == (True, False)
+
+
+@pytest.mark.parametrize("name", ["farmers MARKET", "Farmers Market", "coffee shops"])
+def test_a_name_already_under_the_parent_is_refused_whatever_its_case(api, farmers_market,
+                                                                       food, name):
+    response = create(api, name, food.id)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert set(error["details"]) == {"name"}
+    assert Category.objects.filter(parent=food, name__iexact=name).count() == 1
+
+
+def test_bob_may_use_a_name_alice_already_has(bob, farmers_market, food):
+    response = create(api_client_for(bob), "Farmers Market", food.id)
+
+    assert response.status_code == 201
+    assert Category.objects.filter(name="Farmers Market").count() == 2
+
+
+def test_a_sub_category_cannot_be_a_parent(api, farmers_market):
+    coffee_shops = Category.objects.get(user=None, name="Coffee Shops")
+
+    under_shared = create(api, "Espresso Bars", coffee_shops.id)
+    under_own = create(api, "Saturdays", farmers_market.id)
+
+    assert (under_shared.status_code, under_own.status_code) == (400, 400)
+    assert set(under_shared.json()["error"]["details"]) == {"parent"}
+    assert set(under_own.json()["error"]["details"]) == {"parent"}
+    assert not Category.objects.filter(name__in=["Espresso Bars", "Saturdays"]).exists()
+
+
+@pytest.mark.parametrize("body", [{"name": ""}, {"name": "   "}, {}])
+def test_a_category_needs_a_name(api, alice, food, body):
+    response = api.post("/api/v1/categories/", {"parent": food.id, **body}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"name"}
+    assert not Category.objects.filter(user=alice).exists()
+
+
+def test_anonymous_users_can_neither_list_nor_create_categories(food):
+    anonymous = api_client_for(None)
+
+    listed = anonymous.get("/api/v1/categories/")
+    created = create(anonymous, "Farmers Market", food.id)
+
+    assert (listed.status_code, created.status_code) == (401, 401)
+    assert created.json()["error"]["code"] == "not_authenticated"
+    assert not Category.objects.filter(name="Farmers Market").exists()
+
+
+# --- filing transactions under one's own category -----------------------------------------
+
+
+def test_alice_files_a_transaction_under_her_own_category(api, alice, farmers_market):
+    tx = spending(alice)
+
+    response = api.patch(f"/api/v1/transactions/{tx.id}/", {"category": farmers_market.id},
+                         format="json")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["category"], body["category_name"], body["category_source"]) == (
+        farmers_market.id, "Food & Dining › Farmers Market", "manual")
+    tx.refresh_from_db()
+    assert (tx.category, tx.category_source) == (farmers_market, "manual")
+
+
+def test_bob_cannot_file_his_transaction_under_alices_category(bob, farmers_market):
+    tx = spending(bob, "b1")
+
+    response = api_client_for(bob).patch(f"/api/v1/transactions/{tx.id}/",
+                                         {"category": farmers_market.id}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"category"}
+    tx.refresh_from_db()
+    assert (tx.category, tx.category_source) == (None, "")
+
+
+# --- documentation ------------------------------------------------------------------------
+
+
+def test_the_schema_documents_categories_rules_and_filing_by_hand(api):
+    # That the schema builds at all is test_api_accounts.test_openapi_schema_builds.
+    schema = api.get("/api/v1/schema/?format=json").json()
+
+    paths = schema["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/categories/"])
+    assert {"get", "put", "patch", "delete"} <= set(paths["/api/v1/rules/{id}/"])
+    patch = paths["/api/v1/transactions/{id}/"]["patch"]
+    assert "TransactionCategorize" in str(patch["requestBody"])
