@@ -180,7 +180,15 @@ class _RuleSet:
         return None
 
 
+# Last of all, below the kind-of-business words ("CITY OF SEATTLE UTILITIES" is a utility):
+# a payment to a public body is most often a tax or a fee of it.
+_GOVERNMENT: list[_Rule] = [
+    ("government", ["city of", "county of", "town of", "village of", "state of", "dept of",
+                    "department of", "treasurer", "tax collector"], None, None,
+     "Taxes", "Income"),
+]
 _MOVEMENT_RULES = _RuleSet(_MOVEMENTS)
+_GOVERNMENT_RULES = _RuleSet(_GOVERNMENT)
 _KEYWORD_RULES = _RuleSet(_KEYWORDS)
 
 
@@ -339,6 +347,7 @@ class Categorizer:
             # The cleaned words, then all the line's words: ACH lines name the kind of
             # payment after the name ("WATERONE DES:UTILITY").
             or self._kind_of_business(tokens, words)
+            or _GOVERNMENT_RULES.first(words)
         )
         if not key or all(t in GENERIC_WORDS for t in key.split()):
             return (SellerMatch("", "", None, heuristic) if heuristic else _NONE), digit_free

@@ -158,7 +158,10 @@ _DROP_RE = re.compile(
 )
 # Digits glued to a name: FAIRBAN3101, SUBWAY789, PANERA_BREAD654; a state glued to a zip
 # code: 99709-5454AK.
-_GLUED_RE = re.compile(r"(?!XX)([A-Z_]{3,}[A-Z_']*)\d{3,}|\d+(?:-\d+)*([A-Z]{2})")
+# A word glued after a long number: 98120398RENT, 0025WEST.
+_GLUED_RE = re.compile(
+    r"(?!XX)([A-Z_]{3,}[A-Z_']*)\d{3,}|\d+(?:-\d+)*([A-Z]{2})|\d{3,}([A-Z]{3,})"
+)
 # A street address starts with a number token (3905, A440, 0001234) or ONE and ends,
 # at most three words later, with a street-type word.
 # (Ordinals by shape, \d+(?:ST|ND|RD|TH), not by value: the categoriser caches results by
@@ -282,7 +285,7 @@ def _tokens(s: str) -> list[str]:
             continue
         m = _GLUED_RE.fullmatch(t)
         if m:
-            append(m.group(1) or m.group(2))
+            append(m.group(1) or m.group(2) or m.group(3))
             if m.group(1) and (end := _address_end(toks, i - 1, n)):  # FAIRBAN3101 PEGER RD
                 append(_MARK)
                 i = end
