@@ -306,3 +306,19 @@ def test_categorize_command_uses_crowd_defaults_and_says_where_from(db, monkeypa
         "ZQX FLORBNIK 99\tZqx Florbnik\tShopping\tcrowd",
         "ACME PAYROLL\t\tIncome › Paycheck\theuristic",
     ]
+
+
+def test_a_name_given_by_hand_survives_a_correction_from_the_bank(alice):
+    from categories.services import transaction_categorize
+
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [record("a", STARBUCKS)])
+    tx = Transaction.objects.get(user=alice)
+    transaction_categorize(user=alice, transaction_id=tx.id,
+                           category=Category.objects.get(name="Gift"), rename_to="Office coffee")
+
+    ingest(alice, connection, [record("a", STARBUCKS, "-5.75")])
+
+    tx.refresh_from_db()
+    assert (tx.amount, tx.seller, tx.category_source) == (Decimal("-5.75"), "Office coffee",
+                                                          "manual")

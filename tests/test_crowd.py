@@ -271,3 +271,15 @@ def test_one_users_concurrent_votes_count_once(postgres):
     assert sum(tallies().values()) == 1
     vote = SellerVote.objects.get(seller_key=SELLER, user=user)
     assert tallies() == {vote.category.name: 1}
+
+
+def test_always_twice_for_one_seller_keeps_one_rule(db, django_capture_on_commit_callbacks):
+    (alice,) = users(1)
+    first, second = tx(alice, 1), tx(alice, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction_categorize(user=alice, transaction_id=first.id, category=cat("Hobbies"),
+                               always=True)
+        transaction_categorize(user=alice, transaction_id=second.id, category=cat("Books"),
+                               always=True)
+    assert list(Rule.objects.filter(user=alice).values_list("category__name", flat=True)) == [
+        "Books"]

@@ -77,8 +77,17 @@ def transaction_categorize(
     if always:
         if not tx.seller_key:
             raise ValidationError({"always": "This transaction names no seller to make a rule for."})
-        rule = rule_create(user=user, category=category, seller=tx.seller_key,
-                           rename_to=rename_to, apply_to_past=True)
+        # Saying it twice for one seller changes the seller's rule, not adds another.
+        rule = Rule.objects.filter(
+            user=user, seller_key=tx.seller_key, description_contains="", amount_min=None,
+            amount_max=None, account=None,
+        ).order_by("-id").first()
+        if rule is None:
+            rule = rule_create(user=user, category=category, seller=tx.seller_key,
+                               rename_to=rename_to, apply_to_past=True)
+        else:
+            rule = rule_update(rule=rule, category=category, rename_to=rename_to,
+                               apply_to_past=True)
     return tx, rule
 
 

@@ -395,7 +395,9 @@ def _write_postgres(rows: list[list]) -> IngestResult:
                     posted_on = s.posted_on, amount = s.amount, currency = s.currency,
                     description = s.description, memo = s.memo, pending = s.pending,
                     dump_id = s.dump_id, updated_at = now(),
-                    seller = s.seller, seller_key = s.seller_key,
+                    seller = CASE WHEN t.category_source = 'manual' THEN t.seller ELSE s.seller END,
+                    seller_key = CASE WHEN t.category_source = 'manual' THEN t.seller_key
+                                      ELSE s.seller_key END,
                     category_id = CASE WHEN t.category_source = 'manual' THEN t.category_id
                                        ELSE COALESCE(s.category_id, t.category_id) END,
                     category_source = CASE WHEN t.category_source = 'manual' THEN t.category_source
@@ -446,8 +448,10 @@ def _write_portable(rows: list[list]) -> IngestResult:
             if all(getattr(current, c) == row[c] for c in _DATA):
                 result.unchanged += 1
                 continue
-            for c in (*_DATA, "dump_id", "seller", "seller_key"):
+            for c in (*_DATA, "dump_id"):
                 setattr(current, c, row[c])
+            if current.category_source != Transaction.CategorySource.MANUAL:
+                current.seller, current.seller_key = row["seller"], row["seller_key"]
             if current.category_source != Transaction.CategorySource.MANUAL and row["category_id"]:
                 current.category_id = row["category_id"]
                 current.category_source = row["category_source"]
