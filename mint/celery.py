@@ -37,4 +37,9 @@ app.conf.beat_schedule = {
         "schedule": 15 * 60,
         "options": {"expires": 10 * 60, "queue": "extraction"},
     },
+    "requeue-stale-deliveries": {
+        "task": "notifications.tasks.requeue_stale_deliveries",
+        "schedule": 15 * 60,
+        "options": {"expires": 10 * 60, "queue": "notifications"},
+    },
 }

@@ -280,6 +280,20 @@ if CROWD_MIN_USERS < 1 or not 50 < CROWD_MIN_PERCENT <= 100:
 # Rows per batch when rules or crowd defaults recategorise stored transactions.
 RECATEGORIZE_BATCH_SIZE = env.int("RECATEGORIZE_BATCH_SIZE", default=1000)
 
+# --- Notifications (issue #4) ---------------------------------------------------------
+# Attempts per delivery before it is marked failed. Retries back off exponentially with
+# full jitter (5 s, 10 s, 20 s, … each capped at CELERY_MAX_COUNTDOWN = 600 s), so 10
+# webhook attempts span at most ~31 min; 5 email attempts at most 75 s.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+# Connect and read timeout of one webhook POST, seconds.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+if WEBHOOK_MAX_ATTEMPTS < 1 or EMAIL_MAX_ATTEMPTS < 1 or not 0 < WEBHOOK_TIMEOUT_SECONDS <= 60:
+    raise ImproperlyConfigured(
+        "WEBHOOK_MAX_ATTEMPTS and EMAIL_MAX_ATTEMPTS must be ≥ 1 and "
+        "WEBHOOK_TIMEOUT_SECONDS in (0, 60]"
+    )
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.api.auth.ActivityJWTAuthentication",

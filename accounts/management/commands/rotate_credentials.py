@@ -2,11 +2,13 @@ from django.core.management.base import BaseCommand
 
 from accounts.crypto import rotate_token
 from accounts.models import Connection
+from notifications.services import webhook_secrets_rotate
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypts every stored credential with the first key of CREDENTIALS_KEYS. "
+        "Re-encrypts every stored credential and webhook secret with the first key of "
+        "CREDENTIALS_KEYS. "
         "Rotate a key: put the new key first, run this, then drop the old key."
     )
 
@@ -27,3 +29,5 @@ class Command(BaseCommand):
             done += len(rows)
             last_id = rows[-1].id
         self.stdout.write(f"re-encrypted {done} credentials")
+        # Webhook signing secrets are encrypted with the same keys.
+        self.stdout.write(f"re-encrypted {webhook_secrets_rotate()} webhook secrets")
