@@ -11,6 +11,11 @@ from accounts.api.views import (
     TokenView,
 )
 from categories.api.views import CategoryViewSet, RuleViewSet
+from notifications.api.views import (
+    NotificationPreferencesView,
+    NotificationViewSet,
+    WebhookViewSet,
+)
 from transactions.api.views import ImportViewSet, TransactionViewSet
 
 router = DefaultRouter()
@@ -19,6 +24,8 @@ router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("imports", ImportViewSet, basename="import")
 router.register("categories", CategoryViewSet, basename="category")
 router.register("rules", RuleViewSet, basename="rule")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("auth/register/", RegisterView.as_view(), name="register"),
@@ -26,6 +33,8 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("account", LegacyConnectView.as_view(), name="legacy-connect"),
+    path("notification-preferences/", NotificationPreferencesView.as_view(),
+         name="notification-preferences"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
