@@ -1,5 +1,8 @@
+from datetime import date
+
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.db.models import Count, Sum
 
 from .crypto import encrypt_credentials
 from .models import Connection, User
@@ -47,10 +50,29 @@ def account_connect(
 
 
 @transaction.atomic
+@transaction.atomic
 def account_unlink(*, connection: Connection) -> None:
     """Deletes the connection, its accounts and their transactions. Raw dumps stay in the
-    object store (their rows go with the user's deletion)."""
+    object store (their rows go with the user's deletion). Monthly spending loses the
+    deleted rows in the same transaction: one GROUP BY over them, then the delete."""
+    from budgets.services import SpendingDelta, spending_apply
+    from transactions.models import Transaction
+
+    connection = Connection.objects.select_for_update().get(pk=connection.pk)
+    rows = (
+        Transaction.objects.filter(user_id=connection.user_id,
+                                   account__connection=connection)
+        .values("posted_on__year", "posted_on__month", "category_id")
+        .annotate(total=Sum("amount"), n=Count("id"))
+    )
+    delta = SpendingDelta()
+    for row in rows:
+        key = (connection.user_id, date(row["posted_on__year"], row["posted_on__month"], 1),
+               row["category_id"])
+        delta.totals[key][0] -= row["total"]
+        delta.totals[key][1] -= row["n"]
     connection.delete()
+    spending_apply(delta)
 
 
 def file_connection_for(*, user: User) -> Connection:

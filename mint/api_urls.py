@@ -10,6 +10,7 @@ from accounts.api.views import (
     RegisterView,
     TokenView,
 )
+from budgets.api.views import BudgetSettingsView, BudgetViewSet, SummaryView, TrendsView
 from categories.api.views import CategoryViewSet, RuleViewSet
 from notifications.api.views import (
     NotificationPreferencesView,
@@ -24,6 +25,7 @@ router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("imports", ImportViewSet, basename="import")
 router.register("categories", CategoryViewSet, basename="category")
 router.register("rules", RuleViewSet, basename="rule")
+router.register("budgets", BudgetViewSet, basename="budget")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 
@@ -33,6 +35,9 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("account", LegacyConnectView.as_view(), name="legacy-connect"),
+    path("budget-settings/", BudgetSettingsView.as_view(), name="budget-settings"),
+    path("summary/", SummaryView.as_view(), name="summary"),
+    path("trends/", TrendsView.as_view(), name="trends"),
     path("notification-preferences/", NotificationPreferencesView.as_view(),
          name="notification-preferences"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -37,3 +37,24 @@ class FinancialAccountFactory(factory.django.DjangoModelFactory):
     user = factory.SelfAttribute("connection.user")
     external_id = factory.Sequence(lambda n: f"acct-{n}")
     name = "Checking"
+
+
+def ingest_statement(user, connection, records, account=None):
+    """Writes parsed records as the pipeline does (a raw dump row, then the rows) in one
+    transaction; accounts come from the records' ``account_external_id`` ("chk")."""
+    import uuid
+
+    from django.db import transaction
+
+    from accounts.providers import AccountRecord, Statement
+    from transactions.models import RawDump
+    from transactions.services.ingest import transactions_ingest
+
+    dump = RawDump.objects.create(user=user, connection=connection,
+                                  key=f"k/{user.id}/{uuid.uuid4().hex}",
+                                  media_type="application/json", size=1, sha256="0")
+    statement = Statement(accounts=[AccountRecord(external_id="chk", name="Checking")],
+                          transactions=records, cursor="x")
+    with transaction.atomic():
+        return transactions_ingest(user=user, connection=connection, statement=statement,
+                                   dump=dump, account=account)

@@ -12,17 +12,16 @@ from django.core.management import call_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accounts.providers import AccountRecord, Statement, TransactionRecord
+from accounts.providers import TransactionRecord
 from categories.engine import Categorizer, categorizer, heuristic_for
 from categories.models import Category, CrowdSeller, Rule
 from categories.selectors import category_id_for_path
 from categories.sellers import load_sellers
 from categories.services import Item, categorize_items, compile_rules
-from tests.factories import ConnectionFactory
+from tests.factories import ConnectionFactory, ingest_statement
 from tests.test_normalize import CASES
 from tests.test_seller_dictionary import write_synthetic
-from transactions.models import RawDump, Transaction
-from transactions.services.ingest import transactions_ingest
+from transactions.models import Transaction
 
 
 def top(raw, sign=-1):
@@ -238,13 +237,7 @@ def test_the_most_specific_rule_wins_then_the_newest(alice):
     assert answer(alice, item(UNKNOWN), [broad, newer_broad], crowd={})[2] == gift.id
 
 
-def ingest(user, connection, records):
-    dump = RawDump.objects.create(user=user, connection=connection,
-                                  key=f"k/{RawDump.objects.count()}",
-                                  media_type="application/json", size=1, sha256="0")
-    statement = Statement(accounts=[AccountRecord(external_id="chk", name="Checking")],
-                          transactions=records, cursor="2026-01-31")
-    return transactions_ingest(user=user, connection=connection, statement=statement, dump=dump)
+ingest = ingest_statement
 
 
 def record(external_id, description, amount="-4.50"):

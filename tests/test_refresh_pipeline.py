@@ -261,3 +261,23 @@ def test_the_last_attempt_on_a_busy_connection_fails_the_run(alice, bank_today):
 
     assert run.status == "failed"
     assert "busy" in run.error
+
+
+def test_monthly_spending_rebuilt_from_the_raw_dumps_matches_the_rows(alice, bank_today,
+                                                                      taxonomy):
+    # Several refreshes: pending charges post, windows overlap, corrections arrive.
+    from budgets.models import MonthlySpending
+    from budgets.services.recompute import current_totals, spending_recompute, totals_from_rows
+
+    connection = link(alice)
+    for day in (12, 15, 19):
+        bank_today["today"] = date(2026, 3, day)
+        refresh_execute(run_id=refresh_request(connection=connection, trigger="manual").id)
+    truth = totals_from_rows(alice.id)
+    assert current_totals(alice.id) == truth  # kept in step by the pipeline
+    MonthlySpending.objects.filter(user=alice).delete()
+
+    result = spending_recompute(user_id=alice.id, from_raw=True)
+
+    assert result.written and result.skipped_dumps == 0
+    assert current_totals(alice.id) == truth

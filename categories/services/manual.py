@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
+from budgets.services import SpendingDelta, spending_apply
 from transactions.models import Transaction
 
 from ..engine import categorizer
@@ -66,6 +67,11 @@ def transaction_categorize(
     tx = Transaction.objects.select_for_update().get(user=user, id=transaction_id)
     if not categories_for(user=user).filter(id=category.id).exists():
         raise ValidationError({"category": "Unknown category."})
+    if tx.category_id != category.id:
+        delta = SpendingDelta()
+        delta.move(user_id=user.id, old=(tx.posted_on, tx.category_id, tx.amount),
+                   new=(tx.posted_on, category.id, tx.amount))
+        spending_apply(delta)
     tx.category = category
     tx.category_source = Transaction.CategorySource.MANUAL
     if rename_to:

@@ -18,13 +18,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from budgets.services import SpendingDelta, spending_apply
 from transactions.models import Transaction
 
 from ..models import Rule
 from .categorize import IMPORT, Item, categorize_items, compile_rules
 
 _FIELDS = ("id", "user_id", "description", "memo", "amount", "account_id", "seller",
-           "seller_key", "category_id", "category_source")
+           "seller_key", "category_id", "category_source", "posted_on")
 
 
 def _recategorize_rows(rows: list[dict]) -> int:
@@ -41,6 +42,7 @@ def _recategorize_rows(rows: list[dict]) -> int:
     for row in rows:
         by_user[row["user_id"]].append(row)
     groups: dict[tuple, list[int]] = defaultdict(list)
+    delta = SpendingDelta()
     for user_id, user_rows in by_user.items():
         items = [Item(r["description"], r["memo"], r["amount"], r["account_id"]) for r in user_rows]
         answers = categorize_items(items=items, rules=compiled.get(user_id, []))
@@ -53,6 +55,10 @@ def _recategorize_rows(rows: list[dict]) -> int:
             old = (row["seller"], row["seller_key"], row["category_id"], row["category_source"])
             if new != old:
                 groups[new].append(row["id"])
+                if category_id != row["category_id"]:
+                    delta.move(user_id=user_id,
+                               old=(row["posted_on"], row["category_id"], row["amount"]),
+                               new=(row["posted_on"], category_id, row["amount"]))
     changed = 0
     now = timezone.now()
     for (seller, seller_key, category_id, source), ids in groups.items():
@@ -62,6 +68,9 @@ def _recategorize_rows(rows: list[dict]) -> int:
             .update(seller=seller, seller_key=seller_key, category_id=category_id,
                     category_source=source, updated_at=now)
         )
+    # The batch's rows are locked (select_for_update), so every row counted in the delta
+    # is one the UPDATE changed: monthly spending moves with them, in this transaction.
+    spending_apply(delta)
     return changed
 
 
@@ -73,7 +82,7 @@ def transactions_recategorize_user(*, user_id: int, after_id: int = 0,
         rows = list(
             Transaction.objects.filter(user_id=user_id, id__gt=after_id)
             .exclude(category_source=Transaction.CategorySource.MANUAL)
-            .order_by("id").values(*_FIELDS)[:size]
+            .select_for_update().order_by("id").values(*_FIELDS)[:size]
         )
         _recategorize_rows(rows)
     if len(rows) < size:
@@ -92,7 +101,7 @@ def transactions_recategorize_seller(*, seller_key: str, after_id: int = 0,
                 seller_key=seller_key, id__gt=after_id,
                 category_source__in=["", "crowd", "heuristic"],
             ).exclude(seller_key="")  # the partial index's own condition
-            .order_by("seller_key", "id").values(*_FIELDS)[:size]
+            .select_for_update().order_by("seller_key", "id").values(*_FIELDS)[:size]
         )
         _recategorize_rows(rows)
     if len(rows) < size:

@@ -28,6 +28,14 @@ from django.utils import timezone
 
 from accounts.models import Connection, FinancialAccount
 from accounts.providers import AccountRecord, Statement, TransactionRecord
+from budgets.models import MonthlySpending
+from budgets.services import (
+    SpendingDelta,
+    spending_apply,
+    spending_changed,
+    spending_lock_shared,
+)
+from categories.selectors import uncategorized_id
 from categories.services import categorize_records
 
 from ..models import RawDump, Transaction
@@ -250,6 +258,11 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
             row[SRC] = Transaction.CategorySource.MANUAL
     if doomed:
         Transaction.objects.filter(user_id=user.id, id__in=list(doomed)).delete()
+        delta = SpendingDelta()
+        for twin in doomed.values():
+            delta.remove(user_id=user.id, posted_on=twin["posted_on"],
+                         category_id=twin["category_id"], amount=twin["amount"])
+        spending_apply(delta)
     return len(doomed)
 
 
@@ -388,9 +401,26 @@ def _write_postgres(rows: list[list]) -> IngestResult:
         raw.copy_expert(f"COPY {_STAGE} ({columns}) FROM STDIN", buffer)
         # One statement, one snapshot: the INSERT's anti-join sees the table as it was
         # before the UPDATE, so each staged row is either updated, inserted or unchanged.
+        # The same statement keeps monthly spending in step: the changed rows' old values
+        # (locked first, so that a concurrent recategorisation cannot slip between the
+        # read and the update) leave their (month, category), the new ones join theirs.
+        spending = MonthlySpending._meta.db_table
+        spending_lock_shared(rows[0][U])
+        # Lock the rows about to change first, in their own statement: the next
+        # statement's snapshot then holds their latest values (a recategorisation that
+        # committed a moment ago included), and nothing can change them before the UPDATE.
+        # (FOR UPDATE inside the statement itself would skip rows its own UPDATE changed.)
+        raw.execute(
+            f"SELECT 1 FROM {table} AS t JOIN {_STAGE} AS s ON {_KEY} "  # noqa: S608
+            f"WHERE ({changed}) FOR UPDATE OF t"
+        )
         raw.execute(
             f"""
-            WITH updated AS (
+            WITH old AS (
+                SELECT t.posted_on, t.amount, t.category_id
+                FROM {table} AS t JOIN {_STAGE} AS s ON {_KEY}
+                WHERE ({changed})
+            ), updated AS (
                 UPDATE {table} AS t SET
                     posted_on = s.posted_on, amount = s.amount, currency = s.currency,
                     description = s.description, memo = s.memo, pending = s.pending,
@@ -405,17 +435,34 @@ def _write_postgres(rows: list[list]) -> IngestResult:
                                            ELSE s.category_source END
                 FROM {_STAGE} AS s
                 WHERE {_KEY} AND ({changed})
-                RETURNING 1
+                RETURNING t.posted_on, t.amount, t.category_id
             ), inserted AS (
                 INSERT INTO {table} ({columns}, created_at, updated_at)
                 SELECT {columns}, now(), now() FROM {_STAGE} AS s
                 WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {_KEY})
-                RETURNING 1
+                RETURNING posted_on, amount, category_id
+            ), deltas AS (
+                SELECT posted_on, -amount AS amount, category_id, -1 AS n FROM old
+                UNION ALL SELECT posted_on, amount, category_id, 1 FROM updated
+                UNION ALL SELECT posted_on, amount, category_id, 1 FROM inserted
+            ), spent AS (
+                INSERT INTO {spending} AS ms (user_id, month, category_id, total, count)
+                SELECT %(user)s, date_trunc('month', posted_on)::date,
+                       COALESCE(category_id, %(uncategorized)s), sum(amount), sum(n)
+                FROM deltas GROUP BY 2, 3
+                HAVING sum(amount) <> 0 OR sum(n) <> 0
+                ON CONFLICT (user_id, month, category_id) DO UPDATE
+                SET total = ms.total + EXCLUDED.total, count = ms.count + EXCLUDED.count
+                RETURNING month
             )
-            SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)
-            """  # noqa: S608 - constant names only; values go through COPY
+            SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted),
+                   (SELECT array_agg(DISTINCT month) FROM spent)
+            """,  # noqa: S608 - constant names only; values go through COPY
+            {"user": rows[0][U], "uncategorized": uncategorized_id() or 0},
         )
-        updated, created = raw.fetchone()
+        updated, created, months = raw.fetchone()
+    if months:
+        spending_changed(user_id=rows[0][U], months=set(months))
     return IngestResult(created=created, updated=updated,
                         unchanged=len(rows) - created - updated)
 
@@ -423,6 +470,7 @@ def _write_postgres(rows: list[list]) -> IngestResult:
 def _write_portable(rows: list[list]) -> IngestResult:
     """The same semantics through the ORM, for SQLite (embedded mode)."""
     result = IngestResult()
+    delta = SpendingDelta()
     by_account = defaultdict(list)
     for values in rows:
         row = dict(zip(_COLUMNS, values, strict=False))
@@ -444,10 +492,13 @@ def _write_portable(rows: list[list]) -> IngestResult:
             fields = {c: row[c] for c in _COLUMNS}
             if current is None:
                 new.append(Transaction(**fields))
+                delta.add(user_id=row["user_id"], posted_on=row["posted_on"],
+                          category_id=row["category_id"], amount=row["amount"])
                 continue
             if all(getattr(current, c) == row[c] for c in _DATA):
                 result.unchanged += 1
                 continue
+            before = (current.posted_on, current.category_id, current.amount)
             for c in (*_DATA, "dump_id"):
                 setattr(current, c, row[c])
             if current.category_source != Transaction.CategorySource.MANUAL:
@@ -457,6 +508,8 @@ def _write_portable(rows: list[list]) -> IngestResult:
                 current.category_source = row["category_source"]
             current.updated_at = timezone.now()
             changed.append(current)
+            delta.move(user_id=current.user_id, old=before,
+                       new=(current.posted_on, current.category_id, current.amount))
         Transaction.objects.bulk_create(new, batch_size=500)
         Transaction.objects.bulk_update(
             changed, [*_DATA, "dump_id", "seller", "seller_key", "category_id",
@@ -465,6 +518,7 @@ def _write_portable(rows: list[list]) -> IngestResult:
         )
         result.created += len(new)
         result.updated += len(changed)
+    spending_apply(delta)
     return result
 
 

@@ -1,0 +1,122 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from categories.models import Category
+from mint.api import error_response
+
+from ..cache import summary_cached
+from ..models import BudgetProfile
+from ..selectors import budgets_for, current_month, parse_month, summary_for, trends_for
+from ..services import budget_profile_update, budget_reset, budget_set
+from .serializers import (
+    BudgetAmountSerializer,
+    BudgetLineSerializer,
+    BudgetProfileSerializer,
+    SummarySerializer,
+    TrendsSerializer,
+)
+
+MONTH = OpenApiParameter("month", str, description="YYYY-MM; default: this month where you live")
+
+
+def _month(request):
+    try:
+        return parse_month(request.query_params.get("month"), user=request.user), None
+    except ValueError as exc:
+        return None, error_response(400, "invalid", str(exc), {"month": [str(exc)]})
+
+
+class BudgetViewSet(viewsets.ViewSet):
+    """Budgets per top-level spending category: ``GET ?month=YYYY-MM`` lists them all
+    (``source``: template, recommended or manual); ``PUT {category_id}`` sets one by hand;
+    ``DELETE {category_id}`` returns it to the recommendation."""
+
+    @extend_schema(parameters=[MONTH], responses=BudgetLineSerializer(many=True))
+    def list(self, request):
+        month, error = _month(request)
+        if error:
+            return error
+        return Response([line.as_dict() for line in budgets_for(user=request.user, month=month)])
+
+    @extend_schema(request=BudgetAmountSerializer, responses=BudgetLineSerializer)
+    def update(self, request, pk=None):
+        category = get_object_or_404(Category, pk=pk, user=None, parent=None)
+        data = BudgetAmountSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        budget_set(user=request.user, category=category, amount=data.validated_data["amount"])
+        return Response(self._line(request, category.id))
+
+    @extend_schema(responses=BudgetLineSerializer)
+    def destroy(self, request, pk=None):
+        category = get_object_or_404(Category, pk=pk, user=None, parent=None)
+        budget_reset(user=request.user, category=category)
+        return Response(self._line(request, category.id))
+
+    def _line(self, request, category_id):
+        month, _ = _month(request)
+        lines = budgets_for(user=request.user, month=month or current_month(request.user))
+        return next(line.as_dict() for line in lines if line.category == category_id)
+
+
+class BudgetSettingsView(APIView):
+    """Your monthly income (for the template; null = estimate it from history) and the
+    percentage of a budget at which you are warned (default 80)."""
+
+    @extend_schema(responses=BudgetProfileSerializer)
+    def get(self, request):
+        profile = BudgetProfile.objects.filter(user=request.user).first() or BudgetProfile(
+            user=request.user)
+        return Response(BudgetProfileSerializer(profile).data)
+
+    @extend_schema(request=BudgetProfileSerializer, responses=BudgetProfileSerializer)
+    def put(self, request):
+        data = BudgetProfileSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        profile = budget_profile_update(
+            user=request.user, monthly_income=values.get("monthly_income"),
+            approaching_percent=values.get("approaching_percent"),
+            clear_income="monthly_income" in values and values["monthly_income"] is None,
+        )
+        return Response(BudgetProfileSerializer(profile).data, status=status.HTTP_200_OK)
+
+
+class SummaryView(APIView):
+    """Spending by top-level category, income, net and budgets for a month (cached;
+    every write that changes it invalidates it)."""
+
+    @extend_schema(parameters=[MONTH], responses=SummarySerializer)
+    def get(self, request):
+        month, error = _month(request)
+        if error:
+            return error
+        value, hit = summary_cached(
+            request.user.id, f"summary:{month:%Y-%m}",
+            lambda: summary_for(user=request.user, month=month),
+        )
+        return Response(value, headers={"X-Cache": "hit" if hit else "miss"})
+
+
+class TrendsView(APIView):
+    """Monthly spending per top-level category over the last ``months`` months (1–120)."""
+
+    @extend_schema(parameters=[OpenApiParameter("months", int), MONTH], responses=TrendsSerializer)
+    def get(self, request):
+        month, error = _month(request)
+        if error:
+            return error
+        try:
+            months = int(request.query_params.get("months", 12))
+            if not 1 <= months <= 120:
+                raise ValueError
+        except ValueError:
+            return error_response(400, "invalid", "months must be a whole number from 1 to 120",
+                                  {"months": ["from 1 to 120"]})
+        value, hit = summary_cached(
+            request.user.id, f"trends:{month:%Y-%m}:{months}",
+            lambda: trends_for(user=request.user, last=month, months=months),
+        )
+        return Response(value, headers={"X-Cache": "hit" if hit else "miss"})

@@ -1,0 +1,73 @@
+"""Rebuild monthly spending from the transaction rows, or from the raw dumps.
+
+    python manage.py recompute_spending --user alice@example.com
+    python manage.py recompute_spending --all [--batch-size 500]
+    python manage.py recompute_spending --user 42 --from-raw --dry-run
+
+Prints one line per user whose table differed (and was rewritten, unless --dry-run).
+``--all`` walks the users by id in batches (never all users in memory), each user in its
+own transaction.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from budgets.services.recompute import spending_recompute
+
+
+class Command(BaseCommand):
+    help = "Rebuild monthly spending per category from the transactions (or the raw dumps)."
+
+    def add_arguments(self, parser):
+        who = parser.add_mutually_exclusive_group(required=True)
+        who.add_argument("--user", help="a user's email or id")
+        who.add_argument("--all", action="store_true", help="every user, in batches")
+        parser.add_argument("--from-raw", action="store_true",
+                            help="replay the raw dumps in the object store instead of the rows")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="only report the differences")
+        parser.add_argument("--batch-size", type=int, default=500)
+
+    def handle(self, *args, user=None, all=False, from_raw=False, dry_run=False,
+               batch_size=500, **options):
+        User = get_user_model()
+        if user:
+            found = (User.objects.filter(pk=int(user)) if user.isdigit()
+                     else User.objects.filter(email__iexact=user))
+            ids = list(found.values_list("id", flat=True))
+            if not ids:
+                raise CommandError(f"no user {user!r}")
+            batches = [ids]
+        else:
+            batches = self._batches(User, batch_size)
+        users = differing = 0
+        for ids in batches:
+            for user_id in ids:
+                result = spending_recompute(user_id=user_id, from_raw=from_raw, dry_run=dry_run)
+                users += 1
+                if result.differences:
+                    differing += 1
+                    verb = "differs" if dry_run else "rewritten"
+                    self.stdout.write(f"user {user_id}: {len(result.differences)} "
+                                      f"(month, category) totals {verb}")
+                    if options.get("verbosity", 1) > 1:
+                        for (month, category), (old, new) in result.differences.items():
+                            self.stdout.write(f"  {month:%Y-%m} category {category}: "
+                                              f"table {old[0]} ({old[1]} rows) → {new[0]} "
+                                              f"({new[1]} rows)")
+                if result.skipped_dumps:
+                    self.stdout.write(f"user {user_id}: {result.skipped_dumps} dumps skipped "
+                                      "(no connection or import job left)")
+        self.stdout.write(f"{users} users checked, {differing} "
+                          f"{'differ' if dry_run else 'rewritten'}")
+
+    @staticmethod
+    def _batches(User, size):
+        after = 0
+        while True:
+            ids = list(User.objects.filter(id__gt=after).order_by("id")
+                       .values_list("id", flat=True)[:size])
+            if not ids:
+                return
+            yield ids
+            after = ids[-1]

@@ -1,0 +1,139 @@
+"""Budget writes and the budget check that raises alerts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import partial
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from categories.models import Category
+from notifications.services import notification_create
+
+from ..models import Budget, BudgetAlert, BudgetProfile
+from ..selectors import budgets_for, current_month, top_levels
+
+MAX_AMOUNT = Decimal("999999999.99")
+
+
+def _changed(user_id: int) -> None:
+    from ..cache import summary_invalidate
+    from ..tasks import check_budgets
+
+    transaction.on_commit(partial(summary_invalidate, user_id))
+    transaction.on_commit(partial(check_budgets.delay, user_id))
+
+
+def _spending_top(user, category: Category) -> Category:
+    tops = top_levels(user=user)
+    if category.id not in tops.spending:
+        raise ValidationError({"category": "Budgets are set on top-level spending categories "
+                                           "(not Income, Transfer or a sub-category)."})
+    return category
+
+
+@transaction.atomic
+def budget_set(*, user, category: Category, amount: Decimal) -> Budget:
+    """The user's own budget for a top-level category, every month from now on."""
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValidationError({"amount": "A budget is a decimal amount, e.g. \"100.00\"."})
+    if amount < 0 or amount > MAX_AMOUNT:
+        raise ValidationError({"amount": "A budget is between 0.00 and 999,999,999.99."})
+    _spending_top(user, category)
+    budget, _ = Budget.objects.update_or_create(
+        user=user, category=category, defaults={"amount": amount.quantize(Decimal("0.01"))}
+    )
+    _changed(user.id)
+    return budget
+
+
+@transaction.atomic
+def budget_reset(*, user, category: Category) -> None:
+    """Back to the recommendation."""
+    Budget.objects.filter(user=user, category=category).delete()
+    _changed(user.id)
+
+
+@transaction.atomic
+def budget_profile_update(*, user, monthly_income: Decimal | None = None,
+                          approaching_percent: int | None = None,
+                          clear_income: bool = False) -> BudgetProfile:
+    """``monthly_income`` sets the income the template uses; ``clear_income`` goes back to
+    estimating it from the user's history."""
+    profile, _ = BudgetProfile.objects.select_for_update().get_or_create(user=user)
+    if clear_income:
+        profile.monthly_income = None
+    if monthly_income is not None:
+        if monthly_income < 0 or monthly_income > MAX_AMOUNT:
+            raise ValidationError({"monthly_income": "Income is between 0 and 999,999,999.99."})
+        profile.monthly_income = monthly_income.quantize(Decimal("0.01"))
+    if approaching_percent is not None:
+        if not 1 <= approaching_percent <= 99:
+            raise ValidationError({"approaching_percent": "Between 1 and 99."})
+        profile.approaching_percent = approaching_percent
+    profile.save()
+    _changed(user.id)
+    return profile
+
+
+def budgets_check(*, user_id: int) -> list[BudgetAlert]:
+    """Alerts for the user's current month (in their time zone): "approaching" at the
+    user's threshold (default 80 %) and "exceeded" at 100 % of each budget.
+
+    1. Each alert is a row with a unique (user, category, month, threshold, amount):
+       a repeated, redelivered or concurrent check inserts nothing new.
+    2. The notification is created in the same transaction as its alert row, with the
+       alert as its dedupe key, so an alert without its notification never commits.
+    3. When one check crosses both thresholds at once, both rows are recorded and only
+       "exceeded" is announced.
+    Returns the alerts this call created.
+    """
+    user = get_user_model().objects.filter(id=user_id).first()
+    if user is None:
+        return []
+    month = current_month(user)
+    profile = BudgetProfile.objects.filter(user=user).first()
+    approaching = Decimal(profile.approaching_percent if profile else 80)
+    created: list[BudgetAlert] = []
+    for line in budgets_for(user=user, month=month):
+        if line.amount <= 0:
+            continue
+        crossed = []
+        if line.spent * 100 >= line.amount * approaching:
+            crossed.append(BudgetAlert.Threshold.APPROACHING)
+        if line.spent >= line.amount:
+            crossed.append(BudgetAlert.Threshold.EXCEEDED)
+        new = []
+        with transaction.atomic():
+            for threshold in crossed:
+                try:
+                    with transaction.atomic():
+                        new.append(BudgetAlert.objects.create(
+                            user=user, category_id=line.category, month=month,
+                            threshold=threshold, budget_amount=line.amount, spent=line.spent,
+                        ))
+                except IntegrityError:
+                    continue  # already alerted at this threshold and amount
+            if new:
+                _announce(user, line, new[-1], month)
+        created += new
+    return created
+
+
+def _announce(user, line, alert: BudgetAlert, month) -> None:
+    exceeded = alert.threshold == BudgetAlert.Threshold.EXCEEDED
+    title = (f"Over budget: {line.name}" if exceeded
+             else f"{line.percent}% of your {line.name} budget spent")
+    body = (f"You have spent {line.spent:.2f} of your {line.amount:.2f} {line.name} budget "
+            f"for {month:%B %Y} ({line.percent}%).")
+    notification_create(
+        user=user,
+        kind="budget_exceeded" if exceeded else "budget_approaching",
+        title=title, body=body,
+        data={"category": line.category, "month": f"{month:%Y-%m}", "budget": f"{line.amount:.2f}",
+              "spent": f"{line.spent:.2f}", "percent": str(line.percent),
+              "threshold": alert.threshold},
+        dedupe_key=f"budget:{line.category}:{month:%Y-%m}:{alert.threshold}:{line.amount:.2f}",
+    )

@@ -1,0 +1,126 @@
+"""Monthly spending per (user, month, category), kept in step with the transaction rows.
+
+Every writer of transaction rows describes what it changed as a :class:`SpendingDelta`
+and calls :func:`spending_apply` in the *same* database transaction: a row inserted adds
+its amount to its (month, category); a row deleted takes it away; a row whose amount,
+date or category changed moves it. After the commit, the user's cached summaries are
+invalidated and a budget check is queued for the month that is current for them.
+
+The PostgreSQL ingest computes its delta inside its own upsert statement and calls
+:func:`spending_changed` for the after-commit part (see ``transactions.services.ingest``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from functools import partial
+
+from django.db import connection as db
+from django.db import transaction
+from django.db.models import F
+
+from categories.selectors import uncategorized_id
+
+from ..models import MonthlySpending
+
+ZERO = Decimal("0")
+LOCK_NAMESPACE = 7301  # pg_advisory_xact_lock(namespace, user_id), see recompute.py
+
+
+def spending_lock_shared(user_id: int) -> None:
+    """Every incremental writer takes this before it writes a delta and holds it to its
+    commit; ``recompute_spending`` takes the same lock exclusively (see recompute.py)."""
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)",
+                           [LOCK_NAMESPACE, user_id])
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+class SpendingDelta:
+    """Changes to monthly spending, summed per (user, month, category) before writing."""
+
+    def __init__(self) -> None:
+        self.totals: dict[tuple[int, date, int | None], list] = defaultdict(lambda: [ZERO, 0])
+
+    def add(self, *, user_id: int, posted_on: date, category_id: int | None,
+            amount: Decimal) -> None:
+        entry = self.totals[(user_id, month_of(posted_on), category_id)]
+        entry[0] += amount
+        entry[1] += 1
+
+    def remove(self, *, user_id: int, posted_on: date, category_id: int | None,
+               amount: Decimal) -> None:
+        entry = self.totals[(user_id, month_of(posted_on), category_id)]
+        entry[0] -= amount
+        entry[1] -= 1
+
+    def move(self, *, user_id: int, old: tuple[date, int | None, Decimal],
+             new: tuple[date, int | None, Decimal]) -> None:
+        """A row's (posted_on, category_id, amount) changed from ``old`` to ``new``."""
+        if old == new:
+            return
+        self.remove(user_id=user_id, posted_on=old[0], category_id=old[1], amount=old[2])
+        self.add(user_id=user_id, posted_on=new[0], category_id=new[1], amount=new[2])
+
+    def __bool__(self) -> bool:
+        return any(total or count for total, count in self.totals.values())
+
+
+def spending_apply(delta: SpendingDelta) -> None:
+    """Writes ``delta`` (inside the caller's transaction) and schedules what follows."""
+    fallback = uncategorized_id() or 0  # 0: no taxonomy loaded (tests that flush it)
+    rows: dict[tuple[int, date, int | None], list] = defaultdict(lambda: [ZERO, 0])
+    for (user_id, month, category_id), (total, count) in delta.totals.items():
+        if total or count:
+            entry = rows[(user_id, month, category_id or fallback)]
+            entry[0] += total
+            entry[1] += count
+    rows = {k: v for k, v in rows.items() if v[0] or v[1]}
+    if not rows:
+        return
+    for user_id in sorted({user_id for user_id, _, _ in rows}):
+        spending_lock_shared(user_id)
+    if db.vendor == "postgresql":
+        table = MonthlySpending._meta.db_table
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+        params = [p for (u, m, c), (t, n) in rows.items() for p in (u, m, c, t, n)]
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} AS ms (user_id, month, category_id, total, count) "  # noqa: S608
+                f"VALUES {values} ON CONFLICT (user_id, month, category_id) DO UPDATE "
+                "SET total = ms.total + EXCLUDED.total, count = ms.count + EXCLUDED.count",
+                params,
+            )
+    else:
+        for (user_id, month, category_id), (total, count) in sorted(
+            rows.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)
+        ):
+            MonthlySpending.objects.bulk_create(
+                [MonthlySpending(user_id=user_id, month=month, category_id=category_id)],
+                ignore_conflicts=True,
+            )
+            MonthlySpending.objects.filter(
+                user_id=user_id, month=month, category_id=category_id
+            ).update(total=F("total") + total, count=F("count") + count)
+    months: dict[int, set[date]] = defaultdict(set)
+    for user_id, month, _ in rows:
+        months[user_id].add(month)
+    for user_id, user_months in months.items():
+        spending_changed(user_id=user_id, months=user_months)
+
+
+def spending_changed(*, user_id: int, months: set[date]) -> None:
+    """After the commit: stale summaries go, and the budget check runs if the current
+    month changed. Call inside the transaction that changed the spending."""
+    from ..cache import summary_invalidate
+    from ..tasks import check_budgets
+
+    transaction.on_commit(partial(summary_invalidate, user_id))
+    if months:
+        transaction.on_commit(partial(check_budgets.delay, user_id))

@@ -1,0 +1,236 @@
+"""Budgets: template, recommendation, overrides, the check and its alerts, summaries."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.core import mail
+
+from budgets.models import Budget, BudgetAlert, BudgetProfile, MonthlySpending
+from budgets.selectors import TEMPLATE, budgets_for, current_month
+from budgets.services import budget_set, budgets_check
+from categories.models import Category
+from notifications.models import Notification
+from tests.conftest import api_client_for
+
+
+def top(name):
+    return Category.objects.get(user=None, parent=None, name=name)
+
+
+def sub(name):
+    return Category.objects.get(user=None, name=name, parent__isnull=False)
+
+
+def spend(user, month, category, amount, count=1):
+    MonthlySpending.objects.update_or_create(
+        user=user, month=month, category=category,
+        defaults={"total": Decimal(amount), "count": count},
+    )
+
+
+def line(user, month, name):
+    return next(b for b in budgets_for(user=user, month=month) if b.name == name)
+
+
+NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
+MARCH = date(2026, 3, 1)
+
+
+@pytest.fixture
+def now():
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        yield NOW
+
+
+# --- month boundaries --------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("instant", "tz", "month"),
+    [
+        (datetime(2026, 3, 31, 23, 30, tzinfo=UTC), "UTC", date(2026, 3, 1)),
+        (datetime(2026, 3, 31, 23, 30, tzinfo=UTC), "Europe/Paris", date(2026, 4, 1)),
+        (datetime(2026, 4, 1, 3, 0, tzinfo=UTC), "America/Los_Angeles", date(2026, 3, 1)),
+        (datetime(2026, 12, 31, 20, 0, tzinfo=UTC), "Pacific/Auckland", date(2027, 1, 1)),
+        (datetime(2026, 4, 1, 3, 0, tzinfo=UTC), "Not/AZone", date(2026, 4, 1)),
+    ],
+)
+def test_the_current_month_is_the_month_where_the_user_lives(alice, instant, tz, month):
+    alice.timezone = tz
+    with mock.patch("django.utils.timezone.now", return_value=instant):
+        assert current_month(alice) == month
+
+
+# --- template and recommendation ------------------------------------------------------------
+
+def test_without_history_budgets_come_from_the_template_and_income(alice):
+    BudgetProfile.objects.create(user=alice, monthly_income=Decimal("5000"))
+    home = line(alice, MARCH, "Home")
+    assert (home.amount, home.source) == (Decimal("1750.00"), "template")  # 35 %
+    assert sum(TEMPLATE.values()) == 100
+    names = {b.name for b in budgets_for(user=alice, month=MARCH)}
+    assert "Income" not in names and "Transfer" not in names and "Food & Dining" in names
+
+
+def test_with_enough_history_the_recommendation_is_the_median_month(alice):
+    BudgetProfile.objects.create(user=alice, monthly_income=Decimal("5000"))
+    for month, amount in [(date(2025, 12, 1), "-300"), (date(2026, 1, 1), "-340"),
+                          (date(2026, 2, 1), "-2000")]:  # one month with a party
+        spend(alice, month, sub("Groceries"), amount)
+    food = line(alice, MARCH, "Food & Dining")
+    assert (food.amount, food.source) == (Decimal("340.00"), "recommended")
+
+
+def test_short_history_is_blended_with_the_template(alice):
+    BudgetProfile.objects.create(user=alice, monthly_income=Decimal("3000"))
+    spend(alice, date(2026, 2, 1), sub("Groceries"), "-300")
+    # ⅓ × 300 + ⅔ × (15 % of 3000 = 450) = 400
+    assert line(alice, MARCH, "Food & Dining").amount == Decimal("400.00")
+
+
+def test_income_is_estimated_from_history_when_not_set(alice):
+    for month in (date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)):
+        spend(alice, month, sub("Paycheck"), "4000")
+        spend(alice, month, sub("Gas & Fuel"), "-100")
+    # No food history: the template share of the estimated income (15 % of 4000).
+    assert line(alice, MARCH, "Food & Dining").amount == Decimal("0.00")  # 3 full months
+    assert line(alice, MARCH, "Auto & Transport").amount == Decimal("100.00")
+
+
+def test_refunds_reduce_what_is_spent_and_sub_categories_count_for_their_top(alice):
+    spend(alice, MARCH, sub("Groceries"), "-120.00")
+    spend(alice, MARCH, sub("Restaurants"), "-50.00")
+    spend(alice, MARCH, top("Food & Dining"), "20.00")  # a refund
+    mine = Category.objects.create(user=alice, parent=top("Food & Dining"), name="Snacks")
+    spend(alice, MARCH, mine, "-10.00")
+    assert line(alice, MARCH, "Food & Dining").spent == Decimal("160.00")
+
+
+# --- API ---------------------------------------------------------------------------------
+
+def test_budgets_api_lists_sets_and_resets(alice, api, now):
+    BudgetProfile.objects.create(user=alice, monthly_income=Decimal("4000"))
+    spend(alice, MARCH, sub("Groceries"), "-105.00")
+    food = top("Food & Dining")
+
+    listed = api.get("/api/v1/budgets/?month=2026-03")
+    assert listed.status_code == 200
+    row = next(r for r in listed.json() if r["category"] == food.id)
+    assert row == {"category": food.id, "name": "Food & Dining", "amount": "600.00",
+                   "source": "template", "spent": "105.00", "remaining": "495.00",
+                   "percent": "17.5"}
+
+    put = api.put(f"/api/v1/budgets/{food.id}/", {"amount": "100.00"}, format="json")
+    assert put.status_code == 200
+    assert put.json() | {} == {"category": food.id, "name": "Food & Dining", "amount": "100.00",
+                               "source": "manual", "spent": "105.00", "remaining": "-5.00",
+                               "percent": "105.0"}
+    assert api.delete(f"/api/v1/budgets/{food.id}/").json()["source"] == "template"
+    assert not Budget.objects.filter(user=alice).exists()
+
+
+@pytest.mark.parametrize("body", [{"amount": "-1"}, {"amount": "abc"}, {}, {"amount": "1e999"}])
+def test_a_bad_budget_amount_is_a_400(api, body):
+    food = top("Food & Dining")
+    response = api.put(f"/api/v1/budgets/{food.id}/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"]
+
+
+def test_budgets_are_set_on_spending_top_levels_only(api):
+    assert api.put(f"/api/v1/budgets/{sub('Groceries').id}/", {"amount": "1"},
+                   format="json").status_code == 404
+    assert api.put(f"/api/v1/budgets/{top('Income').id}/", {"amount": "1"},
+                   format="json").status_code == 400
+
+
+@pytest.mark.parametrize("month", ["2026-13", "2026-3", "march", "2026-03-01"])
+def test_a_bad_month_is_a_400(api, month):
+    response = api.get(f"/api/v1/budgets/?month={month}")
+    assert response.status_code == 400
+    assert "2026-11" in response.json()["error"]["message"]
+
+
+def test_budget_settings_api(api, alice):
+    assert api.get("/api/v1/budget-settings/").json() == {"monthly_income": None,
+                                                         "approaching_percent": 80}
+    response = api.put("/api/v1/budget-settings/",
+                       {"monthly_income": "5200.00", "approaching_percent": 75}, format="json")
+    assert response.json() == {"monthly_income": "5200.00", "approaching_percent": 75}
+    assert api.put("/api/v1/budget-settings/", {"approaching_percent": 100},
+                   format="json").status_code == 400
+
+
+def test_bobs_budgets_are_his_own(alice, bob, now):
+    budget_set(user=alice, category=top("Home"), amount=Decimal("900"))
+    spend(alice, MARCH, top("Home"), "-500")
+    bobs = api_client_for(bob).get("/api/v1/budgets/?month=2026-03").json()
+    home = next(r for r in bobs if r["name"] == "Home")
+    assert (home["source"], home["spent"]) == ("template", "0.00")
+
+
+# --- the check and its alerts -----------------------------------------------------------
+
+def test_crossing_80_then_100_percent_alerts_twice_however_often_it_is_checked(
+    alice, now, django_capture_on_commit_callbacks
+):
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    spend(alice, MARCH, sub("Groceries"), "-50.00")
+    for _ in range(3):
+        budgets_check(user_id=alice.id)
+    assert BudgetAlert.objects.count() == 0
+
+    spend(alice, MARCH, sub("Groceries"), "-85.00")
+    for _ in range(3):
+        budgets_check(user_id=alice.id)
+    spend(alice, MARCH, sub("Groceries"), "-120.00")
+    for _ in range(3):
+        budgets_check(user_id=alice.id)
+
+    assert list(BudgetAlert.objects.order_by("id").values_list("threshold", flat=True)) == [
+        "approaching", "exceeded"]
+    kinds = list(Notification.objects.filter(user=alice).order_by("id")
+                 .values_list("kind", flat=True))
+    assert kinds == ["budget_approaching", "budget_exceeded"]
+
+
+def test_a_raised_budget_crossed_again_alerts_again(alice, now):
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    spend(alice, MARCH, sub("Groceries"), "-120.00")
+    budgets_check(user_id=alice.id)
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("200"))
+    budgets_check(user_id=alice.id)
+    assert BudgetAlert.objects.count() == 2  # approaching + exceeded at 100, none at 200 yet
+    spend(alice, MARCH, sub("Groceries"), "-170.00")
+    budgets_check(user_id=alice.id)
+    assert list(BudgetAlert.objects.filter(budget_amount=Decimal("200"))
+                .values_list("threshold", flat=True)) == ["approaching"]
+
+
+def test_jumping_past_both_thresholds_announces_only_the_overrun(alice, now):
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    spend(alice, MARCH, sub("Groceries"), "-150.00")
+    budgets_check(user_id=alice.id)
+    assert BudgetAlert.objects.count() == 2
+    assert list(Notification.objects.filter(user=alice).values_list("kind", flat=True)) == [
+        "budget_exceeded"]
+
+
+def test_the_approaching_threshold_is_a_user_setting(alice, now):
+    BudgetProfile.objects.create(user=alice, approaching_percent=50)
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    spend(alice, MARCH, sub("Groceries"), "-55.00")
+    budgets_check(user_id=alice.id)
+    assert list(BudgetAlert.objects.values_list("threshold", flat=True)) == ["approaching"]
+
+
+def test_an_alert_says_what_was_spent(alice, now):
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    spend(alice, MARCH, sub("Groceries"), "-105.00")
+    budgets_check(user_id=alice.id)
+    notification = Notification.objects.get(user=alice, kind="budget_exceeded")
+    assert notification.title == "Over budget: Food & Dining"
+    assert "105.00 of your 100.00 Food & Dining budget for March 2026" in notification.body
+    assert notification.data["percent"] == "105.0"
+    assert len(mail.outbox) <= 1  # email delivery is the notifications app's business

@@ -1,0 +1,188 @@
+"""Monthly spending is kept with the rows: ingest, corrections, pending → posted,
+recategorisation, manual choices and unlinking all move it in the same transaction."""
+
+import io
+from datetime import date
+from decimal import Decimal
+
+from django.core.management import call_command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.providers import TransactionRecord
+from accounts.services import account_unlink
+from budgets.models import MonthlySpending
+from budgets.services.recompute import current_totals, spending_recompute, totals_from_rows
+from categories.models import Category
+from categories.services import rule_create, transaction_categorize, transactions_recategorize_user
+from tests.factories import ConnectionFactory, UserFactory, ingest_statement
+from transactions.models import Transaction
+
+ingest = ingest_statement
+
+
+def rec(external_id, amount, day=date(2026, 3, 10), description="SHELL OIL 12345 AUSTIN TX",
+        pending=False, twin=""):
+    return TransactionRecord(account_external_id="chk", external_id=external_id,
+                             posted_on=day, amount=Decimal(amount), description=description,
+                             pending=pending, pending_external_id=twin)
+
+
+def table(user):
+    return {(m.month, m.category.name): (m.total, m.count)
+            for m in MonthlySpending.objects.filter(user=user).select_related("category")
+            if m.total or m.count}
+
+
+def assert_consistent(user):
+    assert current_totals(user.id) == totals_from_rows(user.id)
+
+
+def test_ingest_adds_rows_to_their_month_and_category(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [
+        rec("a", "-40.00"), rec("b", "-10.00", date(2026, 3, 31)),
+        rec("c", "-5.00", date(2026, 4, 1)),
+        rec("d", "2500.00", description="ACME CORP PAYROLL"),
+    ])
+    assert table(alice) == {
+        (date(2026, 3, 1), "Gas & Fuel"): (Decimal("-50.00"), 2),
+        (date(2026, 4, 1), "Gas & Fuel"): (Decimal("-5.00"), 1),
+        (date(2026, 3, 1), "Paycheck"): (Decimal("2500.00"), 1),
+    }
+
+
+def test_a_refund_reduces_spending(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [rec("a", "-40.00"), rec("b", "15.00")])
+    assert table(alice) == {(date(2026, 3, 1), "Gas & Fuel"): (Decimal("-25.00"), 2)}
+
+
+def test_a_correction_moves_the_amount_and_the_month(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [rec("a", "-40.00")])
+    ingest(alice, connection, [rec("a", "-42.50", date(2026, 4, 2))])
+    assert table(alice) == {(date(2026, 4, 1), "Gas & Fuel"): (Decimal("-42.50"), 1)}
+    ingest(alice, connection, [rec("a", "-42.50", date(2026, 4, 2))])  # again: no change
+    assert table(alice) == {(date(2026, 4, 1), "Gas & Fuel"): (Decimal("-42.50"), 1)}
+
+
+def test_a_pending_charge_that_posts_is_counted_once(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [rec("p1", "-30.00", date(2026, 3, 8), pending=True)])
+    assert table(alice) == {(date(2026, 3, 1), "Gas & Fuel"): (Decimal("-30.00"), 1)}
+    ingest(alice, connection, [rec("x9", "-30.00", date(2026, 3, 10))])  # posts, new id
+    assert table(alice) == {(date(2026, 3, 1), "Gas & Fuel"): (Decimal("-30.00"), 1)}
+    assert_consistent(alice)
+
+
+def test_recategorising_moves_money_between_categories(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [rec("a", "-40.00"), rec("b", "-5.00")])
+    tx = Transaction.objects.get(user=alice, external_id="a")
+    transaction_categorize(user=alice, transaction_id=tx.id,
+                           category=Category.objects.get(name="Service & Parts"))
+    assert table(alice) == {
+        (date(2026, 3, 1), "Gas & Fuel"): (Decimal("-5.00"), 1),
+        (date(2026, 3, 1), "Service & Parts"): (Decimal("-40.00"), 1),
+    }
+    rule_create(user=alice, category=Category.objects.get(name="Parking"),
+                description_contains="shell")
+    transactions_recategorize_user(user_id=alice.id)
+    assert table(alice) == {
+        (date(2026, 3, 1), "Parking"): (Decimal("-5.00"), 1),
+        (date(2026, 3, 1), "Service & Parts"): (Decimal("-40.00"), 1),
+    }
+
+
+def test_unlinking_an_account_takes_its_spending_away(alice):
+    kept, gone = ConnectionFactory(user=alice), ConnectionFactory(user=alice)
+    ingest(alice, kept, [rec("a", "-40.00")])
+    ingest(alice, gone, [rec("b", "-5.00"), rec("c", "-7.00", date(2026, 5, 1))])
+    account_unlink(connection=gone)
+    assert table(alice) == {(date(2026, 3, 1), "Gas & Fuel"): (Decimal("-40.00"), 1)}
+
+
+def test_one_users_rows_never_touch_anothers_spending(alice, bob):
+    ingest(alice, ConnectionFactory(user=alice), [rec("a", "-40.00")])
+    ingest(bob, ConnectionFactory(user=bob), [rec("a", "-1.00")])
+    assert table(alice) == {(date(2026, 3, 1), "Gas & Fuel"): (Decimal("-40.00"), 1)}
+    assert table(bob) == {(date(2026, 3, 1), "Gas & Fuel"): (Decimal("-1.00"), 1)}
+
+
+# --- any sequence of writes leaves the table equal to the sum of the rows -----------------
+
+DESCRIPTIONS = ["SHELL OIL 12345 AUSTIN TX", "POS PURCHASE 1234 STARBUCKS #12345 SEATTLE WA",
+                "ACME CORP PAYROLL", "ZQX FLORBNIK 99", "ONLINE TRANSFER TO SAV 1234"]
+amounts = st.decimals(min_value=Decimal("-500"), max_value=Decimal("500"), places=2,
+                      allow_nan=False, allow_infinity=False)
+days = st.dates(min_value=date(2025, 11, 1), max_value=date(2026, 3, 31))
+records = st.builds(
+    lambda n, amount, day, d, pending: rec(f"t{n}", str(amount), day, DESCRIPTIONS[d], pending),
+    st.integers(0, 12), amounts, days, st.integers(0, len(DESCRIPTIONS) - 1), st.booleans(),
+)
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("ingest"), st.integers(0, 1), st.lists(records, min_size=1, max_size=6)),
+        st.tuples(st.just("manual"), st.integers(0, 50), st.sampled_from(
+            ["Hobbies", "Books", "Gift", "Groceries", "Paycheck"])),
+        st.tuples(st.just("rule"), st.sampled_from(["shell", "zqx", "acme"]),
+                  st.sampled_from(["Parking", "Books"])),
+        st.tuples(st.just("unlink"), st.integers(0, 1)),
+    ),
+    min_size=1, max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=steps)
+def test_after_any_writes_the_table_equals_the_sum_of_the_rows(db, steps):
+    user = UserFactory()
+    connections = [ConnectionFactory(user=user), ConnectionFactory(user=user)]
+    for step in steps:
+        kind = step[0]
+        if kind == "ingest":
+            if connections[step[1]] is not None:
+                ingest(user, connections[step[1]], step[2])
+        elif kind == "manual":
+            rows = list(Transaction.objects.filter(user=user).order_by("id"))
+            if rows:
+                transaction_categorize(user=user, transaction_id=rows[step[1] % len(rows)].id,
+                                       category=Category.objects.get(user=None, name=step[2]))
+        elif kind == "rule":
+            rule_create(user=user, category=Category.objects.get(user=None, name=step[2]),
+                        description_contains=step[1])
+            transactions_recategorize_user(user_id=user.id)
+        elif kind == "unlink" and connections[step[1]] is not None:
+            account_unlink(connection=connections[step[1]])
+            connections[step[1]] = None
+        assert_consistent(user)
+
+
+# --- rebuilding --------------------------------------------------------------------------
+
+def test_recompute_repairs_a_damaged_table_and_reports_it(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [rec("a", "-40.00"), rec("b", "-5.00", date(2026, 4, 3))])
+    good = table(alice)
+    MonthlySpending.objects.filter(user=alice, month=date(2026, 3, 1)).update(total=Decimal("-1"))
+    MonthlySpending.objects.filter(user=alice, month=date(2026, 4, 1)).delete()
+
+    dry = spending_recompute(user_id=alice.id, dry_run=True)
+    assert len(dry.differences) == 2 and not dry.written
+    out = io.StringIO()
+    call_command("recompute_spending", "--user", alice.email, stdout=out)
+
+    assert table(alice) == good
+    assert "1 users checked, 1 rewritten" in out.getvalue()
+
+
+def test_recompute_all_walks_every_user_in_batches(alice, bob):
+    ingest(alice, ConnectionFactory(user=alice), [rec("a", "-40.00")])
+    ingest(bob, ConnectionFactory(user=bob), [rec("a", "-1.00")])
+    MonthlySpending.objects.all().delete()
+    out = io.StringIO()
+    call_command("recompute_spending", "--all", "--batch-size", "1", stdout=out)
+    assert table(alice) and table(bob)
+    assert "2 rewritten" in out.getvalue()
