@@ -1,0 +1,137 @@
+"""Summary and trends: what they show, and that a cached answer never hides a write."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+
+from accounts.services import account_unlink
+from budgets import selectors
+from budgets.services import budget_set
+from categories.models import Category
+from categories.services import transaction_categorize
+from tests.factories import ConnectionFactory, ingest_statement
+from transactions.models import Transaction
+
+from .test_spending import rec
+
+NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def now():
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        yield
+
+
+@pytest.fixture
+def history(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest_statement(alice, connection, [
+        rec("g1", "-120.00", date(2026, 3, 2), "WHOLEFDS MKT 10234 PALO ALTO CA"),
+        rec("g2", "20.00", date(2026, 3, 3), "WHOLEFDS MKT 10234 PALO ALTO CA"),  # refund
+        rec("f1", "-45.00", date(2026, 3, 4), "SHELL OIL 12345 AUSTIN TX"),
+        rec("p1", "3000.00", date(2026, 3, 1), "ACME CORP PAYROLL"),
+        rec("t1", "-500.00", date(2026, 3, 5), "ONLINE TRANSFER TO SAV 1234"),
+        rec("f0", "-60.00", date(2026, 2, 10), "SHELL OIL 12345 AUSTIN TX"),
+        rec("o1", "-9.00", date(2025, 4, 10), "SHELL OIL 12345 AUSTIN TX"),  # out of range
+    ])
+    return connection
+
+
+def test_summary_shows_spending_income_net_and_budgets(api, history):
+    body = api.get("/api/v1/summary/?month=2026-03").json()
+    assert body["month"] == "2026-03"
+    assert body["spending"] == [
+        {"category": Category.objects.get(name="Food & Dining").id, "name": "Food & Dining",
+         "spent": "100.00"},
+        {"category": Category.objects.get(name="Auto & Transport").id,
+         "name": "Auto & Transport", "spent": "45.00"},
+    ]
+    assert (body["spent"], body["income"], body["net"]) == ("145.00", "3000.00", "2855.00")
+    food = next(b for b in body["budgets"] if b["name"] == "Food & Dining")
+    assert food["spent"] == "100.00" and food["source"] in ("template", "recommended")
+
+
+def test_summary_defaults_to_this_month_where_the_user_lives(api, history):
+    assert api.get("/api/v1/summary/").json()["month"] == "2026-03"
+
+
+def test_trends_give_monthly_totals_per_top_level_category(api, history):
+    body = api.get("/api/v1/trends/?months=12&month=2026-03").json()
+    months = body["months"]
+    assert [m["month"] for m in months][:2] == ["2025-04", "2025-05"] and len(months) == 12
+    assert months[-1]["categories"] == {"Auto & Transport": "45.00", "Food & Dining": "100.00"}
+    assert months[-2]["categories"] == {"Auto & Transport": "60.00"}
+    assert months[0]["categories"] == {"Auto & Transport": "9.00"}
+    assert months[-1]["income"] == "3000.00"
+
+
+@pytest.mark.parametrize("query", ["months=0", "months=121", "months=x", "month=2026-1"])
+def test_bad_trend_parameters_are_a_400(api, query):
+    assert api.get(f"/api/v1/trends/?{query}").status_code == 400
+
+
+def test_a_summary_is_served_from_the_cache_with_few_queries(api, history,
+                                                              django_assert_max_num_queries):
+    first = api.get("/api/v1/summary/?month=2026-03")
+    assert first["X-Cache"] == "miss"
+    with django_assert_max_num_queries(1):  # the user, for authentication
+        second = api.get("/api/v1/summary/?month=2026-03")
+    assert second["X-Cache"] == "hit" and second.json() == first.json()
+
+
+def test_a_cold_summary_costs_a_handful_of_queries(api, history, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        assert api.get("/api/v1/summary/?month=2026-03")["X-Cache"] == "miss"
+
+
+def spent(api, name="Auto & Transport"):
+    body = api.get("/api/v1/summary/?month=2026-03").json()
+    return next((c["spent"] for c in body["spending"] if c["name"] == name), "0.00")
+
+
+def test_every_write_that_changes_a_summary_invalidates_it(
+    api, alice, history, django_capture_on_commit_callbacks
+):
+    assert spent(api) == "45.00"
+    with django_capture_on_commit_callbacks(execute=True):  # a refresh brings a new row
+        ingest_statement(alice, history, [rec("f2", "-5.00", date(2026, 3, 9),
+                                              "SHELL OIL 12345 AUSTIN TX")])
+    assert spent(api) == "50.00"
+
+    shell = Transaction.objects.get(user=alice, external_id="f2")
+    with django_capture_on_commit_callbacks(execute=True):  # recategorised by hand
+        transaction_categorize(user=alice, transaction_id=shell.id,
+                               category=Category.objects.get(name="Groceries"))
+    assert spent(api) == "45.00"
+    assert spent(api, "Food & Dining") == "105.00"
+
+    food = Category.objects.get(user=None, name="Food & Dining")
+    with django_capture_on_commit_callbacks(execute=True):  # a budget set
+        budget_set(user=alice, category=food, amount=Decimal("150"))
+    budgets = api.get("/api/v1/summary/?month=2026-03").json()["budgets"]
+    assert next(b for b in budgets if b["name"] == "Food & Dining")["amount"] == "150.00"
+
+    with django_capture_on_commit_callbacks(execute=True):  # the account unlinked
+        account_unlink(connection=history)
+    assert api.get("/api/v1/summary/?month=2026-03").json()["spending"] == []
+
+
+def test_a_write_during_a_slow_read_is_never_hidden(api, alice, history,
+                                                    django_capture_on_commit_callbacks):
+    # The read computes from the rows before the write commits, then stores its (now
+    # old) answer; the next read must still see the write.
+    real = selectors.summary_for
+
+    def slow_read(**kwargs):
+        answer = real(**kwargs)
+        with django_capture_on_commit_callbacks(execute=True):
+            ingest_statement(alice, history, [rec("f3", "-7.00", date(2026, 3, 11),
+                                                  "SHELL OIL 12345 AUSTIN TX")])
+        return answer
+
+    with mock.patch("budgets.api.views.summary_for", side_effect=slow_read):
+        assert spent(api) == "45.00"  # the read that raced the write
+    assert spent(api) == "52.00"
