@@ -706,3 +706,14 @@ def test_the_stylesheet_is_found_by_the_static_files_finders():
         "mint/static/ is not a static files location: add BASE_DIR / 'mint' / 'static' "
         "to STATICFILES_DIRS in mint/settings.py"
     )
+
+
+def test_templates_have_no_multi_line_hash_comments():
+    # Django's {# … #} is one line only: a multi-line one is printed into the page (here
+    # it once put a literal "<option>" in front of the pager and hid it in the browser).
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for path in root.glob("*/templates/**/*.html"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            assert "{#" not in line or "#}" in line, f"{path}:{number}"
