@@ -29,12 +29,8 @@ from django.utils import timezone
 from accounts.models import Connection, FinancialAccount
 from accounts.providers import AccountRecord, Statement, TransactionRecord
 from budgets.models import MonthlySpending
-from budgets.services import (
-    SpendingDelta,
-    spending_apply,
-    spending_changed,
-    spending_lock_shared,
-)
+from budgets.services import SpendingDelta, spending_apply, spending_changed
+from budgets.services.spending import LOCK_NAMESPACE
 from categories.selectors import uncategorized_id
 from categories.services import categorize_records
 
@@ -405,21 +401,25 @@ def _write_postgres(rows: list[list]) -> IngestResult:
         if not _KEEP_SPENDING:  # bench/summary.py only: what the aggregate costs
             return _write_postgres_rows_only(raw, table, columns, changed, rows)
         spending = MonthlySpending._meta.db_table
-        spending_lock_shared(rows[0][U])
-        # Lock the rows about to change first, in their own statement: the next
-        # statement's snapshot then holds their latest values (a recategorisation that
-        # committed a moment ago included), and nothing can change them before the UPDATE.
-        # (FOR UPDATE inside the statement itself would skip rows its own UPDATE changed.)
+        # One round trip before the write: the user's shared spending lock (see
+        # budgets/services/recompute.py), and the rows about to change, locked and read.
+        # Locked in their own statement, the next statement's snapshot holds their latest
+        # values (a recategorisation that committed a moment ago included) and nothing can
+        # change them before the UPDATE (FOR UPDATE inside that statement would skip the
+        # rows its own UPDATE changes). Their old values leave their (month, category).
         raw.execute(
-            f"SELECT 1 FROM {table} AS t JOIN {_STAGE} AS s ON {_KEY} "  # noqa: S608
-            f"WHERE ({changed}) FOR UPDATE OF t"
+            "SELECT pg_advisory_xact_lock_shared(%(ns)s, %(user)s); "  # noqa: S608
+            f"SELECT t.posted_on, t.amount, t.category_id FROM {table} AS t "
+            f"JOIN {_STAGE} AS s ON {_KEY} WHERE ({changed}) FOR UPDATE OF t",
+            {"ns": LOCK_NAMESPACE, "user": rows[0][U]},
         )
+        old = raw.fetchall()
         raw.execute(
             f"""
             WITH old AS (
-                SELECT t.posted_on, t.amount, t.category_id
-                FROM {table} AS t JOIN {_STAGE} AS s ON {_KEY}
-                WHERE ({changed})
+                SELECT * FROM unnest(%(old_days)s::date[], %(old_amounts)s::numeric[],
+                                     %(old_categories)s::bigint[])
+                    AS o(posted_on, amount, category_id)
             ), updated AS (
                 UPDATE {table} AS t SET
                     posted_on = s.posted_on, amount = s.amount, currency = s.currency,
@@ -458,7 +458,9 @@ def _write_postgres(rows: list[list]) -> IngestResult:
             SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted),
                    (SELECT array_agg(DISTINCT month) FROM spent)
             """,  # noqa: S608 - constant names only; values go through COPY
-            {"user": rows[0][U], "uncategorized": uncategorized_id() or 0},
+            {"user": rows[0][U], "uncategorized": uncategorized_id() or 0,
+             "old_days": [r[0] for r in old], "old_amounts": [r[1] for r in old],
+             "old_categories": [r[2] for r in old]},
         )
         updated, created, months = raw.fetchone()
     if months:
