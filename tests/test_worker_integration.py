@@ -246,3 +246,104 @@ def test_object_store_unreachable_is_retried_and_no_row_exists_without_its_dump(
         worker.stop()
         if moto:
             moto.stop()
+
+
+class _Receiver:
+    """A webhook receiver on loopback that records what it is sent."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(body)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_a_month_crossing_80_and_100_percent_alerts_twice_on_every_channel_with_real_workers(
+    alice, tmp_path, taxonomy
+):
+    import json
+    import time
+    from decimal import Decimal
+
+    from accounts.providers import TransactionRecord
+    from budgets.models import BudgetAlert
+    from budgets.services import budget_set
+    from budgets.tasks import check_budgets
+    from categories.models import Category
+    from notifications.models import Delivery, Notification
+    from notifications.services.preferences import DEFAULTS, preferences_set
+    from notifications.services.webhooks import webhook_create
+    from tests.factories import ConnectionFactory, ingest_statement
+
+    receiver = _Receiver()
+    matrix = {kind: {str(k): v for k, v in row.items()} for kind, row in DEFAULTS.items()}
+    matrix["budget_approaching"]["email"] = True
+    preferences_set(user=alice, matrix=matrix)
+    webhook_create(user=alice, url=receiver.url)
+    budget_set(user=alice, category=Category.objects.get(user=None, name="Food & Dining"),
+               amount=Decimal("100.00"))
+    connection = ConnectionFactory(user=alice)
+    day = date.today()
+
+    def groceries(n, amount):
+        return TransactionRecord(account_external_id="chk", external_id=f"g{n}", posted_on=day,
+                                 amount=Decimal(amount),
+                                 description="WHOLEFDS MKT 10234 PALO ALTO CA")
+
+    env = worker_env(tmp_path, redis_url=django_settings.REDIS_URL, ALLOW_PRIVATE_OUTBOUND="true")
+    workers = [celery_worker(env, tmp_path / f"worker-{i}.log").start() for i in range(2)]
+
+    def settle(expected_sent):
+        wait_until(lambda: Delivery.objects.filter(user=alice, status="sent").count()
+                   >= expected_sent, 60, f"{expected_sent} deliveries")
+        time.sleep(3)  # anything still queued would add more now
+
+    try:
+        # 85 % of the budget, refreshed three times, checked a dozen times on two workers.
+        for _ in range(3):
+            ingest_statement(alice, connection, [groceries(1, "-85.00")])
+        for _ in range(12):
+            check_budgets.delay(alice.id)
+        settle(2)
+        # Then 120 %, the same again.
+        for _ in range(3):
+            ingest_statement(alice, connection, [groceries(1, "-85.00"),
+                                                 groceries(2, "-35.00")])
+        for _ in range(12):
+            check_budgets.delay(alice.id)
+        settle(4)
+    finally:
+        for worker in workers:
+            worker.stop()
+        receiver.close()
+
+    assert sorted(BudgetAlert.objects.filter(user=alice).values_list("threshold", flat=True)) == [
+        "approaching", "exceeded"]
+    budget_kinds = sorted(Notification.objects.filter(user=alice, kind__startswith="budget")
+                          .values_list("kind", flat=True))
+    assert budget_kinds == ["budget_approaching", "budget_exceeded"]
+    by_channel = {}
+    for channel, status in Delivery.objects.filter(
+        user=alice, notification__kind__startswith="budget"
+    ).values_list("channel", "status"):
+        by_channel.setdefault(channel, []).append(status)
+    assert by_channel == {"email": ["sent", "sent"], "webhook": ["sent", "sent"]}
+    kinds = sorted(json.loads(body)["kind"] for body in receiver.received)
+    assert kinds == ["budget_approaching", "budget_exceeded"]
