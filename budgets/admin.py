@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from .models import Budget, BudgetAlert, BudgetProfile, MonthlySpending
+
+
+class ReadOnly(admin.ModelAdmin):
+    """Derived data: support reads it; the services write it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MonthlySpending)
+class MonthlySpendingAdmin(ReadOnly):
+    list_display = ["user", "month", "category", "total", "count"]
+    list_filter = ["month"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user", "category"]
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(ReadOnly):
+    list_display = ["user", "month", "category", "threshold", "budget_amount", "spent",
+                    "created_at"]
+    list_filter = ["threshold", "month"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user", "category"]
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["user", "category", "amount", "updated_at"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user", "category"]
+
+
+@admin.register(BudgetProfile)
+class BudgetProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "monthly_income", "approaching_percent", "updated_at"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user"]
