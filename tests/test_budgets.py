@@ -234,3 +234,13 @@ def test_an_alert_says_what_was_spent(alice, now):
     assert "105.00 of your 100.00 Food & Dining budget for March 2026" in notification.body
     assert notification.data["percent"] == "105.0"
     assert len(mail.outbox) <= 1  # email delivery is the notifications app's business
+
+
+@pytest.mark.parametrize("model", ["monthlyspending", "budgetalert", "budget", "budgetprofile"])
+def test_support_can_open_the_budget_admin_pages(client, alice, model):
+    from tests.factories import UserFactory
+
+    spend(alice, MARCH, sub("Groceries"), "-10.00")
+    admin = UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    assert client.get(f"/admin/budgets/{model}/").status_code == 200
