@@ -1,6 +1,8 @@
 from django.urls import path
 
 from accounts import views as account_views
+from budgets import views as budget_views
+from notifications import views as notification_views
 from transactions import views as transaction_views
 
 app_name = "dashboard"
@@ -18,4 +20,14 @@ urlpatterns = [
          name="transaction_category"),
     path("import/", transaction_views.import_upload, name="import"),
     path("import/<uuid:pk>/", transaction_views.import_detail, name="import_detail"),
+    path("budgets/", budget_views.budget_list, name="budgets"),
+    path("budgets/settings/", budget_views.budget_settings, name="budget_settings"),
+    path("budgets/<int:category_id>/", budget_views.budget_amount, name="budget_amount"),
+    path("budgets/<int:category_id>/recommendation/", budget_views.budget_recommendation,
+         name="budget_recommendation"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/<int:pk>/read/", notification_views.notification_read,
+         name="notification_read"),
+    path("notifications/read-all/", notification_views.notifications_read_all,
+         name="notifications_read_all"),
 ]

@@ -668,8 +668,9 @@ def test_accounts_page_runs_a_fixed_number_of_queries(
         add_transactions(account, days=5, per_day=2)
     alice_client.get("/")  # session and last-active writes out of the way
 
-    # session, user, connections with their last run, their accounts, recent transactions
-    with django_assert_max_num_queries(5):
+    # session, user, connections with their last run, their accounts, recent transactions,
+    # the unread count for the top bar's badge
+    with django_assert_max_num_queries(6):
         response = alice_client.get("/")
 
     assert response.status_code == 200
@@ -691,8 +692,9 @@ def test_transactions_page_runs_a_fixed_number_of_queries(
     alice_client.get("/transactions/")
 
     # session, user, the account choices, one page of transactions (+1 to know if older),
-    # the category choices: one query for every row's <select>, not one per row
-    with django_assert_max_num_queries(5):
+    # the category choices: one query for every row's <select>, not one per row; the
+    # unread count for the top bar's badge
+    with django_assert_max_num_queries(6):
         response = alice_client.get("/transactions/", {"q": "shop"})
 
     page = response.content.decode()

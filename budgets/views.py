@@ -1,0 +1,157 @@
+"""Dashboard pages for budgets, scoped to ``request.user``: a month's budgets with what was
+spent, and the forms that set them. Reads go through ``budgets.selectors`` (the month's
+summary through the same cache as ``/api/v1/summary/``), writes through
+``budgets.services``; every form answers with a redirect back to the month it came from."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from categories.models import Category
+
+from .cache import summary_cached
+from .forms import BudgetAmountForm, BudgetProfileForm, BudgetResetForm
+from .models import BudgetProfile
+from .selectors import add_months, budgets_for, current_month, parse_month, summary_for
+from .services import budget_profile_update, budget_reset, budget_set
+
+SOURCES = {"template": "Template", "recommended": "Recommended", "manual": "Set by you"}
+
+
+def _profile_for(user) -> BudgetProfile | None:
+    """The user's budget settings, None until they change one. (No selector reads the
+    profile on its own; the API's settings view reads it the same way.)"""
+    return BudgetProfile.objects.filter(user=user).first()
+
+
+def _month_url(user, text: str | None, anchor: str = "") -> str:
+    """The budgets page of the month ``text`` names, the current month's when it names
+    none (a form posted with a month it did not get from the page)."""
+    url = reverse("dashboard:budgets")
+    try:
+        month = parse_month(text, user=user) if text else None
+    except ValueError:
+        month = None
+    if month is not None:
+        url += f"?month={month:%Y-%m}"
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _rows(lines) -> list[dict]:
+    """What each table row shows besides the line itself: over budget or not, and how full
+    its bar is (capped at 100 %; full when over a budget of 0.00, whose percent is 0)."""
+    rows = []
+    for line in lines:
+        over = line.spent > line.amount
+        rows.append({
+            "line": line,
+            "source_label": SOURCES.get(line.source, line.source),
+            "over": over,
+            "bar": 100 if over else max(min(line.percent, 100), 0),
+        })
+    return rows
+
+
+def _render_budgets(request, month, *, profile_form=None, status=200):
+    user = request.user
+    summary, _ = summary_cached(user.id, f"summary:{month:%Y-%m}",
+                                lambda: summary_for(user=user, month=month))
+    if profile_form is None:
+        profile = _profile_for(user)
+        profile_form = BudgetProfileForm(initial={
+            "monthly_income": profile.monthly_income if profile else None,
+            "approaching_percent": profile.approaching_percent if profile else 80,
+            "month": f"{month:%Y-%m}",
+        })
+    this_month = current_month(user)
+    return render(request, "budgets/budget_list.html", {
+        "month": month,
+        "month_text": f"{month:%Y-%m}",
+        "previous_month": add_months(month, -1),
+        "next_month": add_months(month, 1),
+        "is_current_month": month == this_month,
+        "summary": summary,
+        "rows": _rows(budgets_for(user=user, month=month)),
+        "profile_form": profile_form,
+    }, status=status)
+
+
+@login_required
+def budget_list(request):
+    """``?month=YYYY-MM`` (default: this month where the user lives); a malformed month
+    is a 400 page that links to the current one."""
+    try:
+        month = parse_month(request.GET.get("month"), user=request.user)
+    except ValueError as exc:
+        return render(request, "budgets/budget_list.html", {"month_error": str(exc)},
+                      status=400)
+    return _render_budgets(request, month)
+
+
+def _spending_top(pk) -> Category:
+    # The shared top-level categories, as the API's PUT/DELETE look them up; whether one
+    # takes a budget (not Income or Transfer) is the service's to say.
+    return get_object_or_404(Category, pk=pk, user=None, parent=None)
+
+
+@login_required
+@require_POST
+def budget_amount(request, category_id):
+    """Sets the budget of one top-level category by hand."""
+    category = _spending_top(category_id)
+    form = BudgetAmountForm(request.POST)
+    back = _month_url(request.user, request.POST.get("month"), f"budget-{category.pk}")
+    if not form.is_valid():
+        messages.error(request, f"{category.name}: " + " ".join(
+            e for errors in form.errors.values() for e in errors))
+        return redirect(back)
+    try:
+        budget = budget_set(user=request.user, category=category,
+                            amount=form.cleaned_data["amount"])
+    except ValidationError as exc:
+        messages.error(request, f"{category.name}: " + " ".join(exc.messages))
+        return redirect(back)
+    messages.success(request, f"{category.name} budget set to {budget.amount:,.2f} a month.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def budget_recommendation(request, category_id):
+    """Drops the budget set by hand: the category follows the recommendation again."""
+    category = _spending_top(category_id)
+    form = BudgetResetForm(request.POST)
+    month = form.cleaned_data["month"] if form.is_valid() else None
+    budget_reset(user=request.user, category=category)
+    messages.success(request, f"{category.name} follows the recommendation again.")
+    return redirect(_month_url(request.user, month, f"budget-{category.pk}"))
+
+
+@login_required
+@require_POST
+def budget_settings(request):
+    """Monthly income (empty: estimated from history) and the alert threshold. Invalid
+    input shows the page again with the errors, and changes nothing."""
+    form = BudgetProfileForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            budget_profile_update(
+                user=request.user, monthly_income=data["monthly_income"],
+                approaching_percent=data["approaching_percent"],
+                clear_income=data["monthly_income"] is None,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Budget settings saved.")
+            return redirect(_month_url(request.user, data["month"], "settings"))
+    messages.error(request, "The budget settings were not saved: see below.")
+    try:
+        month = parse_month(request.POST.get("month"), user=request.user)
+    except ValueError:
+        month = current_month(request.user)
+    return _render_budgets(request, month, profile_form=form, status=400)

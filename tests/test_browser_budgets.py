@@ -1,0 +1,101 @@
+"""The Budgets page in a real browser: Debian's chromium driven by Playwright (launched as
+in test_browser.py). Celery is eager in tests, so the budget check that follows a new
+budget runs inside the request."""
+
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path("/tmp/mint-budgets.png")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("taxonomy"),
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls
+    # from a thread with a running loop unless told that this one is safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(10_000)
+        yield page
+        browser.close()
+
+
+def test_set_a_budget_below_the_spending_and_see_it_over_budget(browser_page, live_server):
+    from playwright.sync_api import expect
+
+    from budgets.models import BudgetProfile, MonthlySpending
+    from budgets.selectors import current_month
+    from categories.models import Category
+    from tests.factories import UserFactory
+
+    # Given Dana, who earns 4,000 a month and spent 150 on groceries this month,
+    dana = UserFactory(email="dana@example.com", password="a-long-passphrase")
+    BudgetProfile.objects.create(user=dana, monthly_income=Decimal("4000"))
+    MonthlySpending.objects.create(
+        user=dana, month=current_month(dana), total=Decimal("-150.00"), count=3,
+        category=Category.objects.get(user=None, name="Groceries"),
+    )
+    page = browser_page
+
+    # when she logs in and opens Budgets from the top bar,
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email address").fill("dana@example.com")
+    page.get_by_label("Password").fill("a-long-passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Budgets").click()
+
+    # then Food & Dining follows the template (15 % of 4,000) and is a quarter spent.
+    food = page.locator('tr[data-category="Food & Dining"]')
+    expect(food.locator('[data-field="amount"]')).to_have_text("600.00")
+    expect(food.locator('[data-field="percent"]')).to_have_text("25.0%")
+    expect(food.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "25")
+    expect(food.get_by_text("Over budget")).to_have_count(0)
+
+    # When she sets it to 100,
+    food.get_by_label("Budget for Food & Dining").fill("100")
+    food.get_by_role("button", name="Set the Food & Dining budget").click()
+
+    # then the row says she is over budget, at 150 %, with its bar full,
+    expect(page.get_by_text("Food & Dining budget set to 100.00 a month.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/budgets/\?month=\d{4}-\d{2}#budget-\d+$"))
+    expect(food).to_have_class(re.compile(r"\bover\b"))
+    expect(food.get_by_text("Over budget")).to_be_visible()
+    expect(food.get_by_text("Set by you")).to_be_visible()
+    expect(food.locator('[data-field="percent"]')).to_have_text("150.0%")
+    expect(food.locator('[data-field="remaining"]')).to_have_text("-50.00")
+    progress = food.get_by_role("progressbar")
+    expect(progress).to_have_attribute("aria-valuenow", "100")
+    expect(progress).to_have_attribute("aria-valuetext", "150.0% spent, over budget")
+    # and the budget check's alert waits behind the top bar's badge.
+    expect(page.locator(".nav-count")).to_have_attribute("data-unread", "1")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # When she goes back to the recommendation, the row is no longer over budget.
+    food.get_by_role("button", name="Use recommendation for Food & Dining").click()
+    expect(page.get_by_text("Food & Dining follows the recommendation again.")).to_be_visible()
+    expect(food.locator('[data-field="amount"]')).to_have_text("600.00")
+    expect(food.get_by_text("Over budget")).to_have_count(0)
