@@ -45,7 +45,8 @@ def _rows(lines) -> list[dict]:
     its bar is (capped at 100 %; full when over a budget of 0.00, whose percent is 0)."""
     rows = []
     for line in lines:
-        over = line.spent > line.amount
+        # As the budget check: 100 % spent is over (and a budget of 0.00 once anything is spent).
+        over = line.spent > 0 and line.spent >= line.amount
         rows.append({
             "line": line,
             "source_label": SOURCES.get(line.source, line.source),
