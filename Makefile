@@ -46,8 +46,10 @@ test: $(BIN)/.installed-dev
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 
-bench: $(BIN)/.installed-dev
+bench: $(BIN)/.installed-dev  # ingest and summary need DATABASE_URL=postgres://… (see bench/README.md)
+	$(PY) bench/categorize.py
 	$(PY) bench/ingest.py
+	$(PY) bench/summary.py
 
 clean:
 	rm -rf var .pytest_cache
