@@ -6,6 +6,7 @@ from transactions.models import RefreshRun
 from transactions.services.refresh import refresh_request
 
 from .models import Connection, FinancialAccount, User
+from .services import account_unlink, financial_account_delete
 
 
 @admin.register(User)
@@ -61,6 +62,14 @@ class ConnectionAdmin(admin.ModelAdmin):
     inlines = [FinancialAccountInline, RefreshRunInline]
     actions = ["retry_refresh"]
 
+    # Deleting goes through the service, which takes the rows' spending away with them.
+    def delete_model(self, request, obj):
+        account_unlink(connection=obj)
+
+    def delete_queryset(self, request, queryset):
+        for connection in queryset:
+            account_unlink(connection=connection)
+
     @admin.action(description="Retry refresh now")
     def retry_refresh(self, request, queryset):
         with transaction.atomic():
@@ -72,6 +81,15 @@ class ConnectionAdmin(admin.ModelAdmin):
 @admin.register(FinancialAccount)
 class FinancialAccountAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "kind", "mask", "currency", "balance"]
+
+    # Deleting goes through the service, which takes the rows' spending away with them.
+    def delete_model(self, request, obj):
+        financial_account_delete(account=obj)
+
+    def delete_queryset(self, request, queryset):
+        for account in queryset:
+            financial_account_delete(account=account)
+
     search_fields = ["user__email", "name"]
     list_filter = ["kind"]
     raw_id_fields = ["user", "connection"]

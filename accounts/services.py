@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 
 from .crypto import encrypt_credentials
-from .models import Connection, User
+from .models import Connection, FinancialAccount, User
 from .netguard import check_outbound_url
 from .providers import ProviderInputError, provider_for_url
 
@@ -50,28 +50,54 @@ def account_connect(
 
 
 @transaction.atomic
+def _spending_of_deleted(*, user_id: int, transactions):
+    """Locks the rows about to be deleted and returns the spending they take away."""
+    from budgets.services import SpendingDelta
+
+    # Locked first: a category changed meanwhile is counted where it is now.
+    list(transactions.select_for_update().values_list("id", flat=True))
+    delta = SpendingDelta()
+    rows = (transactions.values("posted_on__year", "posted_on__month", "category_id")
+            .annotate(total=Sum("amount"), n=Count("id")))
+    for row in rows:
+        key = (user_id, date(row["posted_on__year"], row["posted_on__month"], 1),
+               row["category_id"])
+        delta.totals[key][0] -= row["total"]
+        delta.totals[key][1] -= row["n"]
+    return delta
+
+
 @transaction.atomic
 def account_unlink(*, connection: Connection) -> None:
     """Deletes the connection, its accounts and their transactions. Raw dumps stay in the
     object store (their rows go with the user's deletion). Monthly spending loses the
     deleted rows in the same transaction: one GROUP BY over them, then the delete."""
-    from budgets.services import SpendingDelta, spending_apply
+    from budgets.services import spending_apply
     from transactions.models import Transaction
 
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
-    rows = (
-        Transaction.objects.filter(user_id=connection.user_id,
-                                   account__connection=connection)
-        .values("posted_on__year", "posted_on__month", "category_id")
-        .annotate(total=Sum("amount"), n=Count("id"))
+    delta = _spending_of_deleted(
+        user_id=connection.user_id,
+        transactions=Transaction.objects.filter(user_id=connection.user_id,
+                                                account__connection=connection),
     )
-    delta = SpendingDelta()
-    for row in rows:
-        key = (connection.user_id, date(row["posted_on__year"], row["posted_on__month"], 1),
-               row["category_id"])
-        delta.totals[key][0] -= row["total"]
-        delta.totals[key][1] -= row["n"]
     connection.delete()
+    spending_apply(delta)
+
+
+@transaction.atomic
+def financial_account_delete(*, account: FinancialAccount) -> None:
+    """Deletes one account and its transactions (support, through the admin), taking their
+    spending away in the same transaction."""
+    from budgets.services import spending_apply
+    from transactions.models import Transaction
+
+    Connection.objects.select_for_update().get(pk=account.connection_id)  # no ingest meanwhile
+    delta = _spending_of_deleted(
+        user_id=account.user_id,
+        transactions=Transaction.objects.filter(user_id=account.user_id, account=account),
+    )
+    account.delete()
     spending_apply(delta)
 
 

@@ -13,11 +13,14 @@ never at 1, so it cannot meet entries cached under an earlier life of the key.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
+
+log = logging.getLogger(__name__)
 
 ENTRY_TTL = 3600  # seconds; a safety net, correctness comes from the version
 VERSION_TTL = 30 * 24 * 3600
@@ -43,14 +46,24 @@ def summary_invalidate(user_id: int) -> None:
         cache.incr(key)
     except ValueError:  # no version yet: any new one is fresh
         cache.set(key, time.time_ns(), VERSION_TTL)
+    # Any other error (the cache is down) propagates to the robust on_commit caller,
+    # which logs it; entries cached before expire after ENTRY_TTL.
 
 
 def summary_cached(user_id: int, name: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
-    """(value, hit). ``name`` identifies the summary and its parameters."""
-    key = f"mint:summary:{user_id}:{summary_version(user_id)}:{name}"
-    value = cache.get(key)
+    """(value, hit). ``name`` identifies the summary and its parameters. With the cache
+    down the value is computed every time (slower, never wrong)."""
+    try:
+        key = f"mint:summary:{user_id}:{summary_version(user_id)}:{name}"
+        value = cache.get(key)
+    except Exception:
+        log.warning("summary cache unavailable; computing from the database", exc_info=True)
+        return compute(), False
     if value is not None:
         return value, True
     value = compute()
-    cache.set(key, value, ENTRY_TTL)
+    try:
+        cache.set(key, value, ENTRY_TTL)
+    except Exception:
+        log.warning("summary cache unavailable; not cached", exc_info=True)
     return value, False

@@ -83,7 +83,7 @@ class BudgetAlert(models.Model):
                                  related_name="+")
     month = models.DateField()
     threshold = models.CharField(max_length=12, choices=Threshold.choices)
-    budget_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    budget_amount = models.DecimalField(max_digits=16, decimal_places=2)
     spent = models.DecimalField(max_digits=16, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -20,6 +20,7 @@ monthly income of the same history months.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
@@ -99,9 +100,11 @@ def spending_by_top(*, user, tops: Tops, first: date, last: date) -> dict[date, 
     """month → top-level id → signed total (negative = money out), from the table."""
     out: dict[date, dict[int, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     rows = MonthlySpending.objects.filter(user=user, month__gte=first, month__lte=last).values_list(
-        "month", "category_id", "total"
+        "month", "category_id", "total", "count"
     )
-    for month, category_id, total in rows:
+    for month, category_id, total, count in rows:
+        if not total and not count:
+            continue  # every row of it went away (an unlinked account): no history
         top = tops.top_of.get(category_id, category_id)
         out[month][top] += total
     return out
@@ -148,8 +151,10 @@ def budgets_for(*, user, month: date, tops: Tops | None = None,
     first = add_months(month, -HISTORY_MONTHS)
     if spending is None:
         spending = spending_by_top(user=user, tops=tops, first=first, last=month)
+    # Complete months only: for a month still to come, the current one is not history.
+    now = current_month(user)
     history = [m for m in (add_months(month, -i) for i in range(1, HISTORY_MONTHS + 1))
-               if spending.get(m)]
+               if m < now and spending.get(m)]
     profile = BudgetProfile.objects.filter(user=user).first()
     income = profile.monthly_income if profile and profile.monthly_income is not None else None
     if income is None and history:
@@ -222,12 +227,14 @@ def parse_month(text: str | None, *, user) -> date:
     """"YYYY-MM" → its first day; None → the user's current month. ValueError otherwise."""
     if not text:
         return current_month(user)
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        if not (1 <= month <= 12 and 1900 <= year <= 9999) or len(text) != 7:
-            raise ValueError
-        return date(year, month, 1)
-    except ValueError:
-        raise ValueError("month must look like 2026-11") from None
+    if not _MONTH_RE.fullmatch(text):
+        raise ValueError("month must look like 2026-11")
+    year, month = int(text[:4]), int(text[5:])
+    if not (1 <= month <= 12 and year >= 1900):
+        raise ValueError("month must look like 2026-11")
+    return date(year, month, 1)
+
+
+_MONTH_RE = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 

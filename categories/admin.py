@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Category, CrowdSeller, Rule
+from .services import category_delete
 
 
 @admin.register(Category)
@@ -8,6 +9,18 @@ class CategoryAdmin(admin.ModelAdmin):
     list_display = ["__str__", "user", "is_income", "is_transfer"]
     search_fields = ["name"]
     raw_id_fields = ["user", "parent"]
+
+    def has_delete_permission(self, request, obj=None):
+        # The shared taxonomy stays; a user's own category goes through the service, which
+        # moves its transactions (and their spending) to its parent.
+        return obj is None or obj.user_id is not None
+
+    def delete_model(self, request, obj):
+        category_delete(category=obj)
+
+    def delete_queryset(self, request, queryset):
+        for category in queryset.exclude(user=None):
+            category_delete(category=category)
 
 
 @admin.register(Rule)

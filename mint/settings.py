@@ -190,7 +190,10 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A folder, not process memory: the web server and the worker are two processes, and
+    # the worker's "summary changed" must reach the web server's cached summaries.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
 
 # Celery: at-least-once delivery with idempotent tasks (see mint/celery.py for the why).
 CELERY_TASK_SERIALIZER = "json"

@@ -10,6 +10,10 @@ def _fast_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.ALLOW_PRIVATE_OUTBOUND = True
+    if "FileBasedCache" in settings.CACHES["default"]["BACKEND"]:
+        # Embedded runs share var/cache between xdist workers: each test process gets
+        # its own memory instead (CI keeps the real Redis cache).
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     from django.core.cache import cache
 
     cache.clear()  # throttles and cached reads start fresh in every test

@@ -244,3 +244,105 @@ def test_support_can_open_the_budget_admin_pages(client, alice, model):
     admin = UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
     client.force_login(admin)
     assert client.get(f"/admin/budgets/{model}/").status_code == 200
+
+
+# --- found in review ---------------------------------------------------------------------
+
+def test_months_emptied_by_an_unlink_are_no_history(alice, now):
+    from accounts.services import account_unlink
+    from tests.factories import ConnectionFactory, ingest_statement
+
+    from .test_spending import rec
+
+    BudgetProfile.objects.create(user=alice, monthly_income=Decimal("4000"))
+    connection = ConnectionFactory(user=alice)
+    ingest_statement(alice, connection, [rec("a", "-40.00", date(2026, 1, 5)),
+                                         rec("b", "-40.00", date(2026, 2, 5))])
+    account_unlink(connection=connection)
+    food = line(alice, MARCH, "Food & Dining")
+    assert (food.amount, food.source) == (Decimal("600.00"), "template")
+
+
+def test_a_month_to_come_does_not_count_the_current_month_as_history(alice, now):
+    BudgetProfile.objects.create(user=alice, monthly_income=Decimal("4000"))
+    spend(alice, MARCH, sub("Groceries"), "-10.00")  # March is not over yet
+    assert line(alice, date(2026, 4, 1), "Food & Dining").source == "template"
+
+
+def test_bad_category_ids_are_404_and_non_spending_ones_400(api):
+    assert api.put("/api/v1/budgets/abc/", {"amount": "1"}, format="json").status_code == 404
+    assert api.delete(f"/api/v1/budgets/{top('Income').id}/").status_code == 400
+    assert api.delete(f"/api/v1/budgets/{top('Transfer').id}/").status_code == 400
+
+
+@pytest.mark.parametrize("query", ["month=%202026-11", "month=2026-+1", "months=1_0"])
+def test_sloppy_numbers_are_refused(api, query):
+    assert api.get(f"/api/v1/trends/?{query}").status_code == 400
+
+
+def test_a_recommendation_that_moves_or_a_lowered_budget_does_not_alert_twice(alice, now):
+    spend(alice, MARCH, sub("Groceries"), "-150.00")
+    for month, amount in [(date(2025, 12, 1), "-100"), (date(2026, 1, 1), "-120"),
+                          (date(2026, 2, 1), "-140")]:
+        spend(alice, month, sub("Groceries"), amount)
+    budgets_check(user_id=alice.id)  # recommended 120: exceeded
+    spend(alice, date(2026, 2, 1), sub("Groceries"), "-160")  # a late charge: now 140
+    budgets_check(user_id=alice.id)
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("90"))
+    budgets_check(user_id=alice.id)  # lowered by hand
+    assert Notification.objects.filter(user=alice, kind="budget_exceeded").count() == 1
+
+
+def test_a_write_commits_and_its_budget_check_is_queued_even_with_the_cache_down(
+    alice, api, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from tests.factories import ConnectionFactory, ingest_statement
+    from transactions.models import Transaction
+
+    from .test_spending import rec
+
+    ingest_statement(alice, ConnectionFactory(user=alice), [rec("a", "-40.00")])
+    row = Transaction.objects.get(user=alice)
+    with (mock.patch("budgets.tasks.check_budgets.delay") as check,
+          mock.patch.object(cache, "incr", side_effect=ConnectionError("cache down")),
+          mock.patch.object(cache, "get", side_effect=ConnectionError("cache down")),
+          django_capture_on_commit_callbacks(execute=True)):
+        response = api.patch(f"/api/v1/transactions/{row.id}/",
+                             {"category": sub("Coffee Shops").id}, format="json")
+        summary = api.get("/api/v1/summary/?month=2026-03")
+    assert response.status_code == 200 and check.called
+    assert summary.status_code == 200 and summary["X-Cache"] == "miss"
+
+
+def test_support_deletes_go_through_the_services_and_keep_spending_exact(alice, client):
+    from budgets.services.recompute import current_totals, totals_from_rows
+    from tests.factories import ConnectionFactory, UserFactory, ingest_statement
+    from transactions.models import Transaction
+
+    from .test_spending import rec
+
+    kept, gone = ConnectionFactory(user=alice), ConnectionFactory(user=alice)
+    ingest_statement(alice, kept, [rec("a", "-40.00"), rec("b", "-2.00")])
+    ingest_statement(alice, gone, [rec("c", "-7.00")])
+    mine = Category.objects.create(user=alice, parent=top("Auto & Transport"), name="Tolls")
+    Transaction.objects.filter(user=alice, external_id="b").update(category=mine)
+    MonthlySpending.objects.filter(user=alice).delete()
+    from budgets.services.recompute import spending_recompute
+
+    spending_recompute(user_id=alice.id)
+    client.force_login(UserFactory(email="root@example.com", is_staff=True, is_superuser=True))
+
+    assert client.post(f"/admin/accounts/connection/{gone.pk}/delete/",
+                       {"post": "yes"}).status_code == 302
+    assert current_totals(alice.id) == totals_from_rows(alice.id)
+    assert client.post(f"/admin/categories/category/{mine.pk}/delete/",
+                       {"post": "yes"}).status_code == 302
+    assert Transaction.objects.get(user=alice, external_id="b").category == top("Auto & Transport")
+    assert current_totals(alice.id) == totals_from_rows(alice.id)
+    assert client.get(f"/admin/categories/category/{sub('Groceries').id}/delete/").status_code == 403
+    account = kept.accounts.get()
+    assert client.post(f"/admin/accounts/financialaccount/{account.pk}/delete/",
+                       {"post": "yes"}).status_code == 302
+    assert current_totals(alice.id) == totals_from_rows(alice.id) == {}

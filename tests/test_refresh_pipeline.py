@@ -1,5 +1,6 @@
 """The refresh pipeline on the demo bank, tasks run inline (eager)."""
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -281,3 +282,22 @@ def test_monthly_spending_rebuilt_from_the_raw_dumps_matches_the_rows(alice, ban
 
     assert result.written and result.skipped_dumps == 0
     assert current_totals(alice.id) == truth
+
+
+def test_a_dump_whose_rows_were_never_written_is_not_replayed(alice, bank_today, taxonomy):
+    # A run that stored its dump and then failed (or is still running) wrote no rows:
+    # rebuilding the spending from the dumps must not count it.
+    from accounts.providers import FetchContext
+    from budgets.services.recompute import current_totals, spending_recompute, totals_from_rows
+    from transactions.services.dumps import raw_dump_store
+
+    connection = link(alice)
+    bank_today["today"] = date(2026, 3, 25)
+    raw = sandbox.provider.fetch(FetchContext(url="", login="demo", password="", since=None))
+    raw_dump_store(user=alice, connection=connection, source_id=uuid.uuid4(),
+                   payload=raw.payload, media_type=raw.media_type)
+
+    result = spending_recompute(user_id=alice.id, from_raw=True, dry_run=True)
+
+    assert result.differences == {}
+    assert current_totals(alice.id) == totals_from_rows(alice.id)

@@ -1,3 +1,4 @@
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -29,6 +30,12 @@ def _month(request):
         return None, error_response(400, "invalid", str(exc), {"month": [str(exc)]})
 
 
+def _top_level(pk) -> Category:
+    if not str(pk).isdigit():
+        raise Http404("no such category")
+    return get_object_or_404(Category, pk=int(pk), user=None, parent=None)
+
+
 class BudgetViewSet(viewsets.ViewSet):
     """Budgets per top-level spending category: ``GET ?month=YYYY-MM`` lists them all
     (``source``: template, recommended or manual); ``PUT {category_id}`` sets one by hand;
@@ -43,7 +50,7 @@ class BudgetViewSet(viewsets.ViewSet):
 
     @extend_schema(request=BudgetAmountSerializer, responses=BudgetLineSerializer)
     def update(self, request, pk=None):
-        category = get_object_or_404(Category, pk=pk, user=None, parent=None)
+        category = _top_level(pk)
         data = BudgetAmountSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         budget_set(user=request.user, category=category, amount=data.validated_data["amount"])
@@ -51,7 +58,7 @@ class BudgetViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=BudgetLineSerializer)
     def destroy(self, request, pk=None):
-        category = get_object_or_404(Category, pk=pk, user=None, parent=None)
+        category = _top_level(pk)
         budget_reset(user=request.user, category=category)
         return Response(self._line(request, category.id))
 
@@ -109,7 +116,10 @@ class TrendsView(APIView):
         if error:
             return error
         try:
-            months = int(request.query_params.get("months", 12))
+            text = request.query_params.get("months", "12")
+            if not (text.isascii() and text.isdigit()):
+                raise ValueError
+            months = int(text)
             if not 1 <= months <= 120:
                 raise ValueError
         except ValueError:

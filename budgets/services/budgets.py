@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -14,6 +13,7 @@ from notifications.services import notification_create
 
 from ..models import Budget, BudgetAlert, BudgetProfile
 from ..selectors import budgets_for, current_month, top_levels
+from .spending import after_commit
 
 MAX_AMOUNT = Decimal("999999999.99")
 
@@ -22,8 +22,10 @@ def _changed(user_id: int) -> None:
     from ..cache import summary_invalidate
     from ..tasks import check_budgets
 
-    transaction.on_commit(partial(summary_invalidate, user_id))
-    transaction.on_commit(partial(check_budgets.delay, user_id))
+    # robust: a cache or broker outage after the commit must not turn a committed write
+    # into an error, nor keep the other callback from running.
+    after_commit(check_budgets.delay, user_id)
+    after_commit(summary_invalidate, user_id)
 
 
 def _spending_top(user, category: Category) -> Category:
@@ -52,6 +54,7 @@ def budget_set(*, user, category: Category, amount: Decimal) -> Budget:
 @transaction.atomic
 def budget_reset(*, user, category: Category) -> None:
     """Back to the recommendation."""
+    _spending_top(user, category)
     Budget.objects.filter(user=user, category=category).delete()
     _changed(user.id)
 
@@ -83,7 +86,10 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
     user's threshold (default 80 %) and "exceeded" at 100 % of each budget.
 
     1. Each alert is a row with a unique (user, category, month, threshold, amount):
-       a repeated, redelivered or concurrent check inserts nothing new.
+       a repeated, redelivered or concurrent check inserts nothing new. A threshold
+       alerts again in the same month only when the budget is now *bigger* than at every
+       earlier alert of it (raised, then crossed again); a budget that shrinks — set lower
+       by hand, or a recommendation that moves — does not alert twice.
     2. The notification is created in the same transaction as its alert row, with the
        alert as its dedupe key, so an alert without its notification never commits.
     3. When one check crosses both thresholds at once, both rows are recorded and only
@@ -108,6 +114,11 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
         new = []
         with transaction.atomic():
             for threshold in crossed:
+                if BudgetAlert.objects.filter(
+                    user=user, category_id=line.category, month=month, threshold=threshold,
+                    budget_amount__gte=line.amount,
+                ).exists():
+                    continue  # alerted already, at this budget or a bigger one
                 try:
                     with transaction.atomic():
                         new.append(BudgetAlert.objects.create(

@@ -30,7 +30,7 @@ from accounts.models import Connection, FinancialAccount
 from accounts.providers import RawFetch, get_provider
 from categories.selectors import uncategorized_id
 from transactions.importers import parse_file
-from transactions.models import ImportJob, RawDump, Transaction
+from transactions.models import ImportJob, RawDump, RefreshRun, Transaction
 from transactions.objectstore import get_store
 from transactions.services.ingest import PENDING_MATCH_DAYS
 
@@ -134,6 +134,10 @@ def _statements(user_id: int):
     store = get_store()
     jobs = {job.dump_id: job for job in ImportJob.objects.filter(user_id=user_id,
                                                                  dump__isnull=False)}
+    # Only dumps whose rows were written: a run that failed after storing its dump, or
+    # one still running, wrote none (its dump is stored before its rows, on purpose).
+    ingested = set(RefreshRun.objects.filter(user_id=user_id, status=RefreshRun.Status.SUCCEEDED,
+                                             dump__isnull=False).values_list("dump_id", flat=True))
     for dump in RawDump.objects.filter(user_id=user_id).order_by("created_at", "key"):
         job = jobs.get(dump.id)
         if job is not None:
@@ -144,6 +148,8 @@ def _statements(user_id: int):
             yield dump, (job.account_id, job.account.connection_id if job.account_id else None,
                          True), statement
         elif dump.connection_id is not None:
+            if dump.id not in ingested:
+                continue
             connection = Connection.objects.filter(pk=dump.connection_id).first()
             if connection is None:
                 continue

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from functools import partial
 
 from django.db import connection as db
 from django.db import transaction
@@ -89,7 +88,9 @@ def spending_apply(delta: SpendingDelta) -> None:
     if db.vendor == "postgresql":
         table = MonthlySpending._meta.db_table
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
-        params = [p for (u, m, c), (t, n) in rows.items() for p in (u, m, c, t, n)]
+        # Sorted: every writer locks a user's rows in (month, category) order, as the
+        # ingest statement does, so two writers cannot deadlock.
+        params = [p for (u, m, c), (t, n) in sorted(rows.items()) for p in (u, m, c, t, n)]
         with db.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} AS ms (user_id, month, category_id, total, count) "  # noqa: S608
@@ -115,12 +116,27 @@ def spending_apply(delta: SpendingDelta) -> None:
         spending_changed(user_id=user_id, months=user_months)
 
 
+def after_commit(fn, *args) -> None:
+    """``fn(*args)`` after the commit, *robust*: its error is logged, never raised into a
+    write that has committed, and later callbacks still run. (A plain function, not a
+    ``partial``: Django logs a robust callback by its ``__qualname__``.)"""
+
+    def call():
+        fn(*args)
+
+    call.__qualname__ = f"after_commit({getattr(fn, '__qualname__', fn)!s})"
+    transaction.on_commit(call, robust=True)
+
+
 def spending_changed(*, user_id: int, months: set[date]) -> None:
     """After the commit: stale summaries go, and the budget check runs if the current
     month changed. Call inside the transaction that changed the spending."""
     from ..cache import summary_invalidate
     from ..tasks import check_budgets
 
-    transaction.on_commit(partial(summary_invalidate, user_id))
+    # robust: a cache or broker outage after the commit must not turn a committed write
+    # into an error (a refresh marked failed, a 500), nor skip the other callback. A check
+    # lost to a broker outage runs again after the user's next refresh (refresh.py).
     if months:
-        transaction.on_commit(partial(check_budgets.delay, user_id))
+        after_commit(check_budgets.delay, user_id)
+    after_commit(summary_invalidate, user_id)

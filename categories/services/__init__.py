@@ -3,6 +3,7 @@
 from .categorize import Item, categorize_items, categorize_records, compile_rules, seller_key_for
 from .manual import (
     category_create,
+    category_delete,
     crowd_recount,
     crowd_vote,
     rule_create,
@@ -17,6 +18,7 @@ __all__ = [
     "categorize_items",
     "categorize_records",
     "category_create",
+    "category_delete",
     "compile_rules",
     "crowd_recount",
     "crowd_vote",

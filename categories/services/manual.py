@@ -259,3 +259,26 @@ def crowd_recount(*, seller_key: str) -> CrowdSeller | None:
         )
     _crowd_decide(crowd)
     return crowd
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    """Deletes a user's own category: its transactions move to its parent (a shared
+    top-level category), with their monthly spending, in the same transaction; its rules
+    go with it. The shared taxonomy is not deleted this way."""
+    if category.user_id is None:
+        raise ValidationError("The shared taxonomy cannot be deleted.")
+    ids = [category.id, *Category.objects.filter(parent=category).values_list("id", flat=True)]
+    target = category.parent_id or uncategorized_id()
+    rows = list(
+        Transaction.objects.filter(user_id=category.user_id, category_id__in=ids)
+        .select_for_update().values("id", "posted_on", "amount", "category_id")
+    )
+    delta = SpendingDelta()
+    for row in rows:
+        delta.move(user_id=category.user_id,
+                   old=(row["posted_on"], row["category_id"], row["amount"]),
+                   new=(row["posted_on"], target, row["amount"]))
+    Transaction.objects.filter(id__in=[row["id"] for row in rows]).update(category_id=target)
+    spending_apply(delta)
+    category.delete()

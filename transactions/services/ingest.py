@@ -214,9 +214,11 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
     if not posted:
         return 0
     account_ids = {r[A] for r in posted}
+    # Locked: a category changed by hand on a pending row meanwhile is read as it is now
+    # (it carries over, and its spending leaves the right category).
     pending_rows = list(
         Transaction.objects.filter(user_id=user.id, account_id__in=account_ids, pending=True)
-        .values("id", "account_id", "external_id", "posted_on", "amount", "category_id",
+        .select_for_update().order_by("posted_on", "id").values("id", "account_id", "external_id", "posted_on", "amount", "category_id",
                 "category_source")
     )
     if not pending_rows:
@@ -451,6 +453,7 @@ def _write_postgres(rows: list[list]) -> IngestResult:
                        COALESCE(category_id, %(uncategorized)s), sum(amount), sum(n)
                 FROM deltas GROUP BY 2, 3
                 HAVING sum(amount) <> 0 OR sum(n) <> 0
+                ORDER BY 2, 3  -- the lock order of every spending writer (no deadlocks)
                 ON CONFLICT (user_id, month, category_id) DO UPDATE
                 SET total = ms.total + EXCLUDED.total, count = ms.count + EXCLUDED.count
                 RETURNING month
