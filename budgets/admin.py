@@ -30,15 +30,17 @@ class BudgetAlertAdmin(ReadOnly):
     raw_id_fields = ["user", "category"]
 
 
+# Budgets and settings are the user's: support reads them (an edit here would skip the
+# budget check and the summary cache's invalidation that the services do).
 @admin.register(Budget)
-class BudgetAdmin(admin.ModelAdmin):
+class BudgetAdmin(ReadOnly):
     list_display = ["user", "category", "amount", "updated_at"]
     search_fields = ["user__email"]
     raw_id_fields = ["user", "category"]
 
 
 @admin.register(BudgetProfile)
-class BudgetProfileAdmin(admin.ModelAdmin):
+class BudgetProfileAdmin(ReadOnly):
     list_display = ["user", "monthly_income", "approaching_percent", "updated_at"]
     search_fields = ["user__email"]
     raw_id_fields = ["user"]

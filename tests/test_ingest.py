@@ -162,3 +162,14 @@ def ingest_in_open_transaction(user, connection, transactions):
     statement = Statement(accounts=[AccountRecord(external_id="chk", name="Checking")],
                           transactions=transactions, cursor="2026-01-31")
     return transactions_ingest(user=user, connection=connection, statement=statement, dump=dump)
+
+
+def test_a_pending_row_and_its_posted_twin_in_one_statement_leave_one_row(alice):
+    connection = ConnectionFactory(user=alice)
+    result = ingest(alice, connection, [
+        tx("p1", "-30.00", day=date(2026, 1, 8), pending=True),
+        tx("x9", "-30.00", day=date(2026, 1, 10), pending_external_id="p1"),
+    ])
+    assert result.created == 1
+    assert list(Transaction.objects.filter(user=alice).values_list("external_id", flat=True)) == [
+        "x9"]

@@ -32,7 +32,7 @@ from categories.selectors import uncategorized_id
 from transactions.importers import parse_file
 from transactions.models import ImportJob, RawDump, RefreshRun, Transaction
 from transactions.objectstore import get_store
-from transactions.services.ingest import PENDING_MATCH_DAYS
+from transactions.services.ingest import PENDING_MATCH_DAYS, _latest_per_key
 
 from ..models import MonthlySpending
 from .spending import LOCK_NAMESPACE, month_of, spending_changed
@@ -180,7 +180,7 @@ def totals_from_dumps(user_id: int) -> tuple[Totals, int]:
         if is_import and forced is None and file_connection is not None:
             connection_id = file_connection.pk
         latest = {}
-        for record in statement.transactions:
+        for record in _latest_per_key(statement.transactions):  # as the ingest reads it
             account_id = forced or accounts.get((connection_id, record.account_external_id))
             if account_id is None:
                 continue

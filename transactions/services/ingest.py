@@ -142,10 +142,16 @@ def transactions_ingest(
 
 
 def _latest_per_key(records: list[TransactionRecord]) -> list[TransactionRecord]:
-    """A statement may list one id twice (overlapping pages): the last one wins."""
+    """A statement may list one id twice (overlapping pages): the last one wins. A pending
+    transaction the same statement also lists as posted (``pending_external_id``) is left
+    out: the posted one replaces it, as it would a stored pending row."""
     latest: dict[tuple[str, str], TransactionRecord] = {}
     for record in records:
         latest[(record.account_external_id, record.external_id)] = record
+    posted_twins = {(r.account_external_id, r.pending_external_id)
+                    for r in latest.values() if not r.pending and r.pending_external_id}
+    if posted_twins:
+        return [r for key, r in latest.items() if not (r.pending and key in posted_twins)]
     return list(latest.values())
 
 
