@@ -1,8 +1,6 @@
-from datetime import date
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from django.db.models import Count, Sum
 
 from .crypto import encrypt_credentials
 from .models import Connection, FinancialAccount, User
@@ -53,17 +51,13 @@ def account_connect(
 def _spending_of_deleted(*, user_id: int, transactions):
     """Locks the rows about to be deleted and returns the spending they take away."""
     from budgets.services import SpendingDelta
+    from budgets.services.spending import totals_of
 
     # Locked first: a category changed meanwhile is counted where it is now.
     list(transactions.select_for_update().values_list("id", flat=True))
     delta = SpendingDelta()
-    rows = (transactions.values("posted_on__year", "posted_on__month", "category_id")
-            .annotate(total=Sum("amount"), n=Count("id")))
-    for row in rows:
-        key = (user_id, date(row["posted_on__year"], row["posted_on__month"], 1),
-               row["category_id"])
-        delta.totals[key][0] -= row["total"]
-        delta.totals[key][1] -= row["n"]
+    for (month, category_id), (total, count) in totals_of(transactions).items():
+        delta.totals[(user_id, month, category_id)] = [-total, -count]
     return delta
 
 

@@ -285,10 +285,6 @@ class Categorizer:
         self._shapes: dict[str, SellerMatch] = {}
         self._cache_size = cache_size
 
-    def clear_cache(self) -> None:
-        self._cache.clear()
-        self._shapes.clear()
-
     def match(self, raw: str) -> SellerMatch:
         """Seller, dictionary category and heuristic for one raw description (cached)."""
         hit = self._cache.get(raw)

@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -82,3 +85,31 @@ def taxonomy(db):
     _taxonomy_index.cache_clear()
     yield
     _taxonomy_index.cache_clear()
+
+
+# Browser tests: Debian's chromium driven by Playwright (downloading a browser is not
+# possible here). Missing chromium skips them, except in CI, where it fails them.
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls
+    # from a thread with a running loop unless told that this one is safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(10_000)
+        yield page
+        browser.close()

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.providers import AccountRecord, Statement, TransactionRecord
 from categories.models import Category
-from tests.factories import ConnectionFactory, FinancialAccountFactory
+from tests.factories import ConnectionFactory, FinancialAccountFactory, ingest_statement
 from transactions.models import RawDump, Transaction
 from transactions.services import ingest as ingest_module
 from transactions.services.ingest import transactions_ingest
@@ -23,14 +23,7 @@ def tx(external_id, amount="-4.50", day=date(2026, 1, 10), account="chk", **extr
                              **extra)
 
 
-def ingest(user, connection, transactions, account=None):
-    dump = RawDump.objects.create(user=user, connection=connection, key=f"k/{RawDump.objects.count()}",
-                                  media_type="application/json", size=1, sha256="0")
-    statement = Statement(accounts=[AccountRecord(external_id="chk", name="Checking")],
-                          transactions=transactions, cursor="2026-01-31")
-    with transaction.atomic():
-        return transactions_ingest(user=user, connection=connection, statement=statement,
-                                   dump=dump, account=account)
+ingest = ingest_statement  # the pipeline's write: a dump row, then the rows, in one transaction
 
 
 def test_batches_in_one_transaction_all_land_once(alice, monkeypatch):

@@ -23,8 +23,6 @@ from decimal import Decimal
 
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncMonth
 
 from accounts.models import Connection, FinancialAccount
 from accounts.providers import RawFetch, get_provider
@@ -35,7 +33,7 @@ from transactions.objectstore import get_store
 from transactions.services.ingest import PENDING_MATCH_DAYS, _latest_per_key
 
 from ..models import MonthlySpending
-from .spending import LOCK_NAMESPACE, month_of, spending_changed
+from .spending import LOCK_NAMESPACE, month_of, spending_changed, totals_of
 
 ZERO = Decimal("0")
 
@@ -50,21 +48,7 @@ Totals = dict[tuple[date, int], tuple[Decimal, int]]
 
 
 def totals_from_rows(user_id: int) -> Totals:
-    fallback = uncategorized_id() or 0  # 0: no taxonomy loaded (tests that flush it)
-    out: dict[tuple[date, int], list] = defaultdict(lambda: [ZERO, 0])
-    rows = (
-        Transaction.objects.filter(user_id=user_id)
-        .annotate(month=TruncMonth("posted_on"))
-        .values("month", "category_id")
-        .annotate(total=Sum("amount"), n=Count("id"))
-    )
-    for row in rows:
-        month = row["month"]
-        month = month.date() if hasattr(month, "date") else month
-        entry = out[(month, row["category_id"] or fallback)]
-        entry[0] += row["total"]
-        entry[1] += row["n"]
-    return {k: (v[0], v[1]) for k, v in out.items()}
+    return totals_of(Transaction.objects.filter(user_id=user_id))
 
 
 def _replace(user_id: int, totals: Totals) -> tuple[int, int]:

@@ -71,6 +71,25 @@ class SpendingDelta:
         return any(total or count for total, count in self.totals.values())
 
 
+def totals_of(transactions) -> dict[tuple[date, int], tuple[Decimal, int]]:
+    """(month, category) → (sum of amounts, rows) of a queryset of one user's
+    transactions, in one GROUP BY (rows without a category count as Uncategorized)."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import TruncMonth
+
+    fallback = uncategorized_id() or 0  # 0: no taxonomy loaded (tests that flush it)
+    out: dict[tuple[date, int], list] = defaultdict(lambda: [ZERO, 0])
+    rows = (transactions.annotate(month=TruncMonth("posted_on"))
+            .values("month", "category_id").annotate(total=Sum("amount"), n=Count("id")))
+    for row in rows:
+        month = row["month"]
+        month = month.date() if hasattr(month, "date") else month
+        entry = out[(month, row["category_id"] or fallback)]
+        entry[0] += row["total"]
+        entry[1] += row["n"]
+    return {key: (total, count) for key, (total, count) in out.items()}
+
+
 def spending_apply(delta: SpendingDelta) -> None:
     """Writes ``delta`` (inside the caller's transaction) and schedules what follows."""
     fallback = uncategorized_id() or 0  # 0: no taxonomy loaded (tests that flush it)

@@ -96,10 +96,6 @@ def compile_rules(rules: Iterable[Rule]) -> list[CompiledRule]:
     return compiled
 
 
-def rule_matches(rule: Rule, item: Item) -> bool:
-    return CompiledRule.of(rule).matches(item, seller_match(item))
-
-
 def seller_match(item: Item) -> SellerMatch:
     """The description's seller; the memo's when the description names none (some banks
     put ``POS PURCHASE`` in NAME and the shop in MEMO)."""
