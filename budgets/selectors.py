@@ -53,6 +53,11 @@ TEMPLATE: dict[str, Decimal] = {
 }
 
 
+def budget_profile_for(*, user) -> BudgetProfile | None:
+    """The user's budget settings; None until they change one (defaults apply)."""
+    return BudgetProfile.objects.filter(user=user).first()
+
+
 def current_month(user) -> date:
     """The first day of the month it is now where the user lives."""
     try:
@@ -155,7 +160,7 @@ def budgets_for(*, user, month: date, tops: Tops | None = None,
     now = current_month(user)
     history = [m for m in (add_months(month, -i) for i in range(1, HISTORY_MONTHS + 1))
                if m < now and spending.get(m)]
-    profile = BudgetProfile.objects.filter(user=user).first()
+    profile = budget_profile_for(user=user)
     income = profile.monthly_income if profile and profile.monthly_income is not None else None
     if income is None and history:
         income = Decimal(median(sum((spending[m].get(t, ZERO) for t in tops.income), ZERO)

@@ -14,17 +14,17 @@ from categories.models import Category
 
 from .cache import summary_cached
 from .forms import BudgetAmountForm, BudgetProfileForm, BudgetResetForm
-from .models import BudgetProfile
-from .selectors import add_months, budgets_for, current_month, parse_month, summary_for
+from .selectors import (
+    add_months,
+    budget_profile_for,
+    budgets_for,
+    current_month,
+    parse_month,
+    summary_for,
+)
 from .services import budget_profile_update, budget_reset, budget_set
 
 SOURCES = {"template": "Template", "recommended": "Recommended", "manual": "Set by you"}
-
-
-def _profile_for(user) -> BudgetProfile | None:
-    """The user's budget settings, None until they change one. (No selector reads the
-    profile on its own; the API's settings view reads it the same way.)"""
-    return BudgetProfile.objects.filter(user=user).first()
 
 
 def _month_url(user, text: str | None, anchor: str = "") -> str:
@@ -61,7 +61,7 @@ def _render_budgets(request, month, *, profile_form=None, status=200):
     summary, _ = summary_cached(user.id, f"summary:{month:%Y-%m}",
                                 lambda: summary_for(user=user, month=month))
     if profile_form is None:
-        profile = _profile_for(user)
+        profile = budget_profile_for(user=user)
         profile_form = BudgetProfileForm(initial={
             "monthly_income": profile.monthly_income if profile else None,
             "approaching_percent": profile.approaching_percent if profile else 80,

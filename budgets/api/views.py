@@ -10,7 +10,14 @@ from mint.api import error_response
 
 from ..cache import summary_cached
 from ..models import BudgetProfile
-from ..selectors import budgets_for, current_month, parse_month, summary_for, trends_for
+from ..selectors import (
+    budget_profile_for,
+    budgets_for,
+    current_month,
+    parse_month,
+    summary_for,
+    trends_for,
+)
 from ..services import budget_profile_update, budget_reset, budget_set
 from .serializers import (
     BudgetAmountSerializer,
@@ -74,7 +81,7 @@ class BudgetSettingsView(APIView):
 
     @extend_schema(responses=BudgetProfileSerializer)
     def get(self, request):
-        profile = BudgetProfile.objects.filter(user=request.user).first() or BudgetProfile(
+        profile = budget_profile_for(user=request.user) or BudgetProfile(
             user=request.user)
         return Response(BudgetProfileSerializer(profile).data)
 

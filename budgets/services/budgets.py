@@ -12,7 +12,7 @@ from categories.models import Category
 from notifications.services import notification_create
 
 from ..models import Budget, BudgetAlert, BudgetProfile
-from ..selectors import budgets_for, current_month, top_levels
+from ..selectors import budget_profile_for, budgets_for, current_month, top_levels
 from .spending import after_commit
 
 MAX_AMOUNT = Decimal("999999999.99")
@@ -100,7 +100,7 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
     if user is None:
         return []
     month = current_month(user)
-    profile = BudgetProfile.objects.filter(user=user).first()
+    profile = budget_profile_for(user=user)
     approaching = Decimal(profile.approaching_percent if profile else 80)
     created: list[BudgetAlert] = []
     for line in budgets_for(user=user, month=month):
