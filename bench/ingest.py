@@ -886,7 +886,8 @@ _INGEST_STEPS = {
     "_latest_per_key": "  _latest_per_key (dedup)",
     "_rows": "  _rows (normalise + categorise)",
     "_replace_pending_twins": "  _replace_pending_twins",
-    "_write_postgres": "  _write_postgres (COPY text, COPY, INSERT … ON CONFLICT)",
+    "_write_postgres": "  _write_postgres (COPY text, COPY, update + insert)",
+    "_write_postgres_new": "  _write_postgres_new (COPY text, COPY, insert: new accounts)",
 }
 
 

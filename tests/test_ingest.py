@@ -166,3 +166,62 @@ def test_a_pending_row_and_its_posted_twin_in_one_statement_leave_one_row(alice)
     assert result.created == 1
     assert list(Transaction.objects.filter(user=alice).values_list("external_id", flat=True)) == [
         "x9"]
+
+
+def test_new_accounts_take_the_short_path_and_end_as_existing_empty_ones(alice, bob, monkeypatch):
+    """A first link writes its rows without looking for stored ones (PostgreSQL): the
+    rows and the monthly spending are what the full path gives for accounts that
+    already existed, empty."""
+    from budgets.models import MonthlySpending
+
+    records = [
+        tx("a1", "-4.50", description="POS PURCHASE STARBUCKS #1234 SEATTLE WA"),
+        tx("a2", "-61.20", day=date(2026, 1, 3), description="SHELL OIL 57442 OAKLAND CA"),
+        tx("a3", "2500.00", day=date(2025, 12, 31), description="ACME CORP PAYROLL"),
+        tx("a4", "-12.00", day=date(2026, 1, 30), pending=True),
+        tx("s1", "-7.25", account="sav", description="SQ *BLUE BOTTLE"),
+        tx("s1", "-7.35", account="sav", description="SQ *BLUE BOTTLE"),  # the last wins
+        tx("s2", "-9.00", account="sav", description="back\\slash\ttab"),
+    ]
+    accounts = [AccountRecord(external_id="chk", name="Checking"),
+                AccountRecord(external_id="sav", name="Savings")]
+
+    def write(user, statement):
+        connection = ConnectionFactory(user=user)
+        dump = RawDump.objects.create(user=user, connection=connection, key=f"k/{user.id}",
+                                      media_type="application/json", size=1, sha256="0")
+        with transaction.atomic():
+            return transactions_ingest(user=user, connection=connection, dump=dump,
+                                       statement=statement)
+
+    short = []
+    original = ingest_module._write_postgres_new
+    monkeypatch.setattr(ingest_module, "_write_postgres_new",
+                        lambda rows: short.append(len(rows)) or original(rows))
+    first = write(alice, Statement(accounts=accounts, transactions=records))
+    connection = ConnectionFactory(user=bob)
+    dump = RawDump.objects.create(user=bob, connection=connection, key="k/bob",
+                                  media_type="application/json", size=1, sha256="0")
+    with transaction.atomic():  # the accounts first, with no rows
+        transactions_ingest(user=bob, connection=connection, dump=dump,
+                            statement=Statement(accounts=accounts, transactions=[]))
+    with transaction.atomic():
+        second = transactions_ingest(user=bob, connection=connection, dump=dump,
+                                     statement=Statement(accounts=accounts, transactions=records))
+
+    expected_short = [6] if transaction.get_connection().vendor == "postgresql" else []
+    assert short == expected_short
+    assert (first.created, second.created) == (6, 6)
+
+    def rows(user):
+        return sorted(Transaction.objects.filter(user=user).values_list(
+            "account__external_id", "external_id", "posted_on", "amount", "description",
+            "seller", "category_id", "category_source", "pending"))
+
+    def spending(user):
+        return sorted(MonthlySpending.objects.filter(user=user).values_list(
+            "month", "category_id", "total", "count"))
+
+    assert rows(alice) == rows(bob)
+    assert spending(alice) == spending(bob)
+    assert len(spending(alice)) >= 4
