@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from accounts.providers import TransactionRecord
 
@@ -35,9 +36,8 @@ Result = tuple[str, str, int | None, str]
 SELLER, CROWD, RULE, HEURISTIC, IMPORT, NONE = "seller", "crowd", "rule", "heuristic", "import", ""
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """What categorisation looks at in a transaction."""
+class Item(NamedTuple):
+    """What categorisation looks at in a transaction (a tuple: built once per row)."""
 
     description: str
     memo: str
@@ -96,10 +96,10 @@ def compile_rules(rules: Iterable[Rule]) -> list[CompiledRule]:
     return compiled
 
 
-def seller_match(item: Item) -> SellerMatch:
+def seller_match(item: Item, engine=None) -> SellerMatch:
     """The description's seller; the memo's when the description names none (some banks
     put ``POS PURCHASE`` in NAME and the shop in MEMO)."""
-    engine = categorizer()
+    engine = engine or categorizer()
     match = engine.match(item.description)
     if not match.key and match.heuristic is None and item.memo:
         from_memo = engine.match(item.memo)
@@ -115,7 +115,8 @@ def categorize_items(
     """The precedence for each item (``rules`` from :func:`compile_rules`; ``crowd``
     looked up when not given). ``user`` is needed only for import categories naming one
     of the user's own categories."""
-    matches = [seller_match(item) for item in items]
+    engine = categorizer()
+    matches = [seller_match(item, engine) for item in items]
     if crowd is None:
         unknown = {m.key for m in matches if m.key and m.path is None}
         crowd = crowd_defaults(keys=unknown)
