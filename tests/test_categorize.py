@@ -315,3 +315,16 @@ def test_a_name_given_by_hand_survives_a_correction_from_the_bank(alice):
     tx.refresh_from_db()
     assert (tx.amount, tx.seller, tx.category_source) == (Decimal("-5.75"), "Office coffee",
                                                           "manual")
+
+
+def test_categorize_command_on_an_unmigrated_database_says_what_to_do(db, monkeypatch):
+    from django.core.management.base import CommandError
+    from django.db import OperationalError
+
+    def no_table(*args, **kwargs):
+        raise OperationalError("no such table: categories_category")
+
+    monkeypatch.setattr(Category.objects, "filter", no_table)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{STARBUCKS}\n"))
+    with pytest.raises(CommandError, match="migrate"):
+        call_command("categorize", stdout=io.StringIO())

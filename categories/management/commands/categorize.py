@@ -11,7 +11,8 @@ decided.
 
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from categories.engine import categorizer
 from categories.models import Category
@@ -29,7 +30,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, income=False, source=False, **options):
         engine = categorizer()
-        names = {c.id: str(c) for c in Category.objects.filter(user=None).select_related("parent")}
+        try:
+            names = {c.id: str(c)
+                     for c in Category.objects.filter(user=None).select_related("parent")}
+        except DatabaseError as exc:
+            raise CommandError(f"the database is not ready ({exc}): run "
+                               "`python manage.py migrate` first") from exc
+        if not names:
+            raise CommandError("no categories in the database: run `python manage.py migrate`")
         sign = 1 if income else -1
         out = self.stdout
         batch: list[str] = []
