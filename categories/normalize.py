@@ -109,8 +109,8 @@ _WORD_PREFIXES = (
     r"\d{3,}",  # 0412, 1234 after POS PURCHASE
 )
 # Payment processors that put their name before the seller's: SQ *, TST*, PAYPAL *, PP*,
-# SP * (Shopify), PAG* (PagSeguro), TOAST*, PY *, CKE*.
-_STAR_PREFIXES = r"(?:SQU?|TST|PAYPAL|PP|SP|PAG|PY|TOAST|CKE) ?\*|\*SQ\b"
+# SP * (Shopify), PAG* (PagSeguro), TOAST*, PY *, CKE*, EB * (Eventbrite), YSI* (Yardi).
+_STAR_PREFIXES = r"(?:SQU?|TST|PAYPAL|PP|SP|PAG|PY|TOAST|CKE|EB|YSI) ?\*|\*SQ\b"
 _PREFIX_RE = re.compile(
     r"^\s*(?:(?:"
     + "|".join(_WORD_PREFIXES)
@@ -234,6 +234,8 @@ _PREFIX_STARTS = frozenset(
         "TO",
         "CK",
         "*S",
+        "EB",
+        "YS",
     ]
 )
 

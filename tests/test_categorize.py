@@ -328,3 +328,19 @@ def test_categorize_command_on_an_unmigrated_database_says_what_to_do(db, monkey
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{STARBUCKS}\n"))
     with pytest.raises(CommandError, match="migrate"):
         call_command("categorize", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("raw", "seller", "path"),
+    [
+        ("EB *TECH MEETUP 801-413-7200 CA", "Tech Meetup", "Entertainment"),  # Eventbrite
+        ("EB SPRING GALA 04/12 PURCHASE 8091735211", "Eb Spring Gala", "Entertainment"),
+        ("YSI*Oak Park Apartments 01/18", "Oak Park Apartments", "Home › Mortgage & Rent"),
+        ("EB GAMES 1234", "EB Games", "Shopping › Electronics & Software"),  # a seller
+    ],
+)
+def test_a_processor_prefix_that_says_what_was_bought_categorises_unknown_sellers(
+    raw, seller, path
+):
+    assert categorizer().classify(raw)[0] == seller
+    assert categorizer().classify(raw)[2] == path
