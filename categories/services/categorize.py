@@ -165,7 +165,8 @@ def categorize_records(
         Item(r.description or "", r.memo or "", r.amount, account_id, r.source_category or "")
         for r, account_id in zip(records, account_ids, strict=True)
     ]
-    return categorize_items(items=items, rules=compile_rules(rules_for(user=user)), user=user)
+    rules = rules_for(user=user).select_related(None)  # ids are enough: no joins
+    return categorize_items(items=items, rules=compile_rules(rules), user=user)
 
 
 def seller_key_for(text: str) -> str:
