@@ -6,8 +6,11 @@ the unique index ``(user, account, external_id)``, pending twins through a parti
 index on pending rows only.
 
 On PostgreSQL the rows of a batch are COPYed into a temporary staging table and moved
-with one ``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE changed RETURNING (xmax=0)``,
-which tells inserted from updated rows; unchanged rows are not written at all. Other
+with one statement: an ``UPDATE`` of the stored rows whose data changed, an ``INSERT`` of
+the rows not stored yet (an anti-join on the unique index), and the monthly spending they
+move; unchanged rows are not written at all (see ``_write_postgres``). Rows of
+accounts this very statement created (a first link, an import that creates its accounts)
+skip the lookups for stored rows, which cannot exist: a plain ``INSERT … SELECT``. Other
 databases (SQLite in embedded mode) take a portable ORM path with the same semantics.
 """
 
