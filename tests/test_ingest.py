@@ -168,7 +168,8 @@ def test_a_pending_row_and_its_posted_twin_in_one_statement_leave_one_row(alice)
         "x9"]
 
 
-def test_new_accounts_take_the_short_path_and_end_as_existing_empty_ones(alice, bob, monkeypatch):
+def test_new_accounts_take_the_short_path_and_end_as_existing_empty_ones(alice, bob, monkeypatch,
+                                                                      taxonomy):
     """A first link writes its rows without looking for stored ones (PostgreSQL): the
     rows and the monthly spending are what the full path gives for accounts that
     already existed, empty."""
