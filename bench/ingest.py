@@ -63,6 +63,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import gc
 import io
 import json
 import os
@@ -79,6 +80,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -314,8 +316,9 @@ def delete_bench_users() -> int:
     cascade would set ``dump = NULL`` on every row before deleting it)."""
     from django.db import connection
 
-    from accounts.models import User
-    from transactions.models import Transaction
+    from accounts.models import Connection, FinancialAccount, User
+    from budgets.models import MonthlySpending
+    from transactions.models import RawDump, Transaction
 
     ids = list(User.objects.filter(email__endswith="@" + BENCH_DOMAIN)
                .values_list("id", flat=True))
@@ -325,8 +328,13 @@ def delete_bench_users() -> int:
         cursor.execute(f"DELETE FROM {Transaction._meta.db_table} WHERE user_id = ANY(%s)",
                        [ids])
     User.objects.filter(id__in=ids).delete()
+    # Every table the deletes touched: a server with autovacuum off (this one) would
+    # otherwise carry each run's dead rows into the next run's measurements.
+    tables = [Transaction._meta.db_table, *(model._meta.db_table for model in
+              (MonthlySpending, RawDump, FinancialAccount, Connection, User))]
     with connection.cursor() as cursor:  # outside any transaction: autocommit
-        cursor.execute(f"VACUUM {Transaction._meta.db_table}")
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {table}")
     return len(ids)
 
 
@@ -334,6 +342,15 @@ def count_rows(owners: Owners) -> int:
     from transactions.models import Transaction
 
     return Transaction.objects.filter(user_id__in=[u.id for u in owners.users]).count()
+
+
+def forget_descriptions() -> None:
+    """Before every measured ingest or re-ingest: no description is cached from an
+    earlier repetition (a statement's descriptions are new to a worker, mostly); the
+    seller dictionary stays loaded, as in a worker that is up."""
+    from categories.engine import categorizer
+
+    categorizer().forget()
 
 
 def ingest_all(plan: Plan, owners: Owners, phases: dict | None = None,
@@ -628,7 +645,8 @@ def _child_main(plan: Plan, share: list[int], pipe, inherited: list) -> None:
     def copy(table: str, user_ids: list[int], account_ids: dict) -> None:
         copy_into(table, plan, user_ids, account_ids, share, state.pop("copy_text", None))
 
-    commands = {"owners": owners, "ingest": ingest, "copy_text": copy_text, "copy": copy}
+    commands = {"owners": owners, "ingest": ingest, "copy_text": copy_text, "copy": copy,
+                "forget": forget_descriptions}
     try:
         connection.ensure_connection()
         with connection.cursor() as cursor:
@@ -754,6 +772,7 @@ def measure_ingest(plan: Plan, repeat: int, pool: WorkerPool | None = None) -> l
             if runner is not None:
                 runner.call("owners", owners)  # outside the clock
             split = ""
+            forget_descriptions() if runner is None else runner.call("forget")
             started = time.perf_counter()
             if runner is None:
                 first = ingest_all(plan, owners)
@@ -765,6 +784,7 @@ def measure_ingest(plan: Plan, repeat: int, pool: WorkerPool | None = None) -> l
             if first["created"] != plan.rows or stored != plan.rows:
                 raise RuntimeError(f"ingest ({label}) created {first['created']} rows and the "
                                    f"table holds {stored}; expected {plan.rows}")
+            forget_descriptions() if runner is None else runner.call("forget")
             started = time.perf_counter()
             again = ingest_all(plan, owners) if runner is None else runner.ingest(owners)[0]
             run["reingest_s"].append(time.perf_counter() - started)
@@ -821,6 +841,7 @@ def measure_threads(plan: Plan, repeat: int, threads: int) -> dict:
 
     for rep in range(repeat):
         owners = create_owners(plan, tag=f"r{rep}t{threads}")
+        forget_descriptions()
         started = time.perf_counter()
         first = run(owners)
         ingest_s.append(time.perf_counter() - started)
@@ -828,6 +849,7 @@ def measure_threads(plan: Plan, repeat: int, threads: int) -> dict:
         if first["created"] != plan.rows or stored != plan.rows:
             raise RuntimeError(f"ingest ({threads} threads) created {first['created']} rows; "
                                f"expected {plan.rows}")
+        forget_descriptions()
         started = time.perf_counter()
         again = run(owners)
         reingest_s.append(time.perf_counter() - started)
@@ -891,9 +913,21 @@ _INGEST_STEPS = {
 }
 
 
+def _timed_query(queries: dict, execute, sql, params, many, context):
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        entry = queries.setdefault(" ".join(sql.split())[:55], [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - started
+
+
 def profile_ingest(plan: Plan, top: int) -> None:
     """One ingest and one re-ingest with wall-clock timers around each step (cheap, so
     the split is close to the real one), then one ingest under cProfile."""
+    from django.db import connection
+
     from transactions.services import ingest as module
 
     originals = {name: getattr(module, name) for name in _INGEST_STEPS}
@@ -916,11 +950,25 @@ def profile_ingest(plan: Plan, top: int) -> None:
         phases: dict[str, float] = {}
         for name in _INGEST_STEPS:
             setattr(module, name, timed(name, phases))
+        queries: dict[str, list] = {}
+        collections = [0, 0.0, 0.0]  # count, seconds, start of the current one
+
+        def collector(phase, info, collections=collections):
+            if phase == "start":
+                collections[2] = time.perf_counter()
+            else:
+                collections[0] += 1
+                collections[1] += time.perf_counter() - collections[2]
+
+        forget_descriptions()
+        gc.callbacks.append(collector)
         try:
             started = time.perf_counter()
-            ingest_all(plan, owners, phases)
+            with connection.execute_wrapper(partial(_timed_query, queries)):
+                ingest_all(plan, owners, phases)
             total = time.perf_counter() - started
         finally:
+            gc.callbacks.remove(collector)
             for name, original in originals.items():
                 setattr(module, name, original)
         log(f"\nwhere the time goes, {label} of {plan.rows:,} rows: {total:.2f} s")
@@ -930,9 +978,15 @@ def profile_ingest(plan: Plan, top: int) -> None:
         for name in order:
             seconds = phases.get(name, 0.0)
             log(f"  {name:<62} {seconds:7.2f} s {seconds / total:6.1%}")
+        log(f"  garbage collector: {collections[0]:,} collections (inside the steps above)"
+            f" {collections[1]:26.2f} s {collections[1] / total:6.1%}")
+        log("  SQL through Django (COPY is not), by statement, slowest first:")
+        for sql, (count, seconds) in sorted(queries.items(), key=lambda q: -q[1][1])[:12]:
+            log(f"  {count:6,} × {sql:<55} {seconds:7.2f} s {seconds / total:6.1%}")
     delete_bench_users()
 
     owners = create_owners(plan, tag="profile")
+    forget_descriptions()
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -993,6 +1047,8 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
         from django.db import connection
 
+        from categories.engine import prepare_worker_process
+
         call_command("migrate", interactive=False, verbosity=0)
         delete_bench_users()  # left over by a killed run
         drop_bare_tables()
@@ -1000,6 +1056,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.connections} connections, {args.users} users, seed {args.seed}) …")
         plan = build_plan(rows=args.rows, users=args.users, connections=args.connections,
                           accounts=args.accounts, seed=args.seed)
+        # As each Celery pool process does before its first task (mint/celery.py): the
+        # dictionary loaded, and what is alive frozen out of the garbage collector's
+        # walks, the records built above included (a worker holds one statement's
+        # records at a time, not a run's 100,000).
+        prepare_worker_process()
         pool = None
         try:
             if args.workers > 1:

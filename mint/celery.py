@@ -18,12 +18,24 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mint.settings")
 
 app = Celery("mint")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+
+@worker_process_init.connect
+def _prepare_worker_process(**kwargs) -> None:
+    """Each pool process loads the seller dictionary before its first task and moves it
+    out of the garbage collector's way (``categories.engine.prepare_worker_process``)."""
+    from categories.engine import prepare_worker_process
+
+    prepare_worker_process()
+
 
 app.conf.beat_schedule = {
     "nightly-refresh": {

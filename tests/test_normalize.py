@@ -6,6 +6,8 @@ person's export.
 """
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from categories.normalize import SellerMatcher, clean_description, match_key, seller_key
 
@@ -225,3 +227,20 @@ def test_cache_is_bounded():
     for i in range(10):
         assert m.match(f"TARGET T-{1000 + i} EMERYVILLE CA") == 1
     assert len(m._cache) <= 3
+
+
+@given(st.text(alphabet="Aa0 '`&-.#*/~_\\\t", max_size=12)
+       | st.text(alphabet=st.characters(max_codepoint=127), max_size=40)
+       | st.text(max_size=20))
+@example("MCDONALD'S F12345")
+@example("AT&T*BILL PAYMENT")
+@example("Joe`s  Cafe #12")
+@example("CAFÉ LUMIÈRE 42")
+def test_the_ascii_fast_paths_agree_with_the_general_rules(text):
+    """match_key's tokens and the digit shape have a bytes.translate path for ASCII text
+    (the hot path); it must give what the general rule gives."""
+    from categories.engine import _DIGIT_SHAPE, _digit_shape
+    from categories.normalize import _key_tokens
+
+    assert _key_tokens(text) == match_key(text).split()
+    assert _digit_shape(text) == text.translate(_DIGIT_SHAPE)

@@ -186,3 +186,18 @@ def test_recompute_all_walks_every_user_in_batches(alice, bob):
     call_command("recompute_spending", "--all", "--batch-size", "1", stdout=out)
     assert table(alice) and table(bob)
     assert "2 rewritten" in out.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(
+    st.dates(min_value=date(2025, 11, 25), max_value=date(2026, 2, 3)),
+    st.sampled_from([None, 1, 2]),
+    st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False)), max_size=40))
+def test_add_rows_sums_as_add_does_row_by_row(rows):
+    from budgets.services.spending import SpendingDelta
+
+    one_by_one, at_once = SpendingDelta(), SpendingDelta()
+    for day, category_id, amount in rows:
+        one_by_one.add(user_id=7, posted_on=day, category_id=category_id, amount=amount)
+    at_once.add_rows(user_id=7, rows=rows)
+    assert dict(at_once.totals) == dict(one_by_one.totals)

@@ -31,9 +31,13 @@ class FolderStore:
 
     def put_new(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as handle:
+        try:
+            handle = open(tmp, "wb")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError:  # the day's first dump: make its folders (not each time)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(tmp, "wb")  # noqa: SIM115
+        with handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -53,6 +53,19 @@ class SpendingDelta:
         entry[0] += amount
         entry[1] += 1
 
+    def add_rows(self, *, user_id: int, rows) -> None:
+        """``add`` for many new rows of one user, each ``(posted_on, category_id,
+        amount)`` (the month of each day worked out once)."""
+        months: dict[date, date] = {}
+        totals = self.totals
+        for posted_on, category_id, amount in rows:
+            month = months.get(posted_on)
+            if month is None:
+                month = months[posted_on] = posted_on.replace(day=1)
+            entry = totals[(user_id, month, category_id)]
+            entry[0] += amount
+            entry[1] += 1
+
     def remove(self, *, user_id: int, posted_on: date, category_id: int | None,
                amount: Decimal) -> None:
         entry = self.totals[(user_id, month_of(posted_on), category_id)]
@@ -106,16 +119,25 @@ def spending_apply(delta: SpendingDelta) -> None:
         spending_lock_shared(user_id)
     if db.vendor == "postgresql":
         table = MonthlySpending._meta.db_table
-        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
         # Sorted: every writer locks a user's rows in (month, category) order, as the
-        # ingest statement does, so two writers cannot deadlock.
-        params = [p for (u, m, c), (t, n) in sorted(rows.items()) for p in (u, m, c, t, n)]
+        # ingest statement does, so two writers cannot deadlock (ORDER BY ordinality).
+        # Each column goes as one array literal that this code writes from ints, dates
+        # and Decimals (no quoting needed): a year of a statement's months × categories
+        # is ~300 rows, which psycopg2 takes ~2 ms to adapt value by value, ~0.2 ms so.
+        ordered = sorted(rows.items())
+        columns = [
+            "{" + ",".join(str(value) for value in column) + "}"
+            for column in zip(*((u, m.isoformat(), c, t, n) for (u, m, c), (t, n) in ordered),
+                              strict=True)
+        ]
         with db.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} AS ms (user_id, month, category_id, total, count) "  # noqa: S608
-                f"VALUES {values} ON CONFLICT (user_id, month, category_id) DO UPDATE "
+                "SELECT u, m, c, t, n FROM unnest(%s::bigint[], %s::date[], %s::bigint[], "
+                "%s::numeric[], %s::int[]) WITH ORDINALITY AS r(u, m, c, t, n, i) ORDER BY i "
+                "ON CONFLICT (user_id, month, category_id) DO UPDATE "
                 "SET total = ms.total + EXCLUDED.total, count = ms.count + EXCLUDED.count",
-                params,
+                columns,
             )
     else:
         for (user_id, month, category_id), (total, count) in sorted(

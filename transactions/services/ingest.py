@@ -10,7 +10,8 @@ with one statement: an ``UPDATE`` of the stored rows whose data changed, an ``IN
 the rows not stored yet (an anti-join on the unique index), and the monthly spending they
 move; unchanged rows are not written at all (see ``_write_postgres``). Rows of
 accounts this very statement created (a first link, an import that creates its accounts)
-skip the lookups for stored rows, which cannot exist: a plain ``INSERT … SELECT``. Other
+skip the lookups for stored rows, which cannot exist: they are COPYed straight into
+the table. Other
 databases (SQLite in embedded mode) take a portable ORM path with the same semantics.
 """
 
@@ -23,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
+from operator import itemgetter
 
 from django.db import connection as db
 from django.db import transaction
@@ -326,8 +328,9 @@ def _escape(text: str) -> str:
     return text
 
 
-def _copy_lines(rows: list[list]) -> str:
-    """COPY text of the rows in ``_COLUMNS`` order. Cleaned text (description, memo,
+def _copy_lines(rows: list[list], tail: str = "") -> str:
+    """COPY text of the rows in ``_COLUMNS`` order (then ``tail``, the same for every
+    row: more columns, tab first). Cleaned text (description, memo,
     seller) has no tab or newline left, so only a backslash can need escaping there;
     ids, dates and amounts never do; the dump id is formatted once per batch."""
     esc, null, lines = _escape, r"\N", []
@@ -347,7 +350,7 @@ def _copy_lines(rows: list[list]) -> str:
             f"{r[U]}\t{r[A]}\t{esc(r[X])}\t{r[D]}\t{r[AMOUNT]}\t{esc(r[CUR])}\t{desc}\t"
             f"{memo}\t{seller}\t{r[SKEY]}\t{null if category_id is None else category_id}\t"
             f"{r[SRC]}\t"
-            f"{'t' if r[PENDING] else 'f'}\t{dump_text}\n"
+            f"{'t' if r[PENDING] else 'f'}\t{dump_text}{tail}\n"
         )
     return "".join(lines)
 
@@ -496,45 +499,22 @@ def _write_postgres(rows: list[list]) -> IngestResult:
 
 
 def _write_postgres_new(rows: list[list]) -> IngestResult:
-    """Rows of accounts that have none yet: staged as ``_write_postgres`` does, then
-    inserted without the lookups for stored rows that cannot exist (no old values to
-    lock, nothing to update, no anti-join), monthly spending in the same statement. A
-    duplicate key would still be refused by the unique constraint, failing the ingest."""
+    """Rows of accounts that have none yet: COPYed straight into the table (no stored
+    row can be updated, replaced or duplicated, so there is nothing to look up, stage or
+    lock), and monthly spending summed here and upserted in one statement. A duplicate
+    key would still be refused by the unique constraint, failing the ingest."""
     table = Transaction._meta.db_table
-    spending = MonthlySpending._meta.db_table
-    columns = ", ".join(_COLUMNS)
+    now = timezone.now().isoformat()
     with db.cursor() as cursor:
-        raw = cursor.cursor
-        _stage(raw, rows)
-        if not _KEEP_SPENDING:
-            raw.execute(f"INSERT INTO {table} ({columns}, created_at, updated_at) "  # noqa: S608
-                        f"SELECT {columns}, now(), now() FROM {_STAGE}")
-            return IngestResult(created=raw.rowcount)
-        raw.execute(
-            f"""
-            SELECT pg_advisory_xact_lock_shared(%(ns)s, %(user)s);
-            WITH inserted AS (
-                INSERT INTO {table} ({columns}, created_at, updated_at)
-                SELECT {columns}, now(), now() FROM {_STAGE}
-                RETURNING posted_on, amount, category_id
-            ), spent AS (
-                INSERT INTO {spending} AS ms (user_id, month, category_id, total, count)
-                SELECT %(user)s, date_trunc('month', posted_on)::date,
-                       COALESCE(category_id, %(uncategorized)s), sum(amount), count(*)
-                FROM inserted GROUP BY 2, 3
-                ORDER BY 2, 3  -- the lock order of every spending writer (no deadlocks)
-                ON CONFLICT (user_id, month, category_id) DO UPDATE
-                SET total = ms.total + EXCLUDED.total, count = ms.count + EXCLUDED.count
-                RETURNING month
-            )
-            SELECT (SELECT count(*) FROM inserted), (SELECT array_agg(DISTINCT month) FROM spent)
-            """,  # noqa: S608 - constant names only; values go through COPY
-            {"ns": LOCK_NAMESPACE, "user": rows[0][U], "uncategorized": uncategorized_id() or 0},
+        cursor.cursor.copy_expert(
+            f"COPY {table} ({', '.join(_COLUMNS)}, created_at, updated_at) FROM STDIN",
+            io.StringIO(_copy_lines(rows, tail=f"\t{now}\t{now}")),
         )
-        created, months = raw.fetchone()
-    if months:
-        spending_changed(user_id=rows[0][U], months=set(months))
-    return IngestResult(created=created)
+    if _KEEP_SPENDING:
+        delta = SpendingDelta()
+        delta.add_rows(user_id=rows[0][U], rows=map(itemgetter(D, CAT, AMOUNT), rows))
+        spending_apply(delta)
+    return IngestResult(created=len(rows))
 
 
 # Off only in bench/summary.py, to measure what keeping monthly spending costs an ingest
