@@ -144,7 +144,10 @@ class Transaction(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["user", "-posted_on", "-id"], name="tx_user_date"),
+            # Ascending: lists read it backwards (newest first) as fast, and rows that
+            # arrive oldest first append at the end of the user's range instead of
+            # splitting pages at its start (bench/ingest.py: ~10 % of the insert's cost).
+            models.Index(fields=["user", "posted_on", "id"], name="tx_user_date"),
             models.Index(fields=["user", "category", "posted_on"], name="tx_user_category_date"),
             models.Index(
                 fields=["user", "account"], condition=Q(pending=True), name="tx_pending"
