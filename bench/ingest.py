@@ -23,8 +23,19 @@ What one run measures (each timed measurement ``--repeat`` times, median reporte
    accounts and a card).
 
 Every repetition of 1 and 3 uses fresh bench users (so the transaction table holds none
-of their rows); they are deleted and the table vacuumed afterwards, outside the clock.
-Each repetition of 2 uses a new bare table.
+of their rows); they are deleted and every table they touched vacuumed afterwards,
+outside the clock (autovacuum may be off, as on the CI machine). Each repetition of 2
+uses a new bare table.
+
+Each process starts as a Celery pool process does (``prepare_worker_process``: the seller
+dictionary loaded, then ``gc.freeze()``; the records built up front are frozen with it,
+since a worker holds one statement's records at a time, not 100,000). Before every timed
+ingest and re-ingest the categoriser's per-description caches are emptied: a repetition
+must not find the previous one's descriptions already categorised.
+
+The broker and the cache are what the settings give: Redis with ``REDIS_URL`` set (as in
+production), else the embedded folder broker and file cache, whose per-statement cost
+(the budget check enqueued, the summary version bumped) is higher.
 
 ``--workers N`` (default 1) models one Celery worker whose prefork pool has N child
 processes (Celery's default concurrency is the CPU count): N processes are forked once,

@@ -87,3 +87,22 @@ def test_celery_is_configured_for_at_least_once_delivery(settings):
         period = entry["schedule"]
         seconds = period if isinstance(period, int | float) else 24 * 3600
         assert entry["options"]["expires"] < seconds
+
+
+def test_each_worker_process_loads_the_dictionary_and_freezes_it_before_its_first_task():
+    import gc
+
+    from celery.signals import worker_process_init
+
+    import categories.engine as engine
+    from mint.celery import _prepare_worker_process
+
+    assert _prepare_worker_process in [ref() for _, ref in worker_process_init.receivers]
+    loaded, engine._default = engine._default, None
+    try:
+        worker_process_init.send(sender=None)
+        assert engine._default is not None  # the dictionary is loaded
+        assert gc.get_freeze_count() > 0  # and out of the collector's walks
+    finally:
+        gc.unfreeze()
+        engine._default = loaded or engine._default
