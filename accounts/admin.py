@@ -6,7 +6,7 @@ from transactions.models import RefreshRun
 from transactions.services.refresh import refresh_request
 
 from .models import Connection, FinancialAccount, User
-from .services import account_unlink, financial_account_delete
+from .services import account_unlink, financial_account_delete, user_delete
 
 
 @admin.register(User)
@@ -24,6 +24,14 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",),
                              "fields": ("email", "password1", "password2")}),)
     readonly_fields = ["last_active_at", "last_login", "date_joined"]
+
+    # Deleting goes through the service, which recounts the crowd votes that go with them.
+    def delete_model(self, request, obj):
+        user_delete(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            user_delete(user=user)
 
 
 class FinancialAccountInline(admin.TabularInline):

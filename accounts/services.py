@@ -95,6 +95,21 @@ def financial_account_delete(*, account: FinancialAccount) -> None:
     spending_apply(delta)
 
 
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Deletes a user and everything of theirs (support, through the admin). Their crowd
+    votes go with them, so each seller they voted on is recounted in the same
+    transaction: a default that needed their vote is withdrawn."""
+    from categories.models import SellerVote
+    from categories.services import crowd_recount
+
+    voted = sorted(set(SellerVote.objects.filter(user=user)
+                       .values_list("seller_key", flat=True)))
+    user.delete()
+    for seller_key in voted:  # sorted: one lock order for every recount
+        crowd_recount(seller_key=seller_key)
+
+
 def file_connection_for(*, user: User) -> Connection:
     """The per-user pseudo-connection that holds accounts created by file imports."""
     connection, _ = Connection.objects.get_or_create(

@@ -205,6 +205,24 @@ def test_recount_rebuilds_tallies_after_users_leave(db):
     assert default() is None
 
 
+def test_deleting_a_user_withdraws_a_default_that_needed_their_vote(db, admin_client):
+    from accounts.services import user_delete
+
+    voters = users(4)
+    for user in voters:
+        crowd_vote(user=user, seller_key=SELLER, category=cat("Hobbies"))
+    crowd_vote(user=voters[0], seller_key="zqx other", category=cat("Hobbies"))
+
+    user_delete(user=voters[0])
+    assert (tallies(), default()) == ({"Hobbies": 3}, "Hobbies")
+    assert tallies("zqx other") == {}
+
+    # Support deletes users in the admin: the same service.
+    response = admin_client.post(f"/admin/accounts/user/{voters[1].pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert (tallies(), default()) == ({"Hobbies": 2}, None)
+
+
 def test_manual_choice_through_the_service_creates_a_rule_when_asked(
     db, django_capture_on_commit_callbacks
 ):
