@@ -1,10 +1,42 @@
 import os
+import time
+import warnings
 from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, plus: before the test database is dropped, wait (5 s at most) for
+    sessions that other processes or threads of the suite opened on it to end; any left
+    are named in a warning and terminated, so that the drop does not fail."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        deadline = time.monotonic() + 5
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pid, application_name, state, left(query, 120) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                others = cursor.fetchall()
+            if not others or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        if others:
+            warnings.warn(f"database sessions left open by the suite, terminated: {others}",
+                          stacklevel=1)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s) AS pid",
+                               [[row[0] for row in others]])
 
 
 @pytest.fixture(autouse=True)
