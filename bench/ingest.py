@@ -394,7 +394,7 @@ def ingest_all(plan: Plan, owners: Owners, phases: dict | None = None,
             locked = Connection.objects.select_for_update().filter(pk=conn.pk).first()
             t2 = time.perf_counter()
             result = transactions_ingest(user=user, connection=locked, statement=statement,
-                                         dump=dump)
+                                         dump=dump, durable=False)  # as a refresh does
             t3 = time.perf_counter()
             locked.cursor = statement.cursor or locked.cursor
             locked.status = Connection.Status.ACTIVE

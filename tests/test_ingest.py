@@ -52,6 +52,28 @@ def test_two_statements_in_one_transaction_do_not_mix(alice):
     assert sorted(Transaction.objects.values_list("external_id", flat=True)) == ["a1", "a2", "b1"]
 
 
+def test_only_a_refresh_lets_its_commit_skip_the_wal_flush(alice):
+    """A background refresh lost in a database crash is run again; an import the user
+    was told about must be on disk when the commit returns."""
+    connection = ConnectionFactory(user=alice)
+    dump = RawDump.objects.create(user=alice, connection=connection, key="k/w",
+                                  media_type="application/json", size=1, sha256="0")
+
+    def synchronous_commit(**kwargs):
+        with transaction.atomic():
+            transactions_ingest(user=alice, connection=connection, dump=dump,
+                                statement=Statement(accounts=[], transactions=[tx("w1")]),
+                                **kwargs)
+            with transaction.get_connection().cursor() as cursor:
+                cursor.execute("SHOW synchronous_commit")
+                return cursor.fetchone()[0]
+
+    if transaction.get_connection().vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    assert synchronous_commit() == "on"
+    assert synchronous_commit(durable=False) == "off"
+
+
 def test_rows_cannot_land_on_another_users_account(alice, bob):
     bobs = FinancialAccountFactory(connection__user=bob)
     alices = ConnectionFactory(user=alice)

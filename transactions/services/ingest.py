@@ -112,19 +112,23 @@ def transactions_ingest(
     statement: Statement,
     dump: RawDump,
     account: FinancialAccount | None = None,
+    durable: bool = True,
 ) -> IngestResult:
     """Writes a parsed statement. Call inside ``transaction.atomic()`` together with
     whatever else must commit with the rows (the fetch cursor, the run record).
 
     ``account`` forces every transaction onto one account (a file imported into a
     chosen account); otherwise the statement's account ids pick or create accounts.
+
+    ``durable=False`` lets the commit return before its WAL is flushed (PostgreSQL's
+    ``synchronous_commit = off``, ~2 ms less per statement): for a background refresh
+    only, whose loss in a database crash loses nothing, since the run is still marked
+    running (committed earlier), its lease expires and the requeue sweep runs it again.
+    An import the user was told about stays durable.
     """
     if not db.in_atomic_block:
         raise RuntimeError("transactions_ingest must run inside transaction.atomic()")
-    if db.vendor == "postgresql":
-        # Losing this commit in a database crash loses nothing: the run is still marked
-        # running (committed earlier), its lease expires and the requeue sweep runs it
-        # again from the provider or the raw dump. Saves the WAL flush wait (~2 ms).
+    if not durable and db.vendor == "postgresql":
         with db.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     if account is None:

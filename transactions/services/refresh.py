@@ -141,7 +141,8 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
             if locked is None:
                 return None  # unlinked while fetching
             result = transactions_ingest(
-                user=run.user, connection=locked, statement=statement, dump=dump
+                user=run.user, connection=locked, statement=statement, dump=dump,
+                durable=False,  # a crash before the WAL flush: the run is simply run again
             )
             timings["ingest_s"] = round(time.perf_counter() - started, 4)
             locked.cursor = statement.cursor or locked.cursor
