@@ -10,9 +10,9 @@ with one statement: an ``UPDATE`` of the stored rows whose data changed, an ``IN
 the rows not stored yet (an anti-join on the unique index), and the monthly spending they
 move; unchanged rows are not written at all (see ``_write_postgres``). Rows of
 accounts this very statement created (a first link, an import that creates its accounts)
-skip the lookups for stored rows, which cannot exist: they are COPYed straight into
-the table. Other
-databases (SQLite in embedded mode) take a portable ORM path with the same semantics.
+skip the lookups for stored rows, which cannot exist: they are COPYed straight into the
+table. Other databases (SQLite in embedded mode) take a portable ORM path with the same
+semantics.
 """
 
 from __future__ import annotations
@@ -334,9 +334,9 @@ def _escape(text: str) -> str:
 
 def _copy_lines(rows: list[list], tail: str = "") -> str:
     """COPY text of the rows in ``_COLUMNS`` order (then ``tail``, the same for every
-    row: more columns, tab first). Cleaned text (description, memo,
-    seller) has no tab or newline left, so only a backslash can need escaping there;
-    ids, dates and amounts never do; the dump id is formatted once per batch."""
+    row: more columns, tab first). Cleaned text (description, memo, seller) has no tab
+    or newline left, so only a backslash can need escaping there; ids, dates and amounts
+    never do; the dump id is formatted once per batch."""
     esc, null, lines = _escape, r"\N", []
     dump_id, dump_text = object(), ""
     for r in rows:
