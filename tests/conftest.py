@@ -145,3 +145,9 @@ def browser_page(monkeypatch):
         page.set_default_timeout(10_000)
         yield page
         browser.close()
+        # The test's ORM calls ran while Playwright's loop was up, in a context of their
+        # own, with a database session of their own: close it (transactional tests only,
+        # as live_server needs), or it outlives the suite.
+        from django.db import connections
+
+        connections.close_all()

@@ -301,3 +301,31 @@ def test_a_dump_whose_rows_were_never_written_is_not_replayed(alice, bank_today,
 
     assert result.differences == {}
     assert current_totals(alice.id) == totals_from_rows(alice.id)
+
+
+def test_a_dump_record_does_not_wait_for_the_wal_flush_but_leaves_a_callers_commit_alone(
+    alice,
+):
+    """Outside a transaction the dump's row commits without waiting for the WAL flush
+    (what points at it commits later, and WAL replays in order); inside a caller's
+    transaction it changes nothing about that transaction's commit."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from transactions.services.dumps import raw_dump_store
+
+    if db.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+
+    def store():
+        with CaptureQueriesContext(db) as queries:
+            dump = raw_dump_store(user=alice, source_id=uuid.uuid4(), payload=b"{}",
+                                  media_type="application/json")
+        return dump, [q["sql"] for q in queries.captured_queries]
+
+    dump, sql = store()
+    assert "SET LOCAL synchronous_commit TO OFF" in sql
+    assert RawDump.objects.filter(pk=dump.pk).exists()
+    with transaction.atomic():
+        _, sql = store()
+    assert not any("synchronous_commit" in s for s in sql)
