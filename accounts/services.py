@@ -1,5 +1,6 @@
 
 from django.contrib.auth.password_validation import validate_password
+from django.db import connection as db
 from django.db import transaction
 
 from .crypto import encrypt_credentials
@@ -99,14 +100,26 @@ def financial_account_delete(*, account: FinancialAccount) -> None:
 def user_delete(*, user: User) -> None:
     """Deletes a user and everything of theirs (support, through the admin). Their crowd
     votes go with them, so each seller they voted on is recounted in the same
-    transaction: a default that needed their vote is withdrawn."""
-    from categories.models import SellerVote
+    transaction: a default that needed their vote is withdrawn.
+
+    Locks first, in the orders the other writers use: the user's connections (every
+    writer of transaction rows holds its connection's lock, so no refresh writes rows
+    meanwhile), then the sellers they voted on, sorted (``crowd_vote`` locks the seller
+    before the vote), then their votes, deleted with the keys they had."""
+    from categories.models import CrowdSeller, SellerVote
     from categories.services import crowd_recount
 
-    voted = sorted(set(SellerVote.objects.filter(user=user)
-                       .values_list("seller_key", flat=True)))
+    list(Connection.objects.select_for_update().filter(user=user).order_by("pk")
+         .values_list("pk", flat=True))
+    keys = set(SellerVote.objects.filter(user=user).values_list("seller_key", flat=True))
+    list(CrowdSeller.objects.select_for_update().filter(seller_key__in=keys)
+         .order_by("seller_key").values_list("pk", flat=True))
+    with db.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {SellerVote._meta.db_table} WHERE user_id = %s "  # noqa: S608
+                       "RETURNING seller_key", [user.pk])
+        keys |= {key for (key,) in cursor.fetchall()}  # a vote cast since the read above
     user.delete()
-    for seller_key in voted:  # sorted: one lock order for every recount
+    for seller_key in sorted(keys):
         crowd_recount(seller_key=seller_key)
 
 

@@ -26,6 +26,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 cursor.execute(
                     "SELECT pid, application_name, state, left(query, 120) FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend'"
                 )
                 others = cursor.fetchall()
             if not others or time.monotonic() > deadline:
@@ -143,11 +144,13 @@ def browser_page(monkeypatch):
         )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.set_default_timeout(10_000)
-        yield page
-        browser.close()
-        # The test's ORM calls ran while Playwright's loop was up, in a context of their
-        # own, with a database session of their own: close it (transactional tests only,
-        # as live_server needs), or it outlives the suite.
-        from django.db import connections
+        try:
+            yield page
+            browser.close()
+        finally:
+            # The test's ORM calls ran while Playwright's loop was up, in a context of
+            # their own, with a database session of their own: close it (transactional
+            # tests only, as live_server needs), or it outlives the suite.
+            from django.db import connections
 
-        connections.close_all()
+            connections.close_all()

@@ -104,8 +104,9 @@ class Transaction(models.Model):
     # deferred checks cost 30–40 % of ingest throughput (bench/ingest.py: 10.6k → 15.7k
     # rows/s without them), and a table sharded by user_id cannot reference unsharded
     # ones anyway. The one write path (transactions_ingest) checks once per batch that
-    # every account exists and belongs to the row's user, under FOR KEY SHARE; deletions
-    # go through the ORM, which applies on_delete. Indexes below cover every lookup.
+    # every account exists and belongs to the row's user, under FOR KEY SHARE (or has
+    # just created those accounts itself, in the same transaction); deletions go through
+    # the ORM, which applies on_delete. Indexes below cover every lookup.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False, db_constraint=False
     )
@@ -145,8 +146,9 @@ class Transaction(models.Model):
         ]
         indexes = [
             # Ascending: lists read it backwards (newest first) as fast, and rows that
-            # arrive oldest first append at the end of the user's range instead of
-            # splitting pages at its start (bench/ingest.py: ~10 % of the insert's cost).
+            # arrive oldest first go to the end of the user's range, not its start
+            # (PostgreSQL's page splits favour ascending inserts). Measured on new users,
+            # whose rows land at the index's right end: COPY of 100,000 rows 0.83 → 0.73 s.
             models.Index(fields=["user", "posted_on", "id"], name="tx_user_date"),
             models.Index(fields=["user", "category", "posted_on"], name="tx_user_category_date"),
             models.Index(

@@ -127,8 +127,8 @@ def spending_apply(delta: SpendingDelta) -> None:
         ordered = sorted(rows.items())
         columns = [
             "{" + ",".join(str(value) for value in column) + "}"
-            for column in zip(*((u, m.isoformat(), c, t, n) for (u, m, c), (t, n) in ordered),
-                              strict=True)
+            for column in zip(*((int(u), m.isoformat(), int(c), Decimal(t), int(n))
+                                for (u, m, c), (t, n) in ordered), strict=True)
         ]
         with db.cursor() as cursor:
             cursor.execute(

@@ -505,8 +505,9 @@ def _write_postgres(rows: list[list]) -> IngestResult:
 def _write_postgres_new(rows: list[list]) -> IngestResult:
     """Rows of accounts that have none yet: COPYed straight into the table (no stored
     row can be updated, replaced or duplicated, so there is nothing to look up, stage or
-    lock), and monthly spending summed here and upserted in one statement. A duplicate
-    key would still be refused by the unique constraint, failing the ingest."""
+    lock first), then monthly spending summed here and upserted in one statement (under
+    the user's shared spending lock, as every spending writer). A duplicate key would
+    still be refused by the unique constraint, failing the ingest."""
     table = Transaction._meta.db_table
     now = timezone.now().isoformat()
     with db.cursor() as cursor:
