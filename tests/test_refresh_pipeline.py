@@ -329,3 +329,27 @@ def test_a_dump_record_does_not_wait_for_the_wal_flush_but_leaves_a_callers_comm
     with transaction.atomic():
         _, sql = store()
     assert not any("synchronous_commit" in s for s in sql)
+
+
+def test_the_folder_store_makes_a_new_object_durable_with_its_folders(tmp_path, monkeypatch):
+    """Embedded mode: the object's bytes, then its name (the folder), then the folders
+    made for it are synced to disk before put_new returns."""
+    import os
+
+    from transactions.objectstore import FolderStore
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")),
+                                                 real_fsync(fd)))
+    store = FolderStore(tmp_path)
+
+    store.put_new("raw/1/2/2026/12/07/a.json", b"{}", "application/json")
+    day = tmp_path / "raw/1/2/2026/12/07"
+    assert synced == [str(day / "a.json.part"), str(day), str(day.parent), str(day.parent.parent),
+                      str(tmp_path / "raw/1/2"), str(tmp_path / "raw/1"), str(tmp_path / "raw"),
+                      str(tmp_path)]
+    synced.clear()
+    store.put_new("raw/1/2/2026/12/07/b.json", b"{}", "application/json")
+    assert synced == [str(day / "b.json.part"), str(day)]  # its folder existed already
+    assert store.get("raw/1/2/2026/12/07/b.json") == b"{}"
