@@ -243,6 +243,7 @@ def display_name(key: str) -> str:
 _NONE = SellerMatch("", "", None, None)
 _DIGIT_SHAPE = str.maketrans("123456789", "000000000")
 _DIGIT_SHAPE_BYTES = bytes.maketrans(b"123456789", b"000000000")
+_HAS_DIGIT = re.compile(r"\d")
 
 
 def _digit_shape(raw: str) -> str:
@@ -250,8 +251,6 @@ def _digit_shape(raw: str) -> str:
     if raw.isascii():
         return raw.encode().translate(_DIGIT_SHAPE_BYTES).decode()
     return raw.translate(_DIGIT_SHAPE)
-_HAS_DIGIT = re.compile(r"\d")
-
 
 
 _WORD_HEURISTICS: dict[str, Heuristic] = {}

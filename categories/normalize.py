@@ -64,10 +64,8 @@ __all__ = ["SellerMatcher", "clean_description", "match_key", "seller_key"]
 # with match_key; ~6× faster than str.translate with a dict table): upper case → lower,
 # every other non-alphanumeric → space, apostrophes deleted; "&" → " and " before.
 _ASCII_KEY_BYTES = bytes(
-    c if chr(c).isalnum() and not chr(c).isupper() else
-    c + 32 if chr(c).isupper() else ord(" ")
-    for c in range(256)
-)
+    ord(chr(c).lower()) if chr(c).isalnum() else ord(" ") for c in range(128)
+) + bytes(range(128, 256))  # only ASCII text is translated with it
 
 
 def _key_tokens(text: str) -> list[str]:

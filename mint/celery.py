@@ -27,7 +27,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-
 @worker_process_init.connect
 def _prepare_worker_process(**kwargs) -> None:
     """Each pool process loads the seller dictionary before its first task and moves it

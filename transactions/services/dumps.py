@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ..models import RawDump
 from ..objectstore import get_store
+from .ingest import commit_without_wal_flush
 
 EXTENSIONS = {
     "application/json": "json",
@@ -29,16 +30,15 @@ def raw_dump_store(
         f"{source_id}-{uuid.uuid4().hex[:12]}.{ext}"
     )
     get_store().put_new(key, payload, media_type)
-    digest = hashlib.sha256(payload).hexdigest()
-    if db.in_atomic_block or db.vendor != "postgresql":
-        return RawDump.objects.create(user=user, connection=connection, key=key,
-                                      media_type=media_type, size=len(payload), sha256=digest)
+    own_transaction = not db.in_atomic_block
     with transaction.atomic():
-        # The record of a dump already safe in the object store need not wait for the
-        # WAL flush (~0.6 ms): WAL is replayed in order, so whatever later commit points
-        # at this row (the rows written from it, an import job) cannot survive a crash
-        # that loses it; losing it alone leaves an unreferenced object, nothing else.
-        with db.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        return RawDump.objects.create(user=user, connection=connection, key=key,
-                                      media_type=media_type, size=len(payload), sha256=digest)
+        if own_transaction:
+            # The record of a dump already safe in the object store need not wait for
+            # the WAL flush (~0.6 ms): WAL is replayed in order, so whatever later commit
+            # points at this row (the rows written from it, an import job) cannot survive
+            # a crash that loses it; losing it alone leaves an unreferenced object.
+            commit_without_wal_flush()
+        return RawDump.objects.create(
+            user=user, connection=connection, key=key, media_type=media_type,
+            size=len(payload), sha256=hashlib.sha256(payload).hexdigest(),
+        )

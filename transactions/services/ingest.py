@@ -128,9 +128,8 @@ def transactions_ingest(
     """
     if not db.in_atomic_block:
         raise RuntimeError("transactions_ingest must run inside transaction.atomic()")
-    if not durable and db.vendor == "postgresql":
-        with db.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    if not durable:
+        commit_without_wal_flush()
     if account is None:
         accounts, empty = accounts_upsert(user=user, connection=connection,
                                           records=statement.accounts)
@@ -157,6 +156,15 @@ def transactions_ingest(
         result.account_ids |= account_ids
         result.months |= {(day.year, day.month) for day in {row[D] for row in rows}}
     return result
+
+
+def commit_without_wal_flush() -> None:
+    """The current transaction's commit returns before its WAL reaches the disk
+    (PostgreSQL's ``synchronous_commit = off``; a no-op elsewhere). Only for writes whose
+    loss in a database crash costs nothing but doing them again."""
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _latest_per_key(records: list[TransactionRecord]) -> list[TransactionRecord]:
