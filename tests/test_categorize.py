@@ -265,6 +265,42 @@ def test_the_pipeline_records_seller_category_and_where_it_came_from(alice):
     }
 
 
+def test_a_batch_answers_each_item_as_if_it_were_alone(alice):
+    """A batch works each distinct answer out once: items that share a description but
+    differ in what an answer depends on (sign, the file's category, a rule's amount or
+    account) must still get their own."""
+    hobbies = Category.objects.get(name="Hobbies")
+    rule = Rule(id=1, user=alice, description_contains="florbnik", amount_min=Decimal("-10.00"),
+                amount_max=Decimal("-1.00"), account_id=7, category=hobbies)
+    batch = [
+        item("INTEREST PAYMENT", "2.50"), item("INTEREST PAYMENT", "-2.50"),
+        item(STARBUCKS), item(STARBUCKS, source_category="Groceries"), item(STARBUCKS),
+        item(UNKNOWN, "-4.50", 7), item(UNKNOWN, "-40.00", 7), item(UNKNOWN, "-4.50", 8),
+        item(UNKNOWN, "-4.50", 7), item("INTEREST PAYMENT", "3.10"),
+    ]
+    for rules in ([], [rule]):
+        compiled = compile_rules(rules)
+        alone = [categorize_items(items=[it], rules=compiled, user=alice)[0] for it in batch]
+        assert categorize_items(items=batch, rules=compiled, user=alice) == alone
+    assert len({a[2] for a in alone[:2]}) == 2  # the sign mattered
+    assert [a[3] for a in alone[5:9]] == ["rule", "", "", "rule"]
+
+
+def test_the_pipeline_answers_each_record_as_if_it_were_alone(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [
+        record("a", "INTEREST PAYMENT", "2.50"), record("b", "INTEREST PAYMENT", "-2.50"),
+        record("c", STARBUCKS), record("d", STARBUCKS, "3.00"),
+    ])
+    rows = {t.external_id: str(t.category)
+            for t in Transaction.objects.filter(user=alice).select_related("category__parent")}
+    alone = {key: categorizer().classify(raw, sign)[2] for key, raw, sign in (
+        ("a", "INTEREST PAYMENT", 1), ("b", "INTEREST PAYMENT", -1),
+        ("c", STARBUCKS, -1), ("d", STARBUCKS, 1))}
+    assert rows == alone
+    assert rows["a"] != rows["b"]
+
+
 def test_a_manual_category_survives_a_correction_from_the_bank(alice):
     connection = ConnectionFactory(user=alice)
     ingest(alice, connection, [record("a", STARBUCKS)])
