@@ -333,7 +333,7 @@ def test_a_dump_record_does_not_wait_for_the_wal_flush_but_leaves_a_callers_comm
 
 def test_the_folder_store_makes_a_new_object_durable_with_its_folders(tmp_path, monkeypatch):
     """Embedded mode: the object's bytes, then its name (the folder), then the folders
-    made for it are synced to disk before put_new returns."""
+    holding the folders made for it are synced to disk before put_new returns."""
     import os
 
     from transactions.objectstore import FolderStore
@@ -353,3 +353,19 @@ def test_the_folder_store_makes_a_new_object_durable_with_its_folders(tmp_path, 
     store.put_new("raw/1/2/2026/12/07/b.json", b"{}", "application/json")
     assert synced == [str(day / "b.json.part"), str(day)]  # its folder existed already
     assert store.get("raw/1/2/2026/12/07/b.json") == b"{}"
+    synced.clear()
+    store.put_new("raw/1/2/2026/12/08/c.json", b"{}", "application/json")
+    # a new day: its folder is new, the month's folder holds it; nothing above changed
+    assert synced == [str(day.parent / "08/c.json.part"), str(day.parent / "08"),
+                      str(day.parent)]
+
+
+def test_a_refresh_queues_one_budget_check_and_one_cache_invalidation(alice, bank_today):
+    from unittest import mock
+
+    with (mock.patch("budgets.tasks.check_budgets.delay") as check,
+          mock.patch("budgets.cache.summary_invalidate") as invalidate):
+        link(alice)
+    assert Transaction.objects.filter(user=alice).exists()
+    assert check.call_args_list == [mock.call(alice.id)]
+    assert invalidate.call_args_list == [mock.call(alice.id)]

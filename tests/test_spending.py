@@ -201,3 +201,29 @@ def test_add_rows_sums_as_add_does_row_by_row(rows):
         one_by_one.add(user_id=7, posted_on=day, category_id=category_id, amount=amount)
     at_once.add_rows(user_id=7, rows=rows)
     assert dict(at_once.totals) == dict(one_by_one.totals)
+
+
+def test_a_call_queued_once_is_not_lost_to_a_rolled_back_savepoint(
+    db, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from budgets.services.spending import after_commit
+
+    calls = []
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        after_commit(calls.append, "a", once=True)
+        after_commit(calls.append, "a", once=True)  # waiting already: not again
+        after_commit(calls.append, "b", once=True)  # other arguments: another call
+        try:
+            with transaction.atomic():
+                after_commit(calls.append, "c", once=True)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        with transaction.atomic():
+            after_commit(calls.append, "a", once=True)  # an outer one will run: skipped
+            after_commit(calls.append, "d", once=True)
+        after_commit(calls.append, "c", once=True)  # the first went with its savepoint
+        after_commit(calls.append, "d", once=True)  # a released savepoint's: kept, run again
+    assert calls == ["a", "b", "d", "c", "d"]

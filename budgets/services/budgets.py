@@ -24,8 +24,8 @@ def _changed(user_id: int) -> None:
 
     # robust: a cache or broker outage after the commit must not turn a committed write
     # into an error, nor keep the other callback from running.
-    after_commit(check_budgets.delay, user_id)
-    after_commit(summary_invalidate, user_id)
+    after_commit(check_budgets.delay, user_id, once=True)
+    after_commit(summary_invalidate, user_id, once=True)
 
 
 def _spending_top(user, category: Category) -> Category:

@@ -157,15 +157,25 @@ def spending_apply(delta: SpendingDelta) -> None:
         spending_changed(user_id=user_id, months=user_months)
 
 
-def after_commit(fn, *args) -> None:
+def after_commit(fn, *args, once: bool = False) -> None:
     """``fn(*args)`` after the commit, *robust*: its error is logged, never raised into a
     write that has committed, and later callbacks still run. (A plain function, not a
-    ``partial``: Django logs a robust callback by its ``__qualname__``.)"""
+    ``partial``: Django logs a robust callback by its ``__qualname__``.)
+
+    ``once``: not again if the same call already waits for this commit at this savepoint
+    or an outer one (so that it runs whenever this one would): a refresh that changes
+    spending queues one budget check, not one per step that noticed."""
+    if once and db.in_atomic_block:
+        here = set(db.savepoint_ids)
+        for sids, pending, _robust in db.run_on_commit:
+            if getattr(pending, "mint_call", None) == (fn, args) and sids <= here:
+                return
 
     def call():
         fn(*args)
 
     call.__qualname__ = f"after_commit({getattr(fn, '__qualname__', fn)!s})"
+    call.mint_call = (fn, args)
     transaction.on_commit(call, robust=True)
 
 
@@ -179,5 +189,5 @@ def spending_changed(*, user_id: int, months: set[date]) -> None:
     # into an error (a refresh marked failed, a 500), nor skip the other callback. A check
     # lost to a broker outage runs again after the user's next refresh (refresh.py).
     if months:
-        after_commit(check_budgets.delay, user_id)
-    after_commit(summary_invalidate, user_id)
+        after_commit(check_budgets.delay, user_id, once=True)
+    after_commit(summary_invalidate, user_id, once=True)
