@@ -32,15 +32,12 @@ class FolderStore:
     def put_new(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
         tmp = path.with_name(path.name + ".part")
-        made: list[Path] = []  # folders this write created, deepest first
+        made_folders = False
         try:
             handle = open(tmp, "wb")  # noqa: SIM115 - closed by the with below
         except FileNotFoundError:  # the day's first dump: make its folders (not each time)
-            folder = path.parent
-            while not folder.exists():
-                made.append(folder)
-                folder = folder.parent
             path.parent.mkdir(parents=True, exist_ok=True)
+            made_folders = True
             handle = open(tmp, "wb")  # noqa: SIM115
         with handle:
             handle.write(data)
@@ -52,10 +49,13 @@ class FolderStore:
             raise ObjectExists(key) from None
         finally:
             tmp.unlink(missing_ok=True)
-        # The new name is durable only once its folder is, and a new folder only once
-        # the folder holding it is: the rows written from this dump must never outlive it
-        # in a crash. (A folder another writer made meanwhile is synced too: harmless.)
-        for folder in dict.fromkeys([path.parent, *(new.parent for new in made)]):
+        # The new name is durable only once its folder is (and new folders once theirs
+        # are): the rows written from this dump must never outlive it in a crash.
+        folders = [path.parent]
+        if made_folders:
+            root = self.root.resolve()
+            folders += [p for p in path.parent.parents if p == root or root in p.parents]
+        for folder in folders:
             fd = os.open(folder, os.O_RDONLY)
             try:
                 os.fsync(fd)
