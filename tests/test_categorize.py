@@ -277,6 +277,8 @@ def test_a_batch_answers_each_item_as_if_it_were_alone(alice):
         item(STARBUCKS), item(STARBUCKS, source_category="Groceries"), item(STARBUCKS),
         item(UNKNOWN, "-4.50", 7), item(UNKNOWN, "-40.00", 7), item(UNKNOWN, "-4.50", 8),
         item(UNKNOWN, "-4.50", 7), item("INTEREST PAYMENT", "3.10"),
+        Item("POS PURCHASE", "STARBUCKS 1234", Decimal("-4.50"), None, ""),  # the memo names it
+        item("POS PURCHASE"),
     ]
     for rules in ([], [rule]):
         compiled = compile_rules(rules)
@@ -284,6 +286,7 @@ def test_a_batch_answers_each_item_as_if_it_were_alone(alice):
         assert categorize_items(items=batch, rules=compiled, user=alice) == alone
     assert len({a[2] for a in alone[:2]}) == 2  # the sign mattered
     assert [a[3] for a in alone[5:9]] == ["rule", "", "", "rule"]
+    assert [a[0] for a in alone[10:]] == ["Starbucks", ""]
 
 
 def test_the_pipeline_answers_each_record_as_if_it_were_alone(alice):

@@ -227,3 +227,42 @@ def test_a_call_queued_once_is_not_lost_to_a_rolled_back_savepoint(
         after_commit(calls.append, "c", once=True)  # the first went with its savepoint
         after_commit(calls.append, "d", once=True)  # a released savepoint's: kept, run again
     assert calls == ["a", "b", "d", "c", "d"]
+
+
+def test_deleting_an_own_category_moves_its_rows_and_spending_to_its_parent(alice, bob):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.services import user_delete
+    from categories.services import category_create, category_delete
+
+    march = date(2026, 3, 1)
+    ingest(alice, ConnectionFactory(user=alice), [rec("a", "-40.00"), rec("b", "-10.00")])
+    ingest(bob, ConnectionFactory(user=bob), [rec("a", "-7.00")])
+    auto = Category.objects.get(name="Auto & Transport", user=None)
+    mine = category_create(user=alice, parent=auto, name="Road trips")
+    row = Transaction.objects.get(user=alice, external_id="a")
+    transaction_categorize(user=alice, transaction_id=row.id, category=mine)
+    assert table(alice)[(march, "Road trips")] == (Decimal("-40.00"), 1)
+
+    with CaptureQueriesContext(db) as queries:
+        category_delete(category=mine)
+
+    row.refresh_from_db()
+    assert (row.category_id, row.category_source) == (auto.id, "manual")
+    assert table(alice) == {(march, "Gas & Fuel"): (Decimal("-10.00"), 1),
+                            (march, "Auto & Transport"): (Decimal("-40.00"), 1)}
+    assert table(bob) == {(march, "Gas & Fuel"): (Decimal("-7.00"), 1)}
+    assert_consistent(alice)
+    # No statement looks for the category in every user's rows (nothing indexes that).
+    assert not [q["sql"] for q in queries.captured_queries
+                if 'UPDATE "transactions_transaction" SET "category_id" = NULL' in q["sql"]]
+
+    other = category_create(user=alice, parent=auto, name="Tolls")
+    transaction_categorize(user=alice, transaction_id=row.id, category=other)
+    with CaptureQueriesContext(db) as queries:
+        user_delete(user=alice)
+    assert not Transaction.objects.filter(user_id=alice.id).exists()
+    assert Transaction.objects.filter(user=bob).count() == 1
+    assert not [q["sql"] for q in queries.captured_queries
+                if 'UPDATE "transactions_transaction" SET "category_id" = NULL' in q["sql"]]

@@ -123,8 +123,12 @@ class Transaction(models.Model):
     seller = models.CharField(max_length=200, blank=True)
     # match_key of the seller (categories.engine): what rules and crowd votes are keyed on.
     seller_key = models.CharField(max_length=200, blank=True)
+    # DO_NOTHING: a user's own category is deleted only by categories.services.
+    # category_delete, which first moves its rows (by the user's index), or with its user,
+    # whose rows go too; the shared taxonomy is never deleted. SET_NULL sent an
+    # "UPDATE … WHERE category_id IN (…)" that no index serves: a scan of every user's rows.
     category = models.ForeignKey(
-        "categories.Category", null=True, blank=True, on_delete=models.SET_NULL,
+        "categories.Category", null=True, blank=True, on_delete=models.DO_NOTHING,
         db_index=False, db_constraint=False,
     )
     category_source = models.CharField(
