@@ -1,10 +1,13 @@
 """transactions_ingest directly: batches, ownership, pending twins, corrections."""
 
+import uuid
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from accounts.providers import AccountRecord, Statement, TransactionRecord
 from categories.models import Category
@@ -133,6 +136,29 @@ def test_text_with_tabs_newlines_and_backslashes_survives_copy(alice):
     assert row.description == "A\\B C D E"
     assert row.memo == "m\\n"
 
+
+
+_TEXT = st.text(st.sampled_from("ab \\\t\n\rN.é"), max_size=8)
+
+
+@given(st.lists(st.tuples(_TEXT, _TEXT, _TEXT, st.sampled_from(["USD", "E\tR", "\\N"]),
+                          st.none() | st.integers(1, 9), st.booleans()), max_size=6))
+@example([("x", "a\\b", "", "USD", None, True)])  # a NULL's backslash and another
+@example([("x", "", "", "USD", None, True), ("y\\", "", "", "USD", 3, False)])
+def test_copy_text_is_the_escaped_text_of_every_row(values):
+    """The fast path writes a line as is only when escaping would not change it."""
+    from transactions.services.ingest import _copy_line_escaped, _copy_lines
+
+    dump = uuid.uuid4()
+    rows = [[7, 8, external_id, date(2026, 1, 2), Decimal("-1.50"), currency, text, memo,
+             "Seller", "seller", category, "seller", pending, None if pending else dump, ""]
+            for external_id, text, memo, currency, category, pending in values]
+    for tail in ("", "\t2026-01-02T00:00:00+00:00"):
+        expected = "".join(
+            _copy_line_escaped(r, r"\N", r"\N" if r[13] is None else str(r[13]), tail)
+            for r in rows
+        )
+        assert _copy_lines(rows, tail=tail) == expected
 
 def test_two_source_accounts_forced_into_one_keep_one_row_per_id(alice):
     target = FinancialAccountFactory(connection__user=alice)

@@ -22,6 +22,7 @@ import re
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from operator import itemgetter
@@ -342,29 +343,45 @@ def _escape(text: str) -> str:
 
 def _copy_lines(rows: list[list], tail: str = "") -> str:
     """COPY text of the rows in ``_COLUMNS`` order (then ``tail``, the same for every
-    row: more columns, tab first). Cleaned text (description, memo, seller) has no tab
-    or newline left, so only a backslash can need escaping there; ids, dates and amounts
-    never do; the dump id is formatted once per batch."""
-    esc, null, lines = _escape, r"\N", []
-    dump_id, dump_text = object(), ""
+    row: more columns, tab first). Each line is written as is, then checked in one pass
+    per character kind for anything COPY would read otherwise (a backslash other than a
+    NULL's, a tab or line break inside a value: cleaned text has none but may hold a
+    backslash; an id from the bank may hold anything); only such a line is written
+    again, escaped. The dump id is formatted once per batch, each day once, an amount
+    with ``!s`` (``f"{amount}"`` costs ~0.2 µs more)."""
+    null, lines = r"\N", []
+    tabs = len(_COLUMNS) - 1 + tail.count("\t")
+    dump_id, dump_text, dump_null = object(), "", 0
+    days: dict[date, str] = {}  # f"{day}" costs ~0.6 µs; a batch spans a few hundred days
     for r in rows:
         if r[DUMP] is not dump_id:
             dump_id = r[DUMP]
             dump_text = null if dump_id is None else str(dump_id)
-        desc, memo, seller, category_id = r[DESC], r[MEMO], r[SELLER], r[CAT]
-        if "\\" in desc:
-            desc = esc(desc)
-        if "\\" in memo:
-            memo = esc(memo)
-        if "\\" in seller:
-            seller = esc(seller)
-        lines.append(
-            f"{r[U]}\t{r[A]}\t{esc(r[X])}\t{r[D]}\t{r[AMOUNT]}\t{esc(r[CUR])}\t{desc}\t"
-            f"{memo}\t{seller}\t{r[SKEY]}\t{null if category_id is None else category_id}\t"
-            f"{r[SRC]}\t"
-            f"{'t' if r[PENDING] else 'f'}\t{dump_text}{tail}\n"
+            dump_null = dump_id is None
+        day = days.get(r[D])
+        if day is None:
+            day = days[r[D]] = r[D].isoformat()
+        category_id = r[CAT]
+        line = (
+            f"{r[U]}\t{r[A]}\t{r[X]}\t{day}\t{r[AMOUNT]!s}\t{r[CUR]}\t{r[DESC]}\t"
+            f"{r[MEMO]}\t{r[SELLER]}\t{r[SKEY]}\t{null if category_id is None else category_id}\t"
+            f"{r[SRC]}\t{'t' if r[PENDING] else 'f'}\t{dump_text}{tail}\n"
         )
+        if (line.count("\\") != dump_null + (category_id is None) or "\r" in line
+                or line.count("\t") != tabs or line.count("\n") != 1):
+            line = _copy_line_escaped(r, null, dump_text, tail)
+        lines.append(line)
     return "".join(lines)
+
+
+def _copy_line_escaped(r: list, null: str, dump_text: str, tail: str) -> str:
+    category_id = r[CAT]
+    return (
+        f"{r[U]}\t{r[A]}\t{_escape(r[X])}\t{r[D]}\t{r[AMOUNT]}\t{_escape(r[CUR])}\t"
+        f"{_escape(r[DESC])}\t{_escape(r[MEMO])}\t{_escape(r[SELLER])}\t{_escape(r[SKEY])}\t"
+        f"{null if category_id is None else category_id}\t{r[SRC]}\t"
+        f"{'t' if r[PENDING] else 'f'}\t{dump_text}{tail}\n"
+    )
 
 
 def _check_accounts(*, user_id: int, account_ids: set[int]) -> None:
