@@ -127,8 +127,9 @@ def categorize_items(
 def _answers(keys: list, distinct: dict, *, rules: list[CompiledRule], user,
              crowd: dict[str, int] | None) -> list[Result]:
     """The answer for each key, worked out once per distinct key (``distinct``: key →
-    an item it stands for). A batch repeats its sellers: a year of one account names a
-    few hundred in a thousand rows."""
+    an item it stands for): rows that repeat a line (a subscription, a payroll, a shop
+    that prints no codes) are answered once. In bench/ingest.py's statements 14 % of the
+    rows repeat one; lines with order numbers or dates in them are all distinct."""
     engine = categorizer()
     matches = {key: seller_match(item, engine) for key, item in distinct.items()}
     if crowd is None:
