@@ -815,14 +815,13 @@ def _interleaved(modes: list, rep: int) -> list:
     return order if rep % 2 == 0 else order[::-1]
 
 
-def measure_ingest(plan: Plan, repeat: int, pool: WorkerPool | None = None,
-                   reps: range | None = None) -> list[dict]:
-    """Ingest and re-ingest figures per mode of ``_modes(pool)``, in that order
-    (repetitions ``reps``, default all ``repeat``)."""
+def measure_ingest(plan: Plan, repeat: int, pool: WorkerPool | None, reps: range) -> list[dict]:
+    """Ingest and re-ingest figures per mode of ``_modes(pool)``, in that order, for the
+    repetitions ``reps`` of ``repeat``."""
     modes = _modes(pool)
     runs = [{"ingest_s": [], "reingest_s": [], "reingest_new": [], "existing_s": [],
              "extra": {}} for _ in modes]
-    for rep in reps if reps is not None else range(repeat):
+    for rep in reps:
         for m, (label, runner) in _interleaved(modes, rep):
             run = runs[m]
             owners = create_owners(plan, tag=f"r{rep}" if runner is None
@@ -948,14 +947,13 @@ def measure_threads(plan: Plan, repeat: int, threads: int) -> dict:
     }
 
 
-def measure_copy(plan: Plan, repeat: int, pool: WorkerPool | None = None,
-                 reps: range | None = None) -> list[dict]:
-    """Raw COPY figures per mode of ``_modes(pool)``, in that order (repetitions
-    ``reps``, default all ``repeat``)."""
+def measure_copy(plan: Plan, repeat: int, pool: WorkerPool | None, reps: range) -> list[dict]:
+    """Raw COPY figures per mode of ``_modes(pool)``, in that order, for the repetitions
+    ``reps`` of ``repeat``."""
     modes = _modes(pool)
     full: list[list[float]] = [[] for _ in modes]
     server: list[list[float]] = [[] for _ in modes]
-    for rep in reps if reps is not None else range(repeat):
+    for rep in reps:
         for m, (label, runner) in _interleaved(modes, rep):
             total_s, copy_s = raw_copy_once(plan, runner)
             full[m].append(total_s)
@@ -978,8 +976,8 @@ def measure_paired(plan: Plan, repeat: int,
     ingest_reps, copy_reps = [], []
     for rep in range(repeat):
         log(f"repetition {rep + 1}/{repeat}: ingest + re-ingest, then raw COPY into a bare table")
-        ingest_reps.append(measure_ingest(plan, repeat, pool, reps=range(rep, rep + 1)))
-        copy_reps.append(measure_copy(plan, repeat, pool, reps=range(rep, rep + 1)))
+        ingest_reps.append(measure_ingest(plan, repeat, pool, range(rep, rep + 1)))
+        copy_reps.append(measure_copy(plan, repeat, pool, range(rep, rep + 1)))
     ingest, copy = [], []
     for m in range(len(ingest_reps[0])):
         runs = [r[m] for r in ingest_reps]

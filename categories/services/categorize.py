@@ -115,13 +115,19 @@ def categorize_items(
     """The precedence for each item (``rules`` from :func:`compile_rules`; ``crowd``
     looked up when not given). ``user`` is needed only for import categories naming one
     of the user's own categories."""
-    # Without rules an answer depends on the texts, the file's category and the sign of
-    # the amount only; a rule may look at the exact amount and the account.
+    # A rule may look at the exact amount and the account: then the whole item is the key.
     keys = items if rules else [
-        (item.description, item.memo, item.source_category, item.amount > 0) for item in items
+        _text_key(item.description, item.memo, item.source_category, item.amount)
+        for item in items
     ]
     return _answers(keys, dict(zip(keys, items, strict=True)), rules=rules, user=user,
                     crowd=crowd)
+
+
+def _text_key(description: str, memo: str, source_category: str, amount: Decimal) -> tuple:
+    """Without rules an answer depends on the texts, the file's category and the sign of
+    the amount only."""
+    return (description, memo, source_category, amount > 0)
 
 
 def _answers(keys: list, distinct: dict, *, rules: list[CompiledRule], user,
@@ -186,8 +192,8 @@ def categorize_records(
             for r, account_id in zip(records, account_ids, strict=True)
         ]
         return categorize_items(items=items, rules=rules, user=user)
-    # The same keys as categorize_items, with an Item built for each distinct one only.
-    keys = [(r.description or "", r.memo or "", r.source_category or "", r.amount > 0)
+    # The keys of categorize_items, with an Item built for each distinct one only.
+    keys = [_text_key(r.description or "", r.memo or "", r.source_category or "", r.amount)
             for r in records]
     distinct: dict = {}
     for key, record, account_id in zip(keys, records, account_ids, strict=True):
