@@ -205,6 +205,24 @@ def _words(raw: str) -> list[str]:
     return _key_tokens(raw)  # match_key(raw).split(), one str.translate for ASCII text
 
 
+_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _camel_words(raw: str) -> list[str]:
+    """The words of the names written in camel case after a processor's ``*`` ("SQ
+    *ThaiKitchen" → ["thai", "kitchen"]): Square, Toast and the like print the name as
+    the seller typed it. Only there: elsewhere camel case is a product's name ("MacBook
+    Repair" is no bookshop). Empty when there is none."""
+    star = raw.find("*")
+    if star < 0:
+        return []
+    tail = raw[star + 1 :]
+    if _CAMEL_RE.search(tail) is None:
+        return []
+    return _key_tokens(" ".join(_CAMEL_RE.sub(" ", t) for t in tail.split()
+                                if _CAMEL_RE.search(t)))
+
+
 def movement_for(words: list[str]) -> Heuristic | None:
     """The money-movement heuristic for a description's words, if any."""
     if words and words[0] in _CHECK_WORDS and len(words) > 1 and words[1].isdigit():
@@ -254,6 +272,38 @@ def _digit_shape(raw: str) -> str:
 
 
 _WORD_HEURISTICS: dict[str, Heuristic] = {}
+
+# An airline ticket on a card statement: the airline's name, often cut short or glued
+# ("AMERICAN0012345678901", "SOUTHWES 5262345678901"), then the ticket number, whose
+# first three digits are the airline's IATA accounting code. The code tells American
+# Airlines from American Express. Airline → its seller dictionary key.
+_TICKET_RE = re.compile(r"\b([A-Z]{4,}(?: [A-Z]{2,})?) ?(\d{3})\d{7,10}(?!\d)")
+_TEN_DIGITS = re.compile(r"\d{10}")
+_TICKET_CODES = {
+    "001": "american airlines",
+    "006": "delta air lines",
+    "014": "air canada",
+    "016": "united airlines",
+    "027": "alaska airlines",
+    "057": "air france",
+    "074": "klm",
+    "125": "british airways",
+    "173": "hawaiian airlines",
+    "220": "lufthansa",
+    "279": "jetblue",
+    "422": "frontier airlines",
+    "487": "spirit airlines",
+    "526": "southwest airlines",
+}
+
+
+def _ticket_airline(m: re.Match[str]) -> str | None:
+    """The dictionary key of the airline whose ticket number ``_TICKET_RE`` found, when
+    the name before the number begins that airline's name (4+ letters)."""
+    key = _TICKET_CODES.get(m.group(2))
+    if key is None:
+        return None
+    return key if key.replace(" ", "").startswith(m.group(1).replace(" ", "").lower()) else None
 
 
 def _word_heuristic(path: str) -> Heuristic:
@@ -356,6 +406,13 @@ class Categorizer:
             _HAS_DIGIT.search(t) for t in tokens
         )
         entry_key = self._find(key, tokens)
+        if (
+            entry_key is None
+            and _TEN_DIGITS.search(raw) is not None  # ~3× cheaper than the full pattern
+            and (ticket := _TICKET_RE.search(raw.upper())) is not None
+        ):
+            entry_key = _ticket_airline(ticket)
+            digit_free = False  # the answer depends on the code's digits
         if entry_key is not None:
             seller, path = self.dictionary.lookup(entry_key)
             # The seller's identity for rules is its name's key, whatever the spelling:
@@ -365,21 +422,25 @@ class Categorizer:
             _KEYWORD_RULES.first(words)
             or (_PROCESSOR_KINDS.get(words[0]) if words else None)
             # The cleaned words, then all the line's words: ACH lines name the kind of
-            # payment after the name ("WATERONE DES:UTILITY").
-            or self._kind_of_business(tokens, words)
+            # payment after the name ("WATERONE DES:UTILITY"); then the words of names
+            # written in camel case ("SQ *ThaiKitchen").
+            or self._kind_of_business(tokens, words, _camel_words(raw))
             or _GOVERNMENT_RULES.first(words)
         )
         if not key or all(t in GENERIC_WORDS for t in key.split()):
             return (SellerMatch("", "", None, heuristic) if heuristic else _NONE), digit_free
         return SellerMatch(display_name(key)[:200], key[:200], None, heuristic), digit_free
 
-    def _kind_of_business(self, tokens: list[str], more: list[str]) -> Heuristic | None:
+    def _kind_of_business(
+        self, tokens: list[str], more: list[str], camel: list[str] = ()
+    ) -> Heuristic | None:
         """A word that says what kind of business the seller is ("... BARBERSHOP",
         "... CAR WASH"): two-word phrases first, then single words, left to right, in
-        ``tokens`` then in ``more``; then a cut-off last word of ``tokens``."""
+        ``tokens``, then in ``more``, then in ``camel``; then a cut-off last word of
+        ``tokens``, else of ``camel`` ("PremierBalletConserv")."""
         words = self._kinds
         pairs = self._pairs
-        for seq in (tokens, more):
+        for seq in (tokens, more, camel):
             last = len(seq) - 1
             for i, token in enumerate(seq):
                 seconds = pairs.get(token)
@@ -392,7 +453,17 @@ class Categorizer:
         # Banks cut long names: "GOODY GOODY LIQU" — a last word of 4+ letters that
         # begins exactly one kind-of-business word of one category.
         alpha = [t for t in tokens if t.isalpha()]  # "LIQU#10D": the store code is no word
-        if alpha and len(last := alpha[-1]) >= 4:
+        if alpha and (found := self._cut_word(alpha[-1])) is not None:
+            return found
+        if camel and camel[-1].isalpha():
+            return self._cut_word(camel[-1])
+        return None
+
+    def _cut_word(self, last: str) -> Heuristic | None:
+        """The category of the one kind-of-business word that ``last`` (4+ letters)
+        begins, if all the words it begins share one category."""
+        words = self._kinds
+        if len(last) >= 4:
             start = bisect_left(self._sorted_words, last)
             paths = set()
             for word in self._sorted_words[start : start + 8]:

@@ -103,6 +103,51 @@ def test_kind_of_business_words_categorise_unknown_sellers(raw, path):
     assert categorizer().classify(raw)[2:] == (path, "heuristic")
 
 
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        # processors print the name as the seller typed it
+        ("SQ *ThaiKitchen", "Food & Dining › Restaurants"),
+        ("TST* JoesPizzeria", "Food & Dining › Restaurants"),
+        ("PY *MainStreetBarberShop", "Personal Care › Hair"),
+        # ... and banks cut it: "Conserv(atory)"
+        ("SSP*PremierBalletConserv 420-1987131  AZ", "Education › Tuition"),
+    ],
+)
+def test_kind_of_business_words_inside_camel_case_names_after_a_processor(raw, path):
+    assert categorizer().classify(raw)[2:] == (path, "heuristic")
+
+
+def test_camel_case_without_a_processor_is_a_products_name_not_a_kind_of_business():
+    # "MacBook" holds "book"; it is no bookshop
+    assert categorizer().classify("Purchase at MacBook Repair")[2] == "Uncategorized"
+
+
+@pytest.mark.parametrize(
+    ("raw", "seller"),
+    [
+        ("AMERICAN001291271212 80086712200 TX", "American Airlines"),  # name glued, cut
+        ("SOUTHWES5262345678901", "Southwest Airlines"),
+        ("HAWAIIAN 1732345678", "Hawaiian Airlines"),
+    ],
+)
+def test_an_airline_ticket_number_names_the_airline(raw, seller):
+    assert categorizer().classify(raw)[0] == seller
+    assert categorizer().classify(raw)[2:] == ("Travel › Air Travel", "seller")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "AMERICAN0062345678901",  # 006 is Delta's code, not American's
+        "AMEX 0012345678901",  # American's code after a name that is not American's
+        "SALVATORE CAPELLI PERRYSBURG OH 0002101628019813520671",  # a long reference
+    ],
+)
+def test_a_ticket_number_needs_the_airlines_code_after_its_name(raw):
+    assert categorizer().classify(raw)[2] != "Travel › Air Travel"
+
+
 def test_an_unknown_seller_without_clues_is_uncategorized_but_keeps_its_name():
     assert categorizer().classify("ZQX FLORBNIK 99") == ("Zqx Florbnik", "zqx florbnik",
                                                         "Uncategorized", "")
@@ -134,6 +179,8 @@ CORPUS = [raw for raw, _key in CASES] + [
     "DBT CRD 1442 03/31/23 897192683 HOME CHEF 872-225-2433 IL C#3620",
     "AMZN Mktp US*2K4L02 Amzn.com/bill WA",
     "MCDONALD'S F11173 3905 GEIST RD FAIRBANKS 99709 AK USA",
+    "AMERICAN0012345678901",  # the ticket's airline code is read by value
+    "SOUTHWES 5262345678901",
 ]
 
 
