@@ -254,6 +254,24 @@ def test_amount_that_is_not_a_number_is_refused_naming_the_line_and_tag():
     assert caught.value.line == line
 
 
+@pytest.mark.parametrize(
+    ("account_markup", "kind"),
+    [
+        ("", "checking"),  # no <BANKACCTFROM> at all
+        ("<BANKACCTFROM><BANKID>111<ACCTID><ACCTTYPE>SAVINGS</BANKACCTFROM>", "checking"),
+    ],
+)
+def test_a_statement_that_names_no_account_goes_to_one_default_account(account_markup, kind):
+    data = bank_file(trn(fitid="A") + trn(fitid="B")).replace(
+        b"<BANKACCTFROM><BANKID>111<ACCTID>222333<ACCTTYPE>CHECKING</BANKACCTFROM>",
+        account_markup.encode())
+    statement = parse_ofx(data)
+
+    [account] = statement.accounts
+    assert (account.external_id, account.name, account.kind) == ("ofx", "Imported OFX", kind)
+    assert [t.account_external_id for t in statement.transactions] == ["ofx", "ofx"]
+
+
 def test_transaction_without_dtposted_is_refused_naming_its_line():
     with pytest.raises(ImportFormatError) as caught:
         parse_ofx(read("missing_dtposted.ofx"))

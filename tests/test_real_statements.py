@@ -111,8 +111,8 @@ CASES = [
     Case("actual/data-multi-decimal.ofx", "ofx", 2,
          "Bank of America checking: amounts with 3 and 5 decimals ('-30.000', '-3.77000')"),
     Case("actual/tracking-number.ofx", "ofx", 2,
-         "Actual's minimal synthetic fixture: no signon and no <BANKACCTFROM> at all",
-         rejected="line 15: <STMTRS> has no <BANKACCTFROM>"),
+         "Actual's minimal synthetic fixture: no signon and no <BANKACCTFROM> at all (one "
+         "default account, as for QIF and CSV)"),
     # --- leonardomelosantos/ofxparser.net (MIT) ---------------------------------------
     Case("ofxparser-net/comma_decimal_extract.ofx", "ofx", 1,
          "headerless OFX (starts at <OFX>), no signon, no CURDEF, BANKID 237 (Bradesco)"),

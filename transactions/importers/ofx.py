@@ -69,6 +69,8 @@ _BANK_KINDS = {
     "CD": "savings",
 }
 
+DEFAULT_ACCOUNT_ID = "ofx"
+DEFAULT_ACCOUNT_NAME = "Imported OFX"
 _KIND_LABELS = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit card"}
 
 # Aggregates: elements that hold other elements. Knowing them lets the tokenizer tell an
@@ -540,13 +542,19 @@ def _bank_external_id(bankacctfrom: _Node) -> str:
 def _account(stmtrs: _Node) -> AccountRecord:
     currency = (stmtrs.value("CURDEF") or "USD").upper()
     balance = _balance(stmtrs)
-    if stmtrs.tag == "CCSTMTRS":
-        acct = _required(stmtrs, "CCACCTFROM")
-        acctid = _required(acct, "ACCTID").text
+    card = stmtrs.tag == "CCSTMTRS"
+    acct = stmtrs.child("CCACCTFROM" if card else "BANKACCTFROM")
+    acctid = acct.value("ACCTID") if acct is not None else ""
+    if not acctid:
+        # A statement that names no account (some exports, Actual's test files): one
+        # default account for the file, as the QIF and CSV readers do; an import into a
+        # chosen account puts the rows there anyway.
+        kind = "credit_card" if card else "checking"
+        return AccountRecord(external_id=DEFAULT_ACCOUNT_ID, name=DEFAULT_ACCOUNT_NAME,
+                             kind=kind, currency=currency, balance=balance)
+    if card:
         external_id, kind = acctid, "credit_card"
     else:
-        acct = _required(stmtrs, "BANKACCTFROM")
-        acctid = _required(acct, "ACCTID").text
         external_id = _bank_external_id(acct)
         kind = _BANK_KINDS.get(acct.value("ACCTTYPE").upper(), "checking")
     mask = re.sub(r"\W", "", acctid)[-4:]
