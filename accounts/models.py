@@ -16,6 +16,13 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username):
+        """Log-in looks the address up as sign-up stored it (lower case): a person who
+        signed up as Jane.Doe@Example.com logs in typing it the same way."""
+        if isinstance(username, str):
+            username = self.normalize_email(username.strip()).lower()
+        return super().get_by_natural_key(username)
+
     def create_user(self, email, password=None, **extra):
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)

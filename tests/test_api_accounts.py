@@ -42,6 +42,22 @@ def test_register_then_token_then_bearer_access():
     assert "access" in refreshed.json()
 
 
+def test_the_token_takes_the_email_as_registered_whatever_its_case():
+    client = api_client_for(None)
+    client.post("/api/v1/auth/register/",
+                {"email": "Api.User@Example.com", "password": "a-long-passphrase"},
+                format="json")
+
+    for typed in ("Api.User@Example.com", "api.user@example.com", "API.USER@EXAMPLE.COM"):
+        token = client.post("/api/v1/auth/token/",
+                            {"email": typed, "password": "a-long-passphrase"}, format="json")
+        assert token.status_code == 200, typed
+    wrong = client.post("/api/v1/auth/token/",
+                        {"email": "Api.User@Example.com", "password": "not-the-passphrase"},
+                        format="json")
+    assert wrong.status_code == 401
+
+
 def test_register_refuses_a_weak_password_with_the_error_shape():
     response = api_client_for(None).post("/api/v1/auth/register/",
                                          {"email": "x@example.com", "password": "12345678"},

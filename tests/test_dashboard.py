@@ -108,6 +108,15 @@ def test_signup_refuses_a_weak_password_a_mismatch_and_a_taken_email(client, ali
 
 
 @pytest.mark.django_db
+def test_login_ignores_the_case_of_the_email(client, alice):
+    logged_in = client.post("/accounts/login/", {"username": "Alice@Example.COM",
+                                                 "password": PASSWORD})
+
+    assert logged_in.status_code == 302 and logged_in["Location"] == "/"
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.django_db
 def test_login_with_email_then_logout(client, alice):
     login_page = client.get("/accounts/login/")
     logged_in = client.post("/accounts/login/", {"username": "alice@example.com",
