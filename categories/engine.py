@@ -98,6 +98,11 @@ _MOVEMENTS: list[_Rule] = [
      ["payroll", "pay roll", "salary", "paycheck", "wages", "dirdep", "directdep",
       "dirdeposit", "directdeposit", *_cross("dir|direct", "dep|deposit")],
      None, None, "Transfer", "Income › Paycheck"),
+    # Rent sent by person-to-person payment or transfer is still rent ("ZELLE PAYMENT TO
+    # OAKWOOD PROPERTY MGMT RENT"): it counts as spending under Home, not as a transfer.
+    ("p2p_rent", ["rent", "rent payment", "rental payment", "mortgage"],
+     ["transfer", "xfer", "zelle", "venmo", "cash app", "square cash", "popmoney"],
+     None, "Home › Mortgage & Rent", "Income › Rental Income"),
     ("transfer",
      ["transfer", "xfer", "xfr", "tfr", "trnsfr", "wire to", "wire from", "wire in",
       "wire out", "incoming wire", "outgoing wire", "zelle", "venmo", "cash app",
