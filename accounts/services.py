@@ -3,7 +3,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import connection as db
 from django.db import transaction
 
-from .crypto import encrypt_credentials
+from .crypto import decrypt_credentials, encrypt_credentials
 from .models import Connection, FinancialAccount, User
 from .netguard import check_outbound_url
 from .providers import ProviderInputError, provider_for_url
@@ -18,11 +18,17 @@ def user_register(*, email: str, password: str) -> User:
 @transaction.atomic
 def account_connect(
     *, user: User, provider: str | None, url: str, login: str, password: str
-) -> Connection:
-    """Links a login at an institution and starts its first refresh (after commit).
+) -> tuple[Connection, bool]:
+    """Links a login at an institution and starts its first refresh (after commit);
+    returns the connection and whether it is new.
 
     Without a provider it is inferred from the URL (the original design's call names
     none). The password is encrypted at once; it never leaves here in clear text.
+
+    A login already linked at the same URL is not linked twice (every transaction would
+    then count twice): the existing connection is returned, with the password replaced
+    when it changed (the bank's password was changed), and refreshed. A client that
+    retries the call after a timeout gets the same connection back.
     """
     from transactions.models import RefreshRun
     from transactions.services.refresh import refresh_request
@@ -39,13 +45,31 @@ def account_connect(
         raise ProviderInputError(f"provider must be sandbox or ofx, not {provider!r}")
     if not login:
         raise ProviderInputError("a login is required")
+    # One link at a time per user: two concurrent calls with one login make one connection.
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+    existing = _linked(user=user, provider=provider, url=url, login=login)
+    if existing is not None:
+        if decrypt_credentials(existing.secret).get("password") != password:
+            existing.secret = encrypt_credentials(login=login, password=password)
+            existing.save(update_fields=["secret"])
+        refresh_request(connection=existing, trigger=RefreshRun.Trigger.MANUAL)
+        return existing, False
     connection = Connection.objects.create(
         user=user, provider=provider, url=url,
         institution="Mint Demo Bank" if provider == Connection.Provider.SANDBOX else "",
         secret=encrypt_credentials(login=login, password=password),
     )
     refresh_request(connection=connection, trigger=RefreshRun.Trigger.LINK)
-    return connection
+    return connection, True
+
+
+def _linked(*, user: User, provider: str, url: str, login: str) -> Connection | None:
+    """The user's connection for this login at this URL, if any (logins are encrypted:
+    each of the user's connections there is decrypted, a handful at most)."""
+    for connection in Connection.objects.filter(user=user, provider=provider, url=url):
+        if decrypt_credentials(connection.secret).get("login") == login:
+            return connection
+    return None
 
 
 @transaction.atomic

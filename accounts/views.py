@@ -61,7 +61,7 @@ def connection_link(request):
     data = form.cleaned_data
     try:
         # account_connect is atomic: the first refresh is enqueued when it commits.
-        connection = account_connect(
+        connection, created = account_connect(
             user=request.user, provider=data["provider"], url=data["url"],
             login=data["login"], password=data["password"],
         )
@@ -69,7 +69,10 @@ def connection_link(request):
         form.add_error(None, str(exc))
         return _render_home(request, form, status=400)
     connection.refresh_from_db()  # a worker (or eager Celery) may have refreshed it already
-    if connection.last_error:
+    if not created:
+        messages.info(request, f"{connection.institution or connection.url} is linked "
+                               "with this login already: refreshing it instead.")
+    elif connection.last_error:
         messages.error(request, f"Linked {connection.institution or connection.url}, "
                                 f"but the first refresh failed: {connection.last_error}")
     else:

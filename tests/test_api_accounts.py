@@ -142,6 +142,36 @@ def test_the_original_design_connect_call_keeps_working(api, alice, bob):
     assert "qux" not in response.content.decode()
 
 
+def test_linking_the_same_login_again_returns_the_same_connection_and_no_duplicates(api, alice):
+    first = connect(api)
+    rows = Transaction.objects.filter(user=alice).count()
+
+    again = connect(api)  # a retried call, or the user linking the bank once more
+    legacy = api.post("/api/v1/account", {"account_url": "sandbox://demo",
+                                          "account_login": "demo",
+                                          "account_password": "pw-never-shown"}, format="json")
+    other_login = connect(api, account_login="spouse")
+
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert legacy.status_code == 200 and legacy.json()["account_id"] == first.json()["id"]
+    assert other_login.status_code == 201 and other_login.json()["id"] != first.json()["id"]
+    assert Connection.objects.filter(user=alice, url="sandbox://demo").count() == 2
+    demo = Connection.objects.get(pk=first.json()["id"])
+    assert Transaction.objects.filter(user=alice, account__connection=demo).count() == rows
+
+
+def test_linking_a_login_again_with_a_new_password_keeps_the_new_one(api, alice):
+    from accounts.crypto import decrypt_credentials
+
+    first = connect(api, account_login="bad", account_password="old-password")
+    again = connect(api, account_login="bad", account_password="new-password")
+
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    secret = Connection.objects.get(pk=first.json()["id"]).secret
+    assert decrypt_credentials(secret) == {"login": "bad", "password": "new-password"}
+
+
 def test_the_original_connect_call_infers_ofx_from_an_http_url(api, settings):
     settings.ALLOW_PRIVATE_OUTBOUND = False
 

@@ -58,7 +58,7 @@ def test_no_log_line_holds_the_password(alice, caplog):
 
 @pytest.mark.django_db(transaction=True)
 def test_support_staff_see_connections_in_the_admin_but_never_credentials(alice, charlie, client):
-    connection = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
+    connection, _ = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
                                  login="demo", password=SECRET)
     charlie.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_connection", "change_connection",
@@ -79,7 +79,7 @@ def test_support_staff_see_connections_in_the_admin_but_never_credentials(alice,
 
 @pytest.mark.django_db(transaction=True)
 def test_support_can_retry_a_failing_connection_from_the_admin(alice, charlie, client):
-    connection = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
+    connection, _ = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
                                  login="demo", password=SECRET)
     charlie.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_connection", "change_connection"])

@@ -207,6 +207,22 @@ def test_linking_the_demo_bank_from_the_form_shows_its_accounts_and_transactions
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("object_store")
+def test_linking_the_same_login_twice_refreshes_the_link_instead_of_doubling_it(
+    alice_client, alice
+):
+    link_demo_bank(alice_client)
+    rows = Transaction.objects.filter(user=alice).count()
+
+    response = link_demo_bank(alice_client)
+
+    assert "is linked with this login already: refreshing it instead." in (
+        response.content.decode())
+    assert Connection.objects.filter(user=alice).count() == 1
+    assert Transaction.objects.filter(user=alice).count() == rows
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
 def test_linking_with_a_refused_login_shows_the_banks_error(alice_client, alice):
     response = link_demo_bank(alice_client, login="bad")
 
@@ -239,7 +255,7 @@ def test_link_form_errors_are_shown_and_nothing_is_linked(alice_client, alice):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("object_store")
 def test_refresh_button_posts_with_csrf_and_shows_the_run_status(alice):
-    connection = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
+    connection, _ = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
                                  login="demo", password="pw")
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)

@@ -36,8 +36,9 @@ def eager_retries():
 
 
 def link(user, login="demo"):
-    return account_connect(user=user, provider="sandbox", url="sandbox://demo",
-                           login=login, password="s3cret-pw")
+    connection, _created = account_connect(user=user, provider="sandbox", url="sandbox://demo",
+                                           login=login, password="s3cret-pw")
+    return connection
 
 
 def test_linking_the_demo_bank_imports_a_year_of_transactions(alice, bank_today):

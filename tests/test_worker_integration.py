@@ -127,7 +127,7 @@ def test_a_real_worker_runs_the_refresh_after_link(alice, tmp_path, today, folde
     worker = celery_worker(worker_env(tmp_path, redis_url=django_settings.REDIS_URL),
                            tmp_path / "worker.log").start()
     try:
-        connection = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
+        connection, _ = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
                                      login="demo", password="pw")
         run = wait_until(status_is(connection, "succeeded", "failed"), 60, "the refresh")
         assert run.status == "succeeded", run.error
@@ -146,7 +146,7 @@ def test_a_worker_killed_mid_refresh_loses_nothing_and_duplicates_nothing(
 ):
     env = worker_env(tmp_path, redis_url=django_settings.REDIS_URL)
     first = celery_worker(env, tmp_path / "worker-1.log").start()
-    connection = account_connect(user=alice, provider="sandbox", url="sandbox://slow",
+    connection, _ = account_connect(user=alice, provider="sandbox", url="sandbox://slow",
                                  login="slow", password="pw")
     try:
         wait_until(status_is(connection, "running"), 60, "the worker to pick the run up")
@@ -179,7 +179,7 @@ def test_redis_restarted_during_and_down_before_a_refresh_loses_nothing(
     use_broker(url)
     worker = celery_worker(worker_env(tmp_path, redis_url=url), tmp_path / "worker.log").start()
     try:
-        connection = account_connect(user=alice, provider="sandbox", url="sandbox://slow",
+        connection, _ = account_connect(user=alice, provider="sandbox", url="sandbox://slow",
                                      login="slow", password="pw")
         wait_until(status_is(connection, "running"), 60, "the worker to pick the run up")
         redis.kill()  # Redis dies while the worker is fetching; it keeps nothing on disk
@@ -220,7 +220,7 @@ def test_object_store_unreachable_is_retried_and_no_row_exists_without_its_dump(
     worker = celery_worker(env, tmp_path / "worker.log").start()
     moto = None
     try:
-        connection = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
+        connection, _ = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
                                      login="demo", password="pw")
         wait_until(status_is(connection, "retrying"), 60, "a retry after the store failed")
         assert not Transaction.objects.filter(account__connection=connection).exists()

@@ -58,13 +58,14 @@ class ConnectionViewSet(
     def get_queryset(self):
         return connections_for(user=self.request.user).exclude(provider="file")
 
-    @extend_schema(request=ConnectSerializer, responses={201: ConnectionSerializer})
+    @extend_schema(request=ConnectSerializer,
+                   responses={201: ConnectionSerializer, 200: ConnectionSerializer})
     def create(self, request):
         serializer = ConnectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            connection = account_connect(
+            connection, created = account_connect(
                 user=request.user, provider=data.get("provider"),
                 url=data.get("account_url", ""), login=data["account_login"],
                 password=data["account_password"],
@@ -72,7 +73,9 @@ class ConnectionViewSet(
         except ProviderError as exc:
             return error_response(400, "invalid_account", str(exc))
         connection = self.get_queryset().get(pk=connection.pk)
-        return Response(ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
+        # 200 when this login was linked already: the same connection, refreshed.
+        return Response(ConnectionSerializer(connection).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def perform_destroy(self, instance):
         account_unlink(connection=instance)
@@ -103,7 +106,7 @@ class LegacyConnectView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            connection = account_connect(
+            connection, _created = account_connect(
                 user=request.user, provider=None, url=data["account_url"],
                 login=data["account_login"], password=data["account_password"],
             )
