@@ -34,7 +34,7 @@ class BudgetAlertAdmin(ReadOnly):
 # budget check and the summary cache's invalidation that the services do).
 @admin.register(Budget)
 class BudgetAdmin(ReadOnly):
-    list_display = ["user", "category", "amount", "updated_at"]
+    list_display = ["user", "category", "since", "amount", "updated_at"]
     search_fields = ["user__email"]
     raw_id_fields = ["user", "category"]
 

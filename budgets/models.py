@@ -51,22 +51,26 @@ class BudgetProfile(models.Model):
 
 
 class Budget(models.Model):
-    """A budget the user set by hand for a top-level category (every month). Categories
-    without one follow the recommendation, which is computed, never stored."""
+    """A budget the user set by hand for a top-level category, from month ``since`` on
+    (until a later row of the same category): setting one in December leaves October's
+    budget as it was. ``amount`` null means "back to the recommendation" from that month.
+    Months without a row in force follow the recommendation, computed, never stored."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     category = models.ForeignKey("categories.Category", on_delete=models.CASCADE,
                                  related_name="+")
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    since = models.DateField(help_text="First day of the first month it holds for.")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "category"], name="budget_once")
+            models.UniqueConstraint(fields=["user", "category", "since"],
+                                    name="budget_once_a_month")
         ]
 
     def __str__(self) -> str:
-        return f"{self.category} {self.amount}"
+        return f"{self.category} {self.amount} from {self.since:%Y-%m}"
 
 
 class BudgetAlert(models.Model):

@@ -166,7 +166,10 @@ def budgets_for(*, user, month: date, tops: Tops | None = None,
         income = Decimal(median(sum((spending[m].get(t, ZERO) for t in tops.income), ZERO)
                                 for m in history))
     income = max(income or ZERO, ZERO)
-    manual = dict(Budget.objects.filter(user=user).values_list("category_id", "amount"))
+    # The row in force for the month: the latest one since it (null = recommendation).
+    in_force = dict(Budget.objects.filter(user=user, since__lte=month).order_by("since")
+                    .values_list("category_id", "amount"))
+    manual = {category: amount for category, amount in in_force.items() if amount is not None}
     k = min(len(history), FULL_HISTORY_MONTHS)
     lines = []
     current = spending.get(month, {})

@@ -130,6 +130,48 @@ def test_budgets_api_lists_sets_and_resets(alice, api, now):
     assert not Budget.objects.filter(user=alice).exists()
 
 
+def test_a_budget_holds_from_the_month_it_is_set_and_past_months_keep_theirs(alice):
+    from budgets.services import budget_reset
+
+    food = top("Food & Dining")
+    jan, feb, april = date(2026, 1, 1), date(2026, 2, 1), date(2026, 4, 1)
+    BudgetProfile.objects.create(user=alice, monthly_income=Decimal("4000"))
+
+    def at(month):
+        return mock.patch("django.utils.timezone.now",
+                          return_value=datetime(month.year, month.month, 10, tzinfo=UTC))
+    with at(jan):
+        budget_set(user=alice, category=food, amount=Decimal("300"))
+    with at(MARCH):
+        budget_set(user=alice, category=food, amount=Decimal("100"))
+        budget_set(user=alice, category=food, amount=Decimal("120"))  # same month: replaced
+    with at(april):
+        budget_reset(user=alice, category=food)
+
+    def amount(month):
+        found = line(alice, month, "Food & Dining")
+        return found.amount, found.source
+
+    assert amount(date(2025, 12, 1)) == (Decimal("600"), "template")  # before any
+    assert amount(jan) == amount(feb) == (Decimal("300"), "manual")
+    assert amount(MARCH) == (Decimal("120"), "manual")
+    assert amount(april) == amount(date(2026, 9, 1)) == (Decimal("600"), "template")
+    assert list(Budget.objects.filter(user=alice).order_by("since")
+                .values_list("since", "amount")) == [
+        (jan, Decimal("300.00")), (MARCH, Decimal("120.00")), (april, None)]
+
+
+def test_a_reset_that_changes_nothing_leaves_no_row(alice, now):
+    from budgets.services import budget_reset
+
+    food = top("Food & Dining")
+    budget_set(user=alice, category=food, amount=Decimal("100"))
+    budget_reset(user=alice, category=food)  # set and reset in one month: as if never set
+    budget_reset(user=alice, category=food)
+
+    assert not Budget.objects.filter(user=alice).exists()
+
+
 @pytest.mark.parametrize("body", [{"amount": "-1"}, {"amount": "abc"}, {}, {"amount": "1e999"}])
 def test_a_bad_budget_amount_is_a_400(api, body):
     food = top("Food & Dining")

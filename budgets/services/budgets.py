@@ -38,25 +38,41 @@ def _spending_top(user, category: Category) -> Category:
 
 @transaction.atomic
 def budget_set(*, user, category: Category, amount: Decimal) -> Budget:
-    """The user's own budget for a top-level category, every month from now on."""
+    """The user's own budget for a top-level category, every month from this one on
+    (the user's current month); earlier months keep the budget they had."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise ValidationError({"amount": "A budget is a decimal amount, e.g. \"100.00\"."})
     if amount < 0 or amount > MAX_AMOUNT:
         raise ValidationError({"amount": "A budget is between 0.00 and 999,999,999.99."})
     _spending_top(user, category)
-    budget, _ = Budget.objects.update_or_create(
-        user=user, category=category, defaults={"amount": amount.quantize(Decimal("0.01"))}
-    )
+    budget = _set_from(user=user, category=category, month=current_month(user),
+                       amount=amount.quantize(Decimal("0.01")))
     _changed(user.id)
     return budget
 
 
 @transaction.atomic
 def budget_reset(*, user, category: Category) -> None:
-    """Back to the recommendation."""
+    """Back to the recommendation from this month on; earlier months keep their budget."""
     _spending_top(user, category)
-    Budget.objects.filter(user=user, category=category).delete()
+    _set_from(user=user, category=category, month=current_month(user), amount=None)
     _changed(user.id)
+
+
+def _set_from(*, user, category: Category, month, amount: Decimal | None) -> Budget | None:
+    """The row in force from ``month`` on: this month's row (later rows, left by a
+    clock or time zone that ran ahead, are dropped), or none when it would repeat
+    what the month before already has."""
+    rows = Budget.objects.select_for_update().filter(user=user, category=category)
+    rows.filter(since__gt=month).delete()
+    before = rows.filter(since__lt=month).order_by("-since").values_list("amount", flat=True)
+    if amount is None and before.first() is None:  # no row, or one that recommends
+        rows.filter(since=month).delete()
+        return None
+    budget, _ = Budget.objects.update_or_create(
+        user=user, category=category, since=month, defaults={"amount": amount}
+    )
+    return budget
 
 
 @transaction.atomic
