@@ -23,6 +23,16 @@ from .selectors import connections_for
 from .services import account_connect, account_unlink, user_register
 
 RECENT_TRANSACTIONS = 10
+REFRESHING = ("refreshing", "Refreshing…")
+
+
+def _badge(connection) -> tuple[str, str]:
+    """The status badge of a connection's card, as (CSS modifier, label). A queued or
+    running refresh says so: the stored status is still the previous run's outcome, so
+    "Up to date" (or "Refresh failing") would contradict the Last run and the button."""
+    if connection.last_run_status in RefreshRun.ACTIVE:
+        return REFRESHING
+    return connection.status, connection.get_status_display()
 
 
 def _render_home(request, link_form: LinkForm, status: int = 200):
@@ -34,6 +44,7 @@ def _render_home(request, link_form: LinkForm, status: int = 200):
     )
     for connection in connections:
         connection.is_refreshing = connection.last_run_status in RefreshRun.ACTIVE
+        connection.badge_status, connection.badge_label = _badge(connection)
     return render(
         request,
         "accounts/home.html",

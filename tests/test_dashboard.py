@@ -293,6 +293,45 @@ def test_the_accounts_page_reloads_itself_only_while_a_refresh_runs(alice_client
     assert "window.location.reload()" not in finished
 
 
+def status_badge(page: str) -> tuple[str, str]:
+    """The (modifier, text) of the one connection card's status badge."""
+    found = re.findall(r'<span class="badge status-([\w-]+)" title="Connection status" '
+                       r'data-status="\1">([^<]*)</span>', page)
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("connection_status", "run_status", "badge"), [
+    # A refresh queued or running after a good one: not "Up to date" yet.
+    ("active", "queued", ("refreshing", "Refreshing…")),
+    ("active", "running", ("refreshing", "Refreshing…")),
+    ("active", "retrying", ("refreshing", "Refreshing…")),
+    # the first refresh of a new connection, and a retry of a failing one,
+    ("pending", "queued", ("refreshing", "Refreshing…")),
+    ("error", "running", ("refreshing", "Refreshing…")),
+    # then the outcome: up to date only when the last run succeeded, an error stays one.
+    ("active", "succeeded", ("active", "Up to date")),
+    ("error", "failed", ("error", "Refresh failing")),
+    ("needs_attention", "failed", ("needs_attention", "Credentials need attention")),
+])
+def test_the_status_badge_says_refreshing_while_a_run_is_queued_or_running(
+    alice_client, alice, connection_status, run_status, badge
+):
+    connection = ConnectionFactory(user=alice, status=connection_status)
+    earlier = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual",
+                                        status="succeeded")
+    RefreshRun.objects.filter(pk=earlier.pk).update(
+        created_at=timezone.now() - timedelta(hours=1))
+    RefreshRun.objects.create(user=alice, connection=connection, trigger="manual",
+                              status=run_status)
+
+    page = alice_client.get("/").content.decode()
+
+    assert status_badge(page) == badge
+    assert f'data-run-status="{run_status}"' in page
+
+
 # --- transactions -----------------------------------------------------------------------
 
 
