@@ -81,8 +81,9 @@ def connection_link(request):
         return _render_home(request, form, status=400)
     connection.refresh_from_db()  # a worker (or eager Celery) may have refreshed it already
     if connection.last_error:
+        # The card it lands on says what went wrong in plain words, with the detail.
         messages.error(request, f"Linked {connection.institution or connection.url}, "
-                                f"but the first refresh failed: {connection.last_error}")
+                                "but the first refresh failed: see below.")
     else:
         messages.success(request, f"Linked {connection.institution or connection.url}.")
     return redirect(f"{reverse('dashboard:home')}#connection-{connection.pk}")
@@ -101,7 +102,7 @@ def connection_refresh(request, pk):
     if run.status == RefreshRun.Status.SUCCEEDED:
         messages.success(request, f"Refreshed {name}: {run.created} new transactions.")
     elif run.status == RefreshRun.Status.FAILED:
-        messages.error(request, f"Refreshing {name} failed: {run.error}")
+        messages.error(request, f"Refreshing {name} failed: see below.")
     else:
         messages.info(request, f"Refreshing {name}… this page updates by itself.")
     return redirect(f"{reverse('dashboard:home')}#connection-{connection.pk}")

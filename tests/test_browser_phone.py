@@ -123,9 +123,16 @@ def test_every_page_fits_a_phone_screen(browser_page, live_server, erin):
              "unlink": f"/connections/{erin['connection'].pk}/unlink/"}
     for name, path in pages.items():
         page.goto(f"{live_server.url}{path}")
-        # (on the transactions page with a category form open, the widest state it has)
-        if path == "/transactions/":
+        # (on the transactions page with a category form open, on the accounts page with
+        # the error's technical details open: the widest states they have)
+        if name == "transactions":
             page.locator("details.recategorize summary").first.click()
+        if name == "accounts":
+            detail = page.get_by_text("[Errno 111] Connection refused")
+            expect(page.get_by_text("We couldn't get your latest transactions")).to_be_visible()
+            expect(detail).to_be_hidden()
+            page.get_by_text("Technical details").click()
+            expect(detail).to_be_visible()
         too_wide.append(overflow(page))
         # then every link of the top bar is on the screen,
         for link in nav.get_by_role("link").all():
