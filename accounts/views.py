@@ -23,6 +23,16 @@ from .selectors import connections_for
 from .services import account_connect, account_unlink, user_register
 
 RECENT_TRANSACTIONS = 10
+REFRESHING = ("refreshing", "Refreshing…")
+
+
+def _badge(connection) -> tuple[str, str]:
+    """The status badge of a connection's card, as (CSS modifier, label). A queued or
+    running refresh says so: the stored status is still the previous run's outcome, so
+    "Up to date" (or "Refresh failing") would contradict the Last run and the button."""
+    if connection.last_run_status in RefreshRun.ACTIVE:
+        return REFRESHING
+    return connection.status, connection.get_status_display()
 
 
 def _render_home(request, link_form: LinkForm, status: int = 200):
@@ -34,6 +44,7 @@ def _render_home(request, link_form: LinkForm, status: int = 200):
     )
     for connection in connections:
         connection.is_refreshing = connection.last_run_status in RefreshRun.ACTIVE
+        connection.badge_status, connection.badge_label = _badge(connection)
     return render(
         request,
         "accounts/home.html",
@@ -73,8 +84,9 @@ def connection_link(request):
         messages.info(request, f"{connection.institution or connection.url} is linked "
                                "with this login already: refreshing it instead.")
     elif connection.last_error:
+        # The card it lands on says what went wrong in plain words, with the detail.
         messages.error(request, f"Linked {connection.institution or connection.url}, "
-                                f"but the first refresh failed: {connection.last_error}")
+                                "but the first refresh failed: see below.")
     else:
         messages.success(request, f"Linked {connection.institution or connection.url}.")
     return redirect(f"{reverse('dashboard:home')}#connection-{connection.pk}")
@@ -93,7 +105,7 @@ def connection_refresh(request, pk):
     if run.status == RefreshRun.Status.SUCCEEDED:
         messages.success(request, f"Refreshed {name}: {run.created} new transactions.")
     elif run.status == RefreshRun.Status.FAILED:
-        messages.error(request, f"Refreshing {name} failed: {run.error}")
+        messages.error(request, f"Refreshing {name} failed: see below.")
     else:
         messages.info(request, f"Refreshing {name}… this page updates by itself.")
     return redirect(f"{reverse('dashboard:home')}#connection-{connection.pk}")

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from categories.models import Category
 
@@ -132,10 +132,13 @@ def budget_recommendation(request, category_id):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def budget_settings(request):
     """Monthly income (empty: estimated from history) and the alert threshold. Invalid
-    input shows the page again with the errors, and changes nothing."""
+    input shows the page again with the errors, and changes nothing. A GET (the address
+    bar after an invalid post, a bookmark) goes to the form on the budgets page."""
+    if request.method == "GET":
+        return redirect(_month_url(request.user, request.GET.get("month"), "settings"))
     form = BudgetProfileForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data

@@ -231,7 +231,81 @@ def test_linking_with_a_refused_login_shows_the_banks_error(alice_client, alice)
     assert connection.status == Connection.Status.NEEDS_ATTENTION
     assert "the first refresh failed" in page
     assert "Credentials need attention" in page
-    assert html.escape(connection.last_error) in page
+    # The bank's words only once, in the card's technical details, not in the message.
+    summary, detail = connection_error(page)
+    assert "didn't accept the saved login" in summary
+    assert detail == html.escape(connection.last_error)
+    assert page.count(html.escape(connection.last_error)) == 1
+
+
+def connection_error(page: str) -> tuple[str, str]:
+    """The one connection card's error: its plain-language summary and, after it, the
+    stored error inside a closed <details>."""
+    found = re.findall(r'<div class="error-box connection-error" data-error-status="\w+">\s*'
+                       r'<p class="error-summary">([^<]*)</p>\s*'
+                       r'<details class="error-detail">\s*<summary>Technical details</summary>'
+                       r'\s*<code>([^<]*)</code>\s*</details>', page)
+    assert len(found) == 1, found
+    return found[0]
+
+
+REFUSED = "could not reach 127.0.0.1: [Errno 111] Connection refused (gave up after 6 attempts)"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("status", "running", "says"), [
+    ("error", None, "We couldn't get your latest transactions from your bank. We'll try "
+                    "again tonight; you can also refresh now."),
+    ("error", "retrying", "The last refresh didn't work; we're trying again now."),
+    ("needs_attention", None, "Your bank didn't accept the saved login. Unlink this account "
+                              "and link it again with your current login and password."),
+])
+def test_a_failing_connection_says_what_to_do_in_plain_words_and_keeps_the_detail_behind(
+    alice_client, alice, status, running, says
+):
+    connection = ConnectionFactory(user=alice, status=status, last_error=REFUSED)
+    if running:
+        RefreshRun.objects.create(user=alice, connection=connection, trigger="manual",
+                                  status=running)
+
+    page = alice_client.get("/").content.decode()
+
+    summary, detail = connection_error(page)
+    assert html.unescape(summary) == says
+    assert html.unescape(detail) == REFUSED  # stored as it was, shown on request
+    assert page.count("[Errno 111]") == 1
+    assert "Last error:" not in page
+
+
+@pytest.mark.django_db
+def test_a_connection_without_an_error_shows_no_error_box(alice_client, alice):
+    ConnectionFactory(user=alice, status=Connection.Status.ACTIVE)
+
+    page = alice_client.get("/").content.decode()
+
+    assert "error-box" not in page and "Technical details" not in page
+
+
+@pytest.mark.django_db
+def test_a_failed_refresh_message_points_at_the_card_instead_of_repeating_the_error(
+    alice_client, alice, monkeypatch
+):
+    connection = ConnectionFactory(user=alice, status=Connection.Status.ACTIVE)
+
+    def refused(*, connection, trigger):
+        run = RefreshRun.objects.create(user=alice, connection=connection, trigger=trigger,
+                                        status="failed", error=REFUSED)
+        Connection.objects.filter(pk=connection.pk).update(status="error", last_error=REFUSED)
+        return run
+
+    monkeypatch.setattr("accounts.views.refresh_request", refused)
+
+    response = alice_client.post(f"/connections/{connection.pk}/refresh/", follow=True)
+
+    page = response.content.decode()
+    assert "Refreshing Mint Demo Bank failed: see below." in page
+    assert page.count("[Errno 111]") == 1
+    assert html.unescape(connection_error(page)[1]) == REFUSED
 
 
 @pytest.mark.django_db
@@ -316,6 +390,45 @@ def test_the_accounts_page_reloads_itself_only_while_a_refresh_runs(alice_client
 
     assert "window.location.reload()" in running and "Refreshing…" in running
     assert "window.location.reload()" not in finished
+
+
+def status_badge(page: str) -> tuple[str, str]:
+    """The (modifier, text) of the one connection card's status badge."""
+    found = re.findall(r'<span class="badge status-([\w-]+)" title="Connection status" '
+                       r'data-status="\1">([^<]*)</span>', page)
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("connection_status", "run_status", "badge"), [
+    # A refresh queued or running after a good one: not "Up to date" yet.
+    ("active", "queued", ("refreshing", "Refreshing…")),
+    ("active", "running", ("refreshing", "Refreshing…")),
+    ("active", "retrying", ("refreshing", "Refreshing…")),
+    # the first refresh of a new connection, and a retry of a failing one,
+    ("pending", "queued", ("refreshing", "Refreshing…")),
+    ("error", "running", ("refreshing", "Refreshing…")),
+    # then the outcome: up to date only when the last run succeeded, an error stays one.
+    ("active", "succeeded", ("active", "Up to date")),
+    ("error", "failed", ("error", "Refresh failing")),
+    ("needs_attention", "failed", ("needs_attention", "Credentials need attention")),
+])
+def test_the_status_badge_says_refreshing_while_a_run_is_queued_or_running(
+    alice_client, alice, connection_status, run_status, badge
+):
+    connection = ConnectionFactory(user=alice, status=connection_status)
+    earlier = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual",
+                                        status="succeeded")
+    RefreshRun.objects.filter(pk=earlier.pk).update(
+        created_at=timezone.now() - timedelta(hours=1))
+    RefreshRun.objects.create(user=alice, connection=connection, trigger="manual",
+                              status=run_status)
+
+    page = alice_client.get("/").content.decode()
+
+    assert status_badge(page) == badge
+    assert f'data-run-status="{run_status}"' in page
 
 
 # --- transactions -----------------------------------------------------------------------

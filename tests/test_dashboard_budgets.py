@@ -448,10 +448,26 @@ def test_anonymous_users_are_redirected_to_login(client, method, path):
 
 
 @pytest.mark.parametrize("path", ["/budgets/1/", "/budgets/1/recommendation/",
-                                  "/budgets/settings/", "/notifications/1/read/",
-                                  "/notifications/read-all/"])
+                                  "/notifications/1/read/", "/notifications/read-all/"])
 def test_the_forms_take_posts_only(alice_client, path):
     assert alice_client.get(path).status_code == 405
+
+
+def test_opening_the_settings_address_goes_to_the_settings_form(alice_client, march):
+    # After an invalid post the address bar says /budgets/settings/: opening it again (or
+    # a bookmark of it) is a GET, which lands on the form instead of an empty 405.
+    plain = alice_client.get("/budgets/settings/", follow=True)
+    of_march = alice_client.get("/budgets/settings/", {"month": "2026-03"})
+    malformed = alice_client.get("/budgets/settings/", {"month": "March"})
+
+    assert plain.redirect_chain == [("/budgets/#settings", 302)]
+    assert plain.status_code == 200
+    assert 'id="settings"' in plain.content.decode()
+    assert 'action="/budgets/settings/"' in plain.content.decode()
+    assert of_march["Location"] == "/budgets/?month=2026-03#settings"
+    assert malformed["Location"] == "/budgets/#settings"
+    profile = BudgetProfile.objects.get()
+    assert (profile.monthly_income, profile.approaching_percent) == (Decimal("4000"), 80)
 
 
 def test_the_budget_forms_need_the_pages_csrf_token(alice, march):
