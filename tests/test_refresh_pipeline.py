@@ -157,7 +157,10 @@ def test_refused_credentials_fail_at_once_and_tell_the_user(alice, bank_today):
     connection.refresh_from_db()
     assert connection.status == Connection.Status.NEEDS_ATTENTION
     assert "refused" in connection.last_error
-    assert Notification.objects.filter(user=alice, kind="refresh_failing").count() == 1
+    [told] = Notification.objects.filter(user=alice, kind="refresh_failing")
+    assert told.body.startswith("Mint Demo Bank: the bank refused the login. Unlink it and "
+                                "link it again")
+    assert told.body.endswith(f"(Detail: {connection.last_error})")
     assert not Transaction.objects.exists()
 
 
@@ -183,7 +186,10 @@ def test_after_the_last_retry_the_connection_shows_the_error(alice, bank_today, 
     assert "maintenance" in run.error
     connection.refresh_from_db()
     assert connection.status == "error"
-    assert Notification.objects.filter(user=alice, kind="refresh_failing").exists()
+    [told] = Notification.objects.filter(user=alice, kind="refresh_failing")
+    assert told.body == ("Mint Demo Bank: we couldn't get your latest transactions. We'll "
+                         "try again tonight; you can also refresh it now. (Detail: The demo "
+                         "bank is down for maintenance. (gave up after 6 attempts))")
 
 
 def test_object_store_unreachable_retries_and_writes_no_row_without_its_dump(

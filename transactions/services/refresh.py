@@ -192,13 +192,19 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
         notification_create(
             user=run.user, kind="refresh_finished",
             title=f"Refresh finished: {run.created} new",
-            body=f"{connection} — {run.created} new, {run.updated} updated transactions.",
+            body=f"{_name(connection)}: {run.created} new, {run.updated} updated "
+                 "transactions.",
             data={"run": str(run.id), "connection": str(connection.pk), "new": run.created},
             dedupe_key=f"refresh_finished:{run.id}",
         )
         return run
     run.refresh_from_db()
     return run
+
+
+def _name(connection: Connection) -> str:
+    """The bank's name as a person knows it ("Mint Demo Bank"), else its URL."""
+    return connection.institution or connection.url or str(connection)
 
 
 def _fail(
@@ -214,11 +220,17 @@ def _fail(
         RefreshRun.objects.filter(pk=run.pk).update(
             status=RefreshRun.Status.FAILED, error=message[:2000], finished_at=timezone.now()
         )
+    if status == Connection.Status.NEEDS_ATTENTION:
+        title = "An account needs attention"
+        what = ("the bank refused the login. Unlink it and link it again with your "
+                "current password.")
+    else:
+        title = "An account failed to refresh"
+        what = ("we couldn't get your latest transactions. We'll try again tonight; you "
+                "can also refresh it now.")
     notification_create(
-        user=run.user, kind="refresh_failing",
-        title="An account needs attention"
-        if status == Connection.Status.NEEDS_ATTENTION else "An account failed to refresh",
-        body=f"{run.connection}: {message}",
+        user=run.user, kind="refresh_failing", title=title,
+        body=f"{_name(run.connection)}: {what} (Detail: {message})",
         data={"run": str(run.pk), "connection": str(run.connection_id)},
         dedupe_key=f"refresh_failing:{run.pk}",
     )
