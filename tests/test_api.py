@@ -1,0 +1,91 @@
+"""The API as a whole: its OpenAPI schema, the docs page and the answers every endpoint
+shares."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.test import Client, override_settings
+
+from tests.test_settings import PROD
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- schema and docs ----------------------------------------------------------------------
+
+
+def _docs_urls(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]+)"', html)
+
+
+def test_the_docs_page_loads_swagger_ui_from_this_server_not_a_cdn(client):
+    response = client.get("/api/v1/docs/")
+
+    html = response.content.decode()
+    urls = _docs_urls(html)
+    static_url = "/" + settings.STATIC_URL.lstrip("/")
+    assert response.status_code == 200
+    assert any(url.endswith("swagger-ui-bundle.js") for url in urls), urls
+    for url in urls:
+        parts = urlsplit(url)
+        assert not parts.scheme and not parts.netloc, f"{url} is on another host"
+        assert url.startswith(static_url), url
+    assert not re.search(r"https?://", html), "the page names another host"
+
+
+@override_settings(WHITENOISE_USE_FINDERS=True, WHITENOISE_AUTOREFRESH=True)
+def test_every_asset_the_docs_page_names_is_served_in_development(db):
+    # As with DEBUG=true: WhiteNoise serves straight from the finders (no collectstatic).
+    client = Client()  # a new handler, so WhiteNoise reads the settings above
+    urls = _docs_urls(client.get("/api/v1/docs/").content.decode())
+    static_url = "/" + settings.STATIC_URL.lstrip("/")
+
+    for url in urls:
+        assert finders.find(url.removeprefix(static_url)), url
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"".join(response.streaming_content), url
+
+
+def test_the_docker_build_collects_the_docs_assets_and_production_serves_them(tmp_path):
+    # The Dockerfile's collectstatic (DEBUG=true, STATIC_MANIFEST=true), then a production
+    # process (DEBUG off: hashed names from the manifest, served by WhiteNoise).
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    build = re.search(r"^RUN (.*manage\.py collectstatic.*)$", dockerfile, re.M).group(1)
+    build_env = dict(re.findall(r"(\w+)=(\S+)", build.split("python")[0]))
+    base = {k: v for k, v in os.environ.items()
+            if k not in PROD and not k.startswith(("STATIC_", "WHITENOISE"))}
+    base.update(DJANGO_SETTINGS_MODULE="mint.settings", STATIC_ROOT=str(tmp_path),
+                MINT_VAR_DIR=str(tmp_path / "var"))
+
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT,
+        env={**base, **build_env}, capture_output=True, text=True, timeout=120,
+    )
+    probe = (
+        "import django, re; django.setup(); from django.test import Client; c = Client(); "
+        "page = c.get('/api/v1/docs/'); print(page.status_code); "
+        "[print(u, c.get(u).status_code) for u in re.findall(r'(?:src|href)=\"([^\"]+)\"', "
+        "page.content.decode())]"
+    )
+    served = subprocess.run([sys.executable, "-c", probe], cwd=ROOT,
+                            env={**base, **PROD, "ALLOWED_HOSTS": "testserver"},
+                            capture_output=True, text=True, timeout=120)
+
+    assert collected.returncode == 0, collected.stderr
+    assert (tmp_path / "staticfiles.json").exists()
+    assert served.returncode == 0, served.stderr
+    lines = served.stdout.split("\n")
+    assert lines[0] == "200", served.stdout
+    assets = [line.split() for line in lines[1:] if line]
+    assert any("swagger-ui-bundle." in url for url, _ in assets), assets
+    assert all(status == "200" for _, status in assets), assets
+    # hashed names: a new release never meets a stale cached bundle
+    assert all(re.search(r"\.[0-9a-f]{12}\.\w+$", url) for url, _ in assets), assets
+
