@@ -28,6 +28,8 @@ from .serializers import (
 )
 
 MONTH = OpenApiParameter("month", str, description="YYYY-MM; default: this month where you live")
+CATEGORY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH,
+                               description="a top-level spending category's id")
 
 
 def _month(request):
@@ -55,7 +57,8 @@ class BudgetViewSet(viewsets.ViewSet):
             return error
         return Response([line.as_dict() for line in budgets_for(user=request.user, month=month)])
 
-    @extend_schema(request=BudgetAmountSerializer, responses=BudgetLineSerializer)
+    @extend_schema(parameters=[CATEGORY_ID], request=BudgetAmountSerializer,
+                   responses=BudgetLineSerializer)
     def update(self, request, pk=None):
         category = _top_level(pk)
         data = BudgetAmountSerializer(data=request.data)
@@ -63,7 +66,7 @@ class BudgetViewSet(viewsets.ViewSet):
         budget_set(user=request.user, category=category, amount=data.validated_data["amount"])
         return Response(self._line(request, category.id))
 
-    @extend_schema(responses=BudgetLineSerializer)
+    @extend_schema(parameters=[CATEGORY_ID], responses=BudgetLineSerializer)
     def destroy(self, request, pk=None):
         category = _top_level(pk)
         budget_reset(user=request.user, category=category)
