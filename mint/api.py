@@ -1,8 +1,11 @@
 """API plumbing shared by every app: one error shape, cursor pagination."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -76,3 +79,33 @@ def error_response(status: int, code: str, message: str, details=None) -> Respon
     return Response(
         {"error": {"code": code, "message": message, "details": details or {}}}, status=status
     )
+
+
+NOT_FOUND_URL_NAME = "not-found"
+
+
+@csrf_exempt  # any method: a POST to a wrong path is a 404, not a CSRF 403
+def not_found(request, *args, **kwargs):
+    """The last pattern under ``/api/v1/``: a path no endpoint serves, or an id that
+    cannot be one (``/accounts/nope/``), is a 404 in the API's error shape, never Django's
+    HTML page. ``GET /api/v1/accounts`` still redirects to ``…/accounts/`` as
+    ``APPEND_SLASH`` did before this pattern made every path resolve."""
+    path = request.path_info
+    urlconf = getattr(request, "urlconf", None)
+    if settings.APPEND_SLASH and not path.endswith("/") and _is_endpoint(path + "/", urlconf):
+        if request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+        message = f"Not found. Did you mean {request.path}/ (with the slash)?"
+    else:
+        message = str(exceptions.NotFound.default_detail)
+    return JsonResponse(
+        {"error": {"code": exceptions.NotFound.default_code, "message": message, "details": {}}},
+        status=404,
+    )
+
+
+def _is_endpoint(path: str, urlconf) -> bool:
+    try:
+        return resolve(path, urlconf).url_name != NOT_FOUND_URL_NAME
+    except Resolver404:
+        return False

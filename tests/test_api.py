@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
@@ -132,3 +133,59 @@ def test_the_docker_build_collects_the_docs_assets_and_production_serves_them(tm
     # hashed names: a new release never meets a stale cached bundle
     assert all(re.search(r"\.[0-9a-f]{12}\.\w+$", url) for url, _ in assets), assets
 
+
+
+# --- unknown paths ------------------------------------------------------------------------
+
+ERROR_404 = {"error": {"code": "not_found", "message": "Not found.", "details": {}}}
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/accounts/nope/",        # not a connection id: no route matches it
+    "/api/v1/accounts/nope/refresh/",
+    "/api/v1/imports/12/",
+    "/api/v1/no-such-thing/",
+    "/api/v1/no/such/thing",
+])
+@override_settings(DEBUG=True)  # not even the debug page
+def test_an_unknown_api_path_is_a_404_in_the_error_shape(api, path):
+    response = api.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == ERROR_404
+
+
+def test_a_post_to_an_unknown_path_is_a_404_not_a_csrf_refusal(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+
+    response = client.post("/api/v1/no-such-thing/", {"a": 1})
+
+    assert response.status_code == 404
+    assert response.json() == ERROR_404
+
+
+def test_an_unknown_path_is_a_404_for_anonymous_callers_too(db):
+    response = Client().get("/api/v1/accounts/nope/")
+
+    assert response.status_code == 404
+    assert response.json() == ERROR_404
+
+
+def test_a_missing_trailing_slash_still_redirects_a_get_and_names_the_path_otherwise(api):
+    get = api.get("/api/v1/accounts?page_size=5")
+    post = api.post("/api/v1/accounts", {}, format="json")
+
+    assert get.status_code == 301
+    assert get["Location"] == "/api/v1/accounts/?page_size=5"
+    assert post.status_code == 404
+    assert "/api/v1/accounts/" in post.json()["error"]["message"]
+
+
+def test_known_endpoints_and_pages_outside_the_api_are_unchanged(api):
+    assert api.get("/api/v1/me/").status_code == 200
+    assert api.get("/api/v1/").status_code == 200  # the router's index
+    outside = api.get("/no-such-page/")
+    assert outside.status_code == 404
+    assert not outside["Content-Type"].startswith("application/json")
