@@ -11,14 +11,47 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+def page_size_from(request, *, default: int = PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
+    """``?page_size=``: absent means ``default``; a whole number ≥ 1, larger ones are cut to
+    ``maximum``; anything else (0, -5, ``abc``) is a 400 rather than a silent default."""
+    text = request.query_params.get("page_size")
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise exceptions.ValidationError(
+            {"page_size": [f"must be a whole number of at least 1 (at most {maximum} rows are returned)"]}
+        )
+    return min(int(text), maximum)
+
+
+def page_size_parameter(*, default: int = PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> dict:
+    """The schema's ``page_size`` query parameter, as ``page_size_from`` reads it."""
+    return {
+        "name": "page_size", "required": False, "in": "query",
+        "description": f"rows per page: {default} if absent, at most {maximum} (larger values "
+                       "are cut); 0, a negative number or text is a 400",
+        "schema": {"type": "integer", "minimum": 1, "default": default},
+    }
+
 
 class CursorPagination(pagination.CursorPagination):
     """Keyset pagination, never offset: ``?cursor=…&page_size=…``."""
 
-    page_size = 50
+    page_size = PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 500
+    max_page_size = MAX_PAGE_SIZE
     ordering = "-id"
+
+    def get_page_size(self, request):
+        return page_size_from(request, default=self.page_size, maximum=self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        cursor = super().get_schema_operation_parameters(view)[0]
+        return [cursor, page_size_parameter(default=self.page_size, maximum=self.max_page_size)]
 
 
 class NewestFirstPagination(CursorPagination):

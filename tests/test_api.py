@@ -5,6 +5,8 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,7 +16,10 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.test import Client, override_settings
 
+from notifications.models import Notification
+from tests.factories import ConnectionFactory, FinancialAccountFactory
 from tests.test_settings import PROD
+from transactions.models import Transaction
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,3 +194,104 @@ def test_known_endpoints_and_pages_outside_the_api_are_unchanged(api):
     outside = api.get("/no-such-page/")
     assert outside.status_code == 404
     assert not outside["Content-Type"].startswith("application/json")
+
+
+# --- filters and page sizes ---------------------------------------------------------------
+
+
+@pytest.fixture
+def two_transactions(alice):
+    """Alice's: one pending, one posted, on one account."""
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+
+    def tx(external_id, pending):
+        return Transaction.objects.create(
+            user=alice, account=account, external_id=external_id, posted_on=date(2026, 5, 3),
+            amount=Decimal("-4.50"), description="COFFEE", pending=pending,
+        )
+
+    return {"pending": tx("p", True), "posted": tx("s", False), "account": account}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("true", ["pending"]), ("TRUE", ["pending"]), ("1", ["pending"]), ("yes", ["pending"]),
+    ("false", ["posted"]), ("0", ["posted"]), ("no", ["posted"]),
+    ("", ["pending", "posted"]),  # empty: no filter
+])
+def test_the_pending_filter_reads_true_and_false(api, two_transactions, text, expected):
+    response = api.get(f"/api/v1/transactions/?pending={text}")
+
+    assert response.status_code == 200
+    ids = {t["id"] for t in response.json()["results"]}
+    assert ids == {two_transactions[name].id for name in expected}
+
+
+@pytest.mark.parametrize("query, field", [
+    ("pending=maybe", "pending"),
+    ("pending=2", "pending"),
+    ("date_from=yesterday", "date_from"),
+    ("account=1.5", "account"),
+    ("account=abc", "account"),
+])
+def test_a_filter_value_that_cannot_be_read_is_a_400_in_the_error_shape(
+        api, two_transactions, query, field):
+    response = api.get(f"/api/v1/transactions/?{query}")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert list(error["details"]) == [field]
+    assert error["message"].startswith(f"{field}: ")
+
+
+def test_the_account_filter_takes_a_whole_number(api, two_transactions):
+    account = two_transactions["account"].id
+
+    response = api.get(f"/api/v1/transactions/?account={account}")
+
+    assert {t["id"] for t in response.json()["results"]} == {
+        two_transactions["pending"].id, two_transactions["posted"].id}
+
+
+def test_the_unread_filter_of_notifications_refuses_an_unknown_word(alice, api):
+    read, unread = (Notification.objects.create(user=alice, kind="refresh_finished",
+                                                dedupe_key=k, title=k) for k in ("a", "b"))
+    api.post(f"/api/v1/notifications/{read.id}/read/")
+
+    refused = api.get("/api/v1/notifications/?unread=maybe")
+    only_unread = api.get("/api/v1/notifications/?unread=yes").json()["results"]
+    every = api.get("/api/v1/notifications/?unread=false").json()["results"]
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {"unread": ["must be true or false"]}
+    assert [n["id"] for n in only_unread] == [unread.id]
+    assert [n["id"] for n in every] == [unread.id, read.id]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/transactions/", "/api/v1/notifications/",
+                                  "/api/v1/accounts/", "/api/v1/rules/"])
+@pytest.mark.parametrize("size", ["0", "-1", "abc", "1.5", " 5", "٣"])
+def test_a_page_size_below_one_or_not_a_whole_number_is_a_400(api, path, size):
+    response = api.get(path, {"page_size": size})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["page_size"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/transactions/", "/api/v1/notifications/"])
+def test_a_page_size_above_500_is_cut_to_500(alice, api, path):
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    Transaction.objects.bulk_create(
+        Transaction(user=alice, account=account, external_id=f"t{i}", posted_on=date(2026, 5, 3),
+                    amount=Decimal("-1.00"), description="X") for i in range(501)
+    )
+    Notification.objects.bulk_create(
+        Notification(user=alice, kind="refresh_finished", dedupe_key=f"k{i}", title="t")
+        for i in range(501)
+    )
+
+    big = api.get(path, {"page_size": "5000"}).json()
+    one = api.get(path, {"page_size": "1"}).json()
+
+    assert len(big["results"]) == 500 and big["next"]
+    assert len(one["results"]) == 1
