@@ -55,7 +55,8 @@ class BudgetViewSet(viewsets.ViewSet):
         month, error = _month(request)
         if error:
             return error
-        return Response([line.as_dict() for line in budgets_for(user=request.user, month=month)])
+        lines = [line.as_dict() for line in budgets_for(user=request.user, month=month)]
+        return Response(BudgetLineSerializer(lines, many=True).data)
 
     @extend_schema(parameters=[CATEGORY_ID], request=BudgetAmountSerializer,
                    responses=BudgetLineSerializer)
@@ -75,7 +76,8 @@ class BudgetViewSet(viewsets.ViewSet):
     def _line(self, request, category_id):
         month, _ = _month(request)
         lines = budgets_for(user=request.user, month=month or current_month(request.user))
-        return next(line.as_dict() for line in lines if line.category == category_id)
+        line = next(line.as_dict() for line in lines if line.category == category_id)
+        return BudgetLineSerializer(line).data
 
 
 class BudgetSettingsView(APIView):
@@ -114,7 +116,8 @@ class SummaryView(APIView):
             request.user.id, f"summary:{month:%Y-%m}",
             lambda: summary_for(user=request.user, month=month),
         )
-        return Response(value, headers={"X-Cache": "hit" if hit else "miss"})
+        return Response(SummarySerializer(value).data,
+                        headers={"X-Cache": "hit" if hit else "miss"})
 
 
 class TrendsView(APIView):
