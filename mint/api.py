@@ -22,9 +22,9 @@ def page_size_from(request, *, default: int = PAGE_SIZE, maximum: int = MAX_PAGE
     if text is None:
         return default
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise exceptions.ValidationError(
-            {"page_size": [f"must be a whole number of at least 1 (at most {maximum} rows are returned)"]}
-        )
+        raise exceptions.ValidationError({"page_size": [
+            f"must be a whole number of at least 1 (at most {maximum} rows are returned)"
+        ]})
     return min(int(text), maximum)
 
 
