@@ -1,21 +1,57 @@
 """API plumbing shared by every app: one error shape, cursor pagination."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+def page_size_from(request, *, default: int = PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
+    """``?page_size=``: absent means ``default``; a whole number ≥ 1, larger ones are cut to
+    ``maximum``; anything else (0, -5, ``abc``) is a 400 rather than a silent default."""
+    text = request.query_params.get("page_size")
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise exceptions.ValidationError({"page_size": [
+            f"must be a whole number of at least 1 (at most {maximum} rows are returned)"
+        ]})
+    return min(int(text), maximum)
+
+
+def page_size_parameter(*, default: int = PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> dict:
+    """The schema's ``page_size`` query parameter, as ``page_size_from`` reads it."""
+    return {
+        "name": "page_size", "required": False, "in": "query",
+        "description": f"rows per page: {default} if absent, at most {maximum} (larger values "
+                       "are cut); 0, a negative number or text is a 400",
+        "schema": {"type": "integer", "minimum": 1, "default": default},
+    }
+
 
 class CursorPagination(pagination.CursorPagination):
     """Keyset pagination, never offset: ``?cursor=…&page_size=…``."""
 
-    page_size = 50
+    page_size = PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 500
+    max_page_size = MAX_PAGE_SIZE
     ordering = "-id"
+
+    def get_page_size(self, request):
+        return page_size_from(request, default=self.page_size, maximum=self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        cursor = super().get_schema_operation_parameters(view)[0]
+        return [cursor, page_size_parameter(default=self.page_size, maximum=self.max_page_size)]
 
 
 class NewestFirstPagination(CursorPagination):
@@ -76,3 +112,33 @@ def error_response(status: int, code: str, message: str, details=None) -> Respon
     return Response(
         {"error": {"code": code, "message": message, "details": details or {}}}, status=status
     )
+
+
+NOT_FOUND_URL_NAME = "not-found"
+
+
+@csrf_exempt  # any method: a POST to a wrong path is a 404, not a CSRF 403
+def not_found(request, *args, **kwargs):
+    """The last pattern under ``/api/v1/``: a path no endpoint serves, or an id that
+    cannot be one (``/accounts/nope/``), is a 404 in the API's error shape, never Django's
+    HTML page. ``GET /api/v1/accounts`` still redirects to ``…/accounts/`` as
+    ``APPEND_SLASH`` did before this pattern made every path resolve."""
+    path = request.path_info
+    urlconf = getattr(request, "urlconf", None)
+    if settings.APPEND_SLASH and not path.endswith("/") and _is_endpoint(path + "/", urlconf):
+        if request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+        message = f"Not found. Did you mean {request.path}/ (with the slash)?"
+    else:
+        message = str(exceptions.NotFound.default_detail)
+    return JsonResponse(
+        {"error": {"code": exceptions.NotFound.default_code, "message": message, "details": {}}},
+        status=404,
+    )
+
+
+def _is_endpoint(path: str, urlconf) -> bool:
+    try:
+        return resolve(path, urlconf).url_name != NOT_FOUND_URL_NAME
+    except Resolver404:
+        return False

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenRefreshView
@@ -12,6 +12,7 @@ from accounts.api.views import (
 )
 from budgets.api.views import BudgetSettingsView, BudgetViewSet, SummaryView, TrendsView
 from categories.api.views import CategoryViewSet, RuleViewSet
+from mint.api import NOT_FOUND_URL_NAME, not_found
 from notifications.api.views import (
     NotificationPreferencesView,
     NotificationViewSet,
@@ -43,4 +44,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
+    # Last: every other path under /api/v1/ is a 404 in the error shape, not Django's page.
+    re_path(r"^.*$", not_found, name=NOT_FOUND_URL_NAME),
 ]

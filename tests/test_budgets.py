@@ -1,5 +1,6 @@
 """Budgets: template, recommendation, overrides, the check and its alerts, summaries."""
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from unittest import mock
@@ -170,6 +171,27 @@ def test_a_reset_that_changes_nothing_leaves_no_row(alice, now):
     budget_reset(user=alice, category=food)
 
     assert not Budget.objects.filter(user=alice).exists()
+
+
+def test_every_percent_has_one_decimal_place_even_on_a_budget_of_zero(alice, api, now):
+    # A budget of 0.00 has percent Decimal("0"), which came out as "0" beside "17.5".
+    BudgetProfile.objects.create(user=alice, monthly_income=Decimal("4000"))
+    spend(alice, MARCH, sub("Groceries"), "-60.00")
+    spend(alice, MARCH, sub("Gas & Fuel"), "-30.00")
+    food, auto = top("Food & Dining"), top("Auto & Transport")
+
+    put = api.put(f"/api/v1/budgets/{auto.id}/?month=2026-03", {"amount": "0"}, format="json")
+    listed = api.get("/api/v1/budgets/?month=2026-03").json()
+    summary = api.get("/api/v1/summary/?month=2026-03").json()
+
+    assert put.json()["percent"] == "0.0" and put.json()["amount"] == "0.00"
+    for rows in (listed, summary["budgets"]):
+        percents = {row["category"]: row["percent"] for row in rows}
+        assert percents[food.id] == "10.0"  # 60 of 600
+        assert percents[auto.id] == "0.0"
+        assert all(re.fullmatch(r"-?\d+\.\d", p) for p in percents.values()), percents
+        assert all(re.fullmatch(r"-?\d+\.\d\d", row[key])
+                   for row in rows for key in ("amount", "spent", "remaining"))
 
 
 @pytest.mark.parametrize("body", [{"amount": "-1"}, {"amount": "abc"}, {}, {"amount": "1e999"}])

@@ -14,6 +14,7 @@ from transactions.api.serializers import RefreshRunSerializer
 from transactions.models import RefreshRun
 from transactions.services.refresh import refresh_request
 
+from ..models import Connection
 from ..providers import ProviderError
 from ..selectors import connections_for
 from ..services import account_connect, account_unlink, user_register
@@ -51,6 +52,7 @@ class ConnectionViewSet(
 ):
     """Linked accounts. Create = connect (starts the first refresh); delete = unlink."""
 
+    queryset = Connection.objects.none()  # for the schema; get_queryset scopes
     serializer_class = ConnectionSerializer
     pagination_class = NewestFirstPagination
     lookup_value_regex = "[0-9a-f-]{36}"

@@ -5,16 +5,27 @@ from rest_framework import serializers
 from ..models import BudgetProfile
 
 
+def _money(**kwargs) -> serializers.DecimalField:
+    # Output only: no max_digits, so a large sum is never a 500.
+    return serializers.DecimalField(max_digits=None, decimal_places=2, coerce_to_string=True,
+                                    **kwargs)
+
+
 class BudgetLineSerializer(serializers.Serializer):
-    """One top-level category's budget for a month. Money is a decimal string."""
+    """One top-level category's budget for a month. Money is a decimal string with two
+    places, ``percent`` one with one place, whatever the selector's Decimal carries
+    (``Decimal("0")`` for a budget of 0.00 used to come out as ``"0"``)."""
 
     category = serializers.IntegerField()
     name = serializers.CharField()
-    amount = serializers.CharField(help_text='e.g. "105.00"')
+    amount = _money(help_text='e.g. "105.00"')
     source = serializers.ChoiceField(choices=["template", "recommended", "manual"])
-    spent = serializers.CharField(help_text="money out minus refunds this month")
-    remaining = serializers.CharField()
-    percent = serializers.CharField(help_text="spent / amount × 100, one decimal")
+    spent = _money(help_text="money out minus refunds this month")
+    remaining = _money()
+    percent = serializers.DecimalField(
+        max_digits=None, decimal_places=1, coerce_to_string=True,
+        help_text='spent / amount × 100, always one decimal: "17.5", "0.0"',
+    )
 
 
 class BudgetAmountSerializer(serializers.Serializer):
@@ -37,9 +48,9 @@ class BudgetProfileSerializer(serializers.ModelSerializer):
 class SummarySerializer(serializers.Serializer):
     month = serializers.CharField()
     spending = serializers.ListField(child=serializers.DictField())
-    spent = serializers.CharField()
-    income = serializers.CharField()
-    net = serializers.CharField()
+    spent = _money()
+    income = _money()
+    net = _money()
     budgets = BudgetLineSerializer(many=True)
 
 

@@ -28,6 +28,8 @@ from .serializers import (
 )
 
 MONTH = OpenApiParameter("month", str, description="YYYY-MM; default: this month where you live")
+CATEGORY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH,
+                               description="a top-level spending category's id")
 
 
 def _month(request):
@@ -53,9 +55,11 @@ class BudgetViewSet(viewsets.ViewSet):
         month, error = _month(request)
         if error:
             return error
-        return Response([line.as_dict() for line in budgets_for(user=request.user, month=month)])
+        lines = [line.as_dict() for line in budgets_for(user=request.user, month=month)]
+        return Response(BudgetLineSerializer(lines, many=True).data)
 
-    @extend_schema(request=BudgetAmountSerializer, responses=BudgetLineSerializer)
+    @extend_schema(parameters=[CATEGORY_ID], request=BudgetAmountSerializer,
+                   responses=BudgetLineSerializer)
     def update(self, request, pk=None):
         category = _top_level(pk)
         data = BudgetAmountSerializer(data=request.data)
@@ -63,7 +67,7 @@ class BudgetViewSet(viewsets.ViewSet):
         budget_set(user=request.user, category=category, amount=data.validated_data["amount"])
         return Response(self._line(request, category.id))
 
-    @extend_schema(responses=BudgetLineSerializer)
+    @extend_schema(parameters=[CATEGORY_ID], responses=BudgetLineSerializer)
     def destroy(self, request, pk=None):
         category = _top_level(pk)
         budget_reset(user=request.user, category=category)
@@ -72,7 +76,8 @@ class BudgetViewSet(viewsets.ViewSet):
     def _line(self, request, category_id):
         month, _ = _month(request)
         lines = budgets_for(user=request.user, month=month or current_month(request.user))
-        return next(line.as_dict() for line in lines if line.category == category_id)
+        line = next(line.as_dict() for line in lines if line.category == category_id)
+        return BudgetLineSerializer(line).data
 
 
 class BudgetSettingsView(APIView):
@@ -111,7 +116,8 @@ class SummaryView(APIView):
             request.user.id, f"summary:{month:%Y-%m}",
             lambda: summary_for(user=request.user, month=month),
         )
-        return Response(value, headers={"X-Cache": "hit" if hit else "miss"})
+        return Response(SummarySerializer(value).data,
+                        headers={"X-Cache": "hit" if hit else "miss"})
 
 
 class TrendsView(APIView):

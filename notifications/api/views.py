@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mint.api import CursorPagination
+from mint.filters import query_bool
 
 from ..models import Notification, Webhook
 from ..selectors import notifications_for, preferences_for, unread_count, webhooks_for
@@ -38,11 +39,11 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        unread = self.request.query_params.get("unread", "").lower() in ("1", "true", "yes")
-        return notifications_for(user=self.request.user, unread=unread)
+        return notifications_for(user=self.request.user,
+                                 unread=query_bool(self.request, "unread"))
 
     @extend_schema(
-        parameters=[OpenApiParameter("unread", bool, description="only unread ones")]
+        parameters=[OpenApiParameter("unread", bool, description="only unread ones (true/false)")]
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)

@@ -1,15 +1,17 @@
 import django_filters
 
+from mint.filters import IntegerFilter, StrictBooleanFilter
+
 from ..models import Transaction
 
 
 class TransactionFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IntegerFilter(field_name="account_id")
     connection = django_filters.UUIDFilter(field_name="account__connection_id")
     date_from = django_filters.DateFilter(field_name="posted_on", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="posted_on", lookup_expr="lte")
     q = django_filters.CharFilter(method="filter_text", label="text in description or seller")
-    pending = django_filters.BooleanFilter()
+    pending = StrictBooleanFilter()  # ?pending=maybe is a 400, not every row
 
     class Meta:
         model = Transaction

@@ -7,6 +7,8 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from mint.api import MAX_PAGE_SIZE, PAGE_SIZE, page_size_from, page_size_parameter
+
 from ..selectors import transactions_before
 
 
@@ -15,16 +17,12 @@ class KeysetPagination(pagination.BasePagination):
     served by the ``(user, -date, -id)`` index, so page 10,000 costs what page 1 does.
     ``?cursor=`` is opaque; ``page_size`` ≤ 500. Only forward (``next``) links."""
 
-    page_size = 50
-    max_page_size = 500
+    page_size = PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        try:
-            size = int(request.query_params.get("page_size", self.page_size))
-        except ValueError:
-            raise exceptions.ValidationError({"page_size": "must be a number"}) from None
-        self.size = max(1, min(size, self.max_page_size))
+        self.size = page_size_from(request, default=self.page_size, maximum=self.max_page_size)
         cursor = request.query_params.get("cursor")
         if cursor:
             try:
@@ -48,6 +46,13 @@ class KeysetPagination(pagination.BasePagination):
 
     def get_paginated_response(self, data):
         return Response({"next": self._next_link(), "previous": None, "results": data})
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": "cursor", "required": False, "in": "query",
+             "description": "from the previous page's `next` link", "schema": {"type": "string"}},
+            page_size_parameter(default=self.page_size, maximum=self.max_page_size),
+        ]
 
     def get_paginated_response_schema(self, schema):
         return {

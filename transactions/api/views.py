@@ -8,6 +8,7 @@ from categories.services import transaction_categorize
 from mint.api import NewestFirstPagination, error_response
 
 from ..importers import ImportFormatError
+from ..models import ImportJob, Transaction
 from ..selectors import import_jobs_for, transactions_for
 from ..services.imports import import_create
 from .filters import TransactionFilter
@@ -21,6 +22,7 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
     ``PATCH`` files one under a category by hand (then it is never recategorised
     automatically); ``"always": true`` also makes a rule for its seller."""
 
+    queryset = Transaction.objects.none()  # for the schema; get_queryset scopes
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilter
     pagination_class = KeysetPagination
@@ -44,6 +46,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """Upload a statement file. 201 with counts when it is ingested at once, 202 with an
     ``id`` to poll at ``/api/v1/imports/{id}/`` for big files."""
 
+    queryset = ImportJob.objects.none()  # for the schema; get_queryset scopes
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, FormParser]
     pagination_class = NewestFirstPagination

@@ -1,0 +1,297 @@
+"""The API as a whole: its OpenAPI schema, the docs page and the answers every endpoint
+shares."""
+
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from notifications.models import Notification
+from tests.factories import ConnectionFactory, FinancialAccountFactory
+from tests.test_settings import PROD
+from transactions.models import Transaction
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- schema and docs ----------------------------------------------------------------------
+
+
+def test_openapi_schema_builds(api):
+    response = api.get("/api/v1/schema/")
+
+    assert response.status_code == 200
+    assert b"/api/v1/accounts/" in response.content
+
+
+def test_the_schema_builds_without_a_single_warning_and_validates(db, tmp_path):
+    # A warning is a part of the API the generator could not type (an untyped path
+    # parameter, a field turned into "string", an authenticator it does not know); each is
+    # printed above the failure.
+    call_command("spectacular", "--validate", "--fail-on-warn",
+                 "--file", str(tmp_path / "schema.yml"))
+
+    assert (tmp_path / "schema.yml").read_text().startswith("openapi:")
+
+
+def test_the_schema_offers_bearer_jwt_so_swagger_can_send_a_token(api):
+    schema = api.get("/api/v1/schema/?format=json").json()
+
+    assert schema["components"]["securitySchemes"]["jwtAuth"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    }
+    assert {"jwtAuth": []} in schema["paths"]["/api/v1/transactions/"]["get"]["security"]
+
+
+def test_path_parameters_and_category_fields_are_typed_as_integers(api):
+    schema = api.get("/api/v1/schema/?format=json").json()
+
+    def path_id(path, method):
+        params = schema["paths"][path][method]["parameters"]
+        return next(p["schema"] for p in params if p["in"] == "path" and p["name"] == "id")
+
+    components = schema["components"]["schemas"]
+    assert path_id("/api/v1/budgets/{id}/", "put")["type"] == "integer"
+    assert path_id("/api/v1/transactions/{id}/", "get")["type"] == "integer"
+    assert path_id("/api/v1/rules/{id}/", "get")["type"] == "integer"
+    assert path_id("/api/v1/imports/{id}/", "get")["format"] == "uuid"
+    category = components["PatchedTransactionCategorizeRequest"]["properties"]["category"]
+    assert category["type"] == "integer"
+
+
+def _docs_urls(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]+)"', html)
+
+
+def test_the_docs_page_loads_swagger_ui_from_this_server_not_a_cdn(client):
+    response = client.get("/api/v1/docs/")
+
+    html = response.content.decode()
+    urls = _docs_urls(html)
+    static_url = "/" + settings.STATIC_URL.lstrip("/")
+    assert response.status_code == 200
+    assert any(url.endswith("swagger-ui-bundle.js") for url in urls), urls
+    for url in urls:
+        parts = urlsplit(url)
+        assert not parts.scheme and not parts.netloc, f"{url} is on another host"
+        assert url.startswith(static_url), url
+    assert not re.search(r"https?://", html), "the page names another host"
+
+
+@override_settings(WHITENOISE_USE_FINDERS=True, WHITENOISE_AUTOREFRESH=True)
+def test_every_asset_the_docs_page_names_is_served_in_development(db):
+    # As with DEBUG=true: WhiteNoise serves straight from the finders (no collectstatic).
+    client = Client()  # a new handler, so WhiteNoise reads the settings above
+    urls = _docs_urls(client.get("/api/v1/docs/").content.decode())
+    static_url = "/" + settings.STATIC_URL.lstrip("/")
+
+    for url in urls:
+        assert finders.find(url.removeprefix(static_url)), url
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"".join(response.streaming_content), url
+
+
+def test_the_docker_build_collects_the_docs_assets_and_production_serves_them(tmp_path):
+    # The Dockerfile's collectstatic (DEBUG=true, STATIC_MANIFEST=true), then a production
+    # process (DEBUG off: hashed names from the manifest, served by WhiteNoise).
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    build = re.search(r"^RUN (.*manage\.py collectstatic.*)$", dockerfile, re.M).group(1)
+    build_env = dict(re.findall(r"(\w+)=(\S+)", build.split("python")[0]))
+    base = {k: v for k, v in os.environ.items()
+            if k not in PROD and not k.startswith(("STATIC_", "WHITENOISE"))}
+    base.update(DJANGO_SETTINGS_MODULE="mint.settings", STATIC_ROOT=str(tmp_path),
+                MINT_VAR_DIR=str(tmp_path / "var"))
+
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT,
+        env={**base, **build_env}, capture_output=True, text=True, timeout=120,
+    )
+    probe = (
+        "import django, re; django.setup(); from django.test import Client; c = Client(); "
+        "page = c.get('/api/v1/docs/'); print(page.status_code); "
+        "[print(u, c.get(u).status_code) for u in re.findall(r'(?:src|href)=\"([^\"]+)\"', "
+        "page.content.decode())]"
+    )
+    served = subprocess.run([sys.executable, "-c", probe], cwd=ROOT,
+                            env={**base, **PROD, "ALLOWED_HOSTS": "testserver"},
+                            capture_output=True, text=True, timeout=120)
+
+    assert collected.returncode == 0, collected.stderr
+    assert (tmp_path / "staticfiles.json").exists()
+    assert served.returncode == 0, served.stderr
+    lines = served.stdout.split("\n")
+    assert lines[0] == "200", served.stdout
+    assets = [line.split() for line in lines[1:] if line]
+    assert any("swagger-ui-bundle." in url for url, _ in assets), assets
+    assert all(status == "200" for _, status in assets), assets
+    # hashed names: a new release never meets a stale cached bundle
+    assert all(re.search(r"\.[0-9a-f]{12}\.\w+$", url) for url, _ in assets), assets
+
+
+
+# --- unknown paths ------------------------------------------------------------------------
+
+ERROR_404 = {"error": {"code": "not_found", "message": "Not found.", "details": {}}}
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/accounts/nope/",        # not a connection id: no route matches it
+    "/api/v1/accounts/nope/refresh/",
+    "/api/v1/imports/12/",
+    "/api/v1/no-such-thing/",
+    "/api/v1/no/such/thing",
+])
+@override_settings(DEBUG=True)  # not even the debug page
+def test_an_unknown_api_path_is_a_404_in_the_error_shape(api, path):
+    response = api.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == ERROR_404
+
+
+def test_a_post_to_an_unknown_path_is_a_404_not_a_csrf_refusal(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+
+    response = client.post("/api/v1/no-such-thing/", {"a": 1})
+
+    assert response.status_code == 404
+    assert response.json() == ERROR_404
+
+
+def test_an_unknown_path_is_a_404_for_anonymous_callers_too(db):
+    response = Client().get("/api/v1/accounts/nope/")
+
+    assert response.status_code == 404
+    assert response.json() == ERROR_404
+
+
+def test_a_missing_trailing_slash_still_redirects_a_get_and_names_the_path_otherwise(api):
+    get = api.get("/api/v1/accounts?page_size=5")
+    post = api.post("/api/v1/accounts", {}, format="json")
+
+    assert get.status_code == 301
+    assert get["Location"] == "/api/v1/accounts/?page_size=5"
+    assert post.status_code == 404
+    assert "/api/v1/accounts/" in post.json()["error"]["message"]
+
+
+def test_known_endpoints_and_pages_outside_the_api_are_unchanged(api):
+    assert api.get("/api/v1/me/").status_code == 200
+    assert api.get("/api/v1/").status_code == 200  # the router's index
+    outside = api.get("/no-such-page/")
+    assert outside.status_code == 404
+    assert not outside["Content-Type"].startswith("application/json")
+
+
+# --- filters and page sizes ---------------------------------------------------------------
+
+
+@pytest.fixture
+def two_transactions(alice):
+    """Alice's: one pending, one posted, on one account."""
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+
+    def tx(external_id, pending):
+        return Transaction.objects.create(
+            user=alice, account=account, external_id=external_id, posted_on=date(2026, 5, 3),
+            amount=Decimal("-4.50"), description="COFFEE", pending=pending,
+        )
+
+    return {"pending": tx("p", True), "posted": tx("s", False), "account": account}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("true", ["pending"]), ("TRUE", ["pending"]), ("1", ["pending"]), ("yes", ["pending"]),
+    ("false", ["posted"]), ("0", ["posted"]), ("no", ["posted"]),
+    ("", ["pending", "posted"]),  # empty: no filter
+])
+def test_the_pending_filter_reads_true_and_false(api, two_transactions, text, expected):
+    response = api.get(f"/api/v1/transactions/?pending={text}")
+
+    assert response.status_code == 200
+    ids = {t["id"] for t in response.json()["results"]}
+    assert ids == {two_transactions[name].id for name in expected}
+
+
+@pytest.mark.parametrize("query, field", [
+    ("pending=maybe", "pending"),
+    ("pending=2", "pending"),
+    ("date_from=yesterday", "date_from"),
+    ("account=1.5", "account"),
+    ("account=abc", "account"),
+])
+def test_a_filter_value_that_cannot_be_read_is_a_400_in_the_error_shape(
+        api, two_transactions, query, field):
+    response = api.get(f"/api/v1/transactions/?{query}")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert list(error["details"]) == [field]
+    assert error["message"].startswith(f"{field}: ")
+
+
+def test_the_account_filter_takes_a_whole_number(api, two_transactions):
+    account = two_transactions["account"].id
+
+    response = api.get(f"/api/v1/transactions/?account={account}")
+
+    assert {t["id"] for t in response.json()["results"]} == {
+        two_transactions["pending"].id, two_transactions["posted"].id}
+
+
+def test_the_unread_filter_of_notifications_refuses_an_unknown_word(alice, api):
+    read, unread = (Notification.objects.create(user=alice, kind="refresh_finished",
+                                                dedupe_key=k, title=k) for k in ("a", "b"))
+    api.post(f"/api/v1/notifications/{read.id}/read/")
+
+    refused = api.get("/api/v1/notifications/?unread=maybe")
+    only_unread = api.get("/api/v1/notifications/?unread=yes").json()["results"]
+    every = api.get("/api/v1/notifications/?unread=false").json()["results"]
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {"unread": ["must be true or false"]}
+    assert [n["id"] for n in only_unread] == [unread.id]
+    assert [n["id"] for n in every] == [unread.id, read.id]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/transactions/", "/api/v1/notifications/",
+                                  "/api/v1/accounts/", "/api/v1/rules/"])
+@pytest.mark.parametrize("size", ["0", "-1", "abc", "1.5", " 5", "٣"])
+def test_a_page_size_below_one_or_not_a_whole_number_is_a_400(api, path, size):
+    response = api.get(path, {"page_size": size})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["page_size"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/transactions/", "/api/v1/notifications/"])
+def test_a_page_size_above_500_is_cut_to_500(alice, api, path):
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    Transaction.objects.bulk_create(
+        Transaction(user=alice, account=account, external_id=f"t{i}", posted_on=date(2026, 5, 3),
+                    amount=Decimal("-1.00"), description="X") for i in range(501)
+    )
+    Notification.objects.bulk_create(
+        Notification(user=alice, kind="refresh_finished", dedupe_key=f"k{i}", title="t")
+        for i in range(501)
+    )
+
+    big = api.get(path, {"page_size": "5000"}).json()
+    one = api.get(path, {"page_size": "1"}).json()
+
+    assert len(big["results"]) == 500 and big["next"]
+    assert len(one["results"]) == 1
