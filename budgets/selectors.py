@@ -138,7 +138,7 @@ class BudgetLine:
     @property
     def percent(self) -> Decimal:
         if self.amount <= 0:
-            return ZERO
+            return Decimal("0.0")  # one decimal place, as every other percent
         return (self.spent * 100 / self.amount).quantize(Decimal("0.1"))
 
     def as_dict(self) -> dict:

@@ -162,6 +162,12 @@ def test_a_budget_holds_from_the_month_it_is_set_and_past_months_keep_theirs(ali
         (jan, Decimal("300.00")), (MARCH, Decimal("120.00")), (april, None)]
 
 
+def test_a_zero_budget_reads_zero_point_zero_percent_as_every_other(alice, now):
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("0"))
+
+    assert str(line(alice, MARCH, "Food & Dining").percent) == "0.0"
+
+
 def test_a_reset_that_changes_nothing_leaves_no_row(alice, now):
     from budgets.services import budget_reset
 

@@ -165,6 +165,19 @@ def test_alice_changes_her_rule_with_patch_and_deletes_it(api, alice, restaurant
     assert not Rule.objects.exists()
 
 
+def test_deleting_a_rule_with_an_unreadable_apply_to_past_is_refused_and_keeps_it(
+    api, alice, restaurants
+):
+    rule_id = post_rule(api, seller="Starbucks", category=restaurants.id).json()["id"]
+
+    refused = api.delete(f"/api/v1/rules/{rule_id}/?apply_to_past=maybe")
+
+    assert refused.status_code == 400
+    assert "apply_to_past" in refused.json()["error"]["details"]
+    assert Rule.objects.filter(pk=rule_id).exists()
+    assert api.delete(f"/api/v1/rules/{rule_id}/?apply_to_past=no").status_code == 204
+
+
 # --- validation ---------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from mint.api import CursorPagination
+from mint.filters import query_bool
 
 from ..selectors import category_tree, rules_for
 from ..services import category_create, rule_create, rule_delete, rule_update
@@ -60,6 +61,6 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self.update(request, pk, partial=True)
 
     def destroy(self, request, pk=None):
-        apply = request.query_params.get("apply_to_past", "").lower() in ("1", "true", "yes")
+        apply = query_bool(request, "apply_to_past")  # "maybe" is a 400, not a silent no
         rule_delete(rule=self.get_object(), apply_to_past=apply)
         return Response(status=status.HTTP_204_NO_CONTENT)
