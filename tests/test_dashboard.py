@@ -733,6 +733,45 @@ def test_importing_a_csv_twice_shows_created_then_duplicate_counts(alice_client,
     assert listing.count("export.csv") == 2
 
 
+SPANISH_CSV = (b"Fecha;Concepto;Importe\n"
+               b"31/01/2026;MERCADONA VALENCIA;-45,20\n"
+               b"02/02/2026;NOMINA ACME SL;1.850,00\n")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_a_csv_with_unknown_headers_imports_once_its_columns_are_named(alice_client, alice):
+    def upload(**mapping):
+        return alice_client.post(
+            "/import/", {"file": SimpleUploadedFile("cuenta.csv", SPANISH_CSV, "text/csv"),
+                         **mapping}, follow=True,
+        )
+
+    unnamed = upload()
+    named = upload(date="fecha", amount="Importe", description="Concepto", dates="day_first")
+
+    assert unnamed.status_code == 400
+    page = unnamed.content.decode()
+    assert "could not tell which column holds the date" in page
+    assert '<details class="csv-mapping">' in page and 'id="id_date"' in page
+    assert named.context["job"].created == 2
+    rows = Transaction.objects.filter(user=alice).order_by("posted_on")
+    assert [(t.posted_on, t.amount) for t in rows] == [
+        (date(2026, 1, 31), Decimal("-45.20")), (date(2026, 2, 2), Decimal("1850.00"))]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_a_half_filled_mapping_is_shown_open_with_the_error(alice_client):
+    response = alice_client.post(
+        "/import/", {"file": SimpleUploadedFile("cuenta.csv", SPANISH_CSV, "text/csv"),
+                     "date": "Fecha"},
+    )
+
+    assert response.status_code == 400
+    assert '<details class="csv-mapping" open>' in response.content.decode()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("object_store")
 def test_importing_an_ofx_file_into_a_chosen_account(alice_client, alice):

@@ -42,10 +42,49 @@ class ImportForm(forms.Form):
     )
     format = forms.ChoiceField(label="Format", required=False, choices=FORMAT_CHOICES)
 
+    # A bank CSV whose headers are not recognised: the column mapping the API takes as
+    # ``options`` (transactions/importers/csv_import.py), named as its errors name them.
+    date = forms.CharField(label="Date column (date)", required=False, max_length=100)
+    amount = forms.CharField(label="Amount column (amount)", required=False, max_length=100,
+                             help_text="Or the two columns below, when money out and money "
+                                       "in have a column each.")
+    debit = forms.CharField(label="Money-out column (debit)", required=False, max_length=100)
+    credit = forms.CharField(label="Money-in column (credit)", required=False, max_length=100)
+    description = forms.CharField(label="Description column (description)", required=False,
+                                  max_length=100)
+    dates = forms.ChoiceField(label="Dates are written", required=False, choices=[
+        ("", "Year first or month first (2024-12-31, 12/31/2024)"),
+        ("day_first", "Day first (31/12/2024, 31.12.2024)"),
+    ])
+    negate = forms.BooleanField(label="Purchases are positive amounts (as Amex and Discover "
+                                      "write them)", required=False)
+    CSV_FIELDS = ("date", "amount", "debit", "credit", "description", "dates", "negate")
+
     def __init__(self, *args, user, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = financial_accounts_for(user=user)
+
+    def main_fields(self):
+        return [self[name] for name in self.fields if name not in self.CSV_FIELDS]
+
+    def csv_fields(self):
+        return [self[name] for name in self.CSV_FIELDS]
+
+    def csv_opened(self) -> bool:
+        """The mapping is shown open when it was filled in."""
+        return self.is_bound and any(self.data.get(name) for name in self.CSV_FIELDS)
+
+    def import_options(self) -> dict:
+        """The mapping as the importers' ``options`` (empty fields left out)."""
+        data = self.cleaned_data
+        options = {name: data[name].strip() for name in
+                   ("date", "amount", "debit", "credit", "description") if data[name].strip()}
+        if data["dates"] == "day_first":
+            options["day_first"] = True
+        if data["negate"]:
+            options["negate"] = True
+        return options
 
 
 class TransactionCategorizeForm(forms.Form):

@@ -137,7 +137,7 @@ def import_upload(request):
                 job = import_create(
                     user=request.user, data=upload.read(), filename=upload.name or "",
                     format=form.cleaned_data["format"] or None,
-                    account=form.cleaned_data["account"],
+                    account=form.cleaned_data["account"], options=form.import_options(),
                 )
         except ImportFormatError as exc:
             form.add_error("file", str(exc))
