@@ -161,6 +161,22 @@ def test_linking_the_same_login_again_returns_the_same_connection_and_no_duplica
     assert Transaction.objects.filter(user=alice, account__connection=demo).count() == rows
 
 
+def test_the_demo_bank_needs_no_password_but_an_ofx_server_does(api, settings):
+    settings.ALLOW_PRIVATE_OUTBOUND = True
+    demo = api.post("/api/v1/accounts/", {"provider": "sandbox", "account_login": "demo"},
+                    format="json")
+    ofx = [api.post("/api/v1/accounts/", body, format="json") for body in (
+        {"provider": "ofx", "account_url": "http://127.0.0.1:9/ofx", "account_login": "me"},
+        {"account_url": "https://127.0.0.1:9/ofx", "account_login": "me",
+         "account_password": ""},
+    )]
+
+    assert demo.status_code == 201
+    for response in ofx:
+        assert response.status_code == 400
+        assert "account_password" in response.json()["error"]["details"]
+
+
 def test_linking_a_login_again_with_a_new_password_keeps_the_new_one(api, alice):
     from accounts.crypto import decrypt_credentials
 

@@ -49,13 +49,21 @@ class ConnectSerializer(serializers.Serializer):
     )
     account_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
     account_login = serializers.CharField(max_length=200)
+    # Optional for the demo bank, as in the browser's form; an OFX server needs it.
     account_password = serializers.CharField(
-        max_length=500, write_only=True, allow_blank=True, trim_whitespace=False
+        max_length=500, write_only=True, required=False, default="", allow_blank=True,
+        trim_whitespace=False,
     )
 
     def validate(self, attrs):
         if not attrs.get("provider") and not attrs.get("account_url"):
             raise serializers.ValidationError("give a provider or an account_url")
+        ofx = attrs.get("provider") == Connection.Provider.OFX or (
+            not attrs.get("provider")
+            and attrs.get("account_url", "").lower().startswith(("http://", "https://")))
+        if ofx and not attrs.get("account_password"):
+            raise serializers.ValidationError(
+                {"account_password": "An OFX server needs your password."})
         return attrs
 
 
