@@ -234,6 +234,9 @@ if CELERY_TASK_ALWAYS_EAGER and not DEBUG:
     raise ImproperlyConfigured("CELERY_TASK_ALWAYS_EAGER is for tests and development only.")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# What a task prints (the console email backend of development) is information, not a
+# warning.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 
 # --- Object store for raw dumps -------------------------------------------------------
 S3_BUCKET = _required("S3_BUCKET", "the S3-compatible bucket that keeps raw dumps")
