@@ -26,9 +26,10 @@ def account_connect(
     none). The password is encrypted at once; it never leaves here in clear text.
 
     A login already linked at the same URL is not linked twice (every transaction would
-    then count twice): the existing connection is returned, with the password replaced
-    when it changed (the bank's password was changed), and refreshed. A client that
-    retries the call after a timeout gets the same connection back.
+    then count twice): the existing connection is returned and refreshed. A client that
+    retries the call after a timeout gets the same connection back. The password given
+    replaces the stored one only when the connection is not working (the bank refused
+    the login, or the last refresh failed): a typo must not break a working link.
     """
     from transactions.models import RefreshRun
     from transactions.services.refresh import refresh_request
@@ -46,10 +47,13 @@ def account_connect(
     if not login:
         raise ProviderInputError("a login is required")
     # One link at a time per user: two concurrent calls with one login make one connection.
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+    # FOR NO KEY UPDATE: a refresh inserting rows that point at the user (FOR KEY SHARE)
+    # is not blocked, so a re-link during that refresh cannot deadlock with it.
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").first()
     existing = _linked(user=user, provider=provider, url=url, login=login)
     if existing is not None:
-        if decrypt_credentials(existing.secret).get("password") != password:
+        working = existing.status == Connection.Status.ACTIVE
+        if not working and decrypt_credentials(existing.secret).get("password") != password:
             existing.secret = encrypt_credentials(login=login, password=password)
             existing.save(update_fields=["secret"])
         refresh_request(connection=existing, trigger=RefreshRun.Trigger.MANUAL)
@@ -64,10 +68,13 @@ def account_connect(
 
 
 def _linked(*, user: User, provider: str, url: str, login: str) -> Connection | None:
-    """The user's connection for this login at this URL, if any (logins are encrypted:
-    each of the user's connections there is decrypted, a handful at most)."""
-    for connection in Connection.objects.filter(user=user, provider=provider, url=url):
-        if decrypt_credentials(connection.secret).get("login") == login:
+    """The user's connection for this login at this URL (any case, with or without a
+    final /), if any. Logins are encrypted: each of the user's connections of that
+    provider is decrypted, a handful at most."""
+    same = url.rstrip("/").lower()
+    for connection in Connection.objects.filter(user=user, provider=provider):
+        if (connection.url.rstrip("/").lower() == same
+                and decrypt_credentials(connection.secret).get("login") == login):
             return connection
     return None
 

@@ -98,11 +98,14 @@ _MOVEMENTS: list[_Rule] = [
      ["payroll", "pay roll", "salary", "paycheck", "wages", "dirdep", "directdep",
       "dirdeposit", "directdeposit", *_cross("dir|direct", "dep|deposit")],
      None, None, "Transfer", "Income › Paycheck"),
-    # Rent sent by person-to-person payment or transfer is still rent ("ZELLE PAYMENT TO
-    # OAKWOOD PROPERTY MGMT RENT"): it counts as spending under Home, not as a transfer.
-    ("p2p_rent", ["rent", "rent payment", "rental payment", "mortgage"],
-     ["transfer", "xfer", "zelle", "venmo", "cash app", "square cash", "popmoney"],
-     None, "Home › Mortgage & Rent", "Income › Rental Income"),
+    # Rent paid to a person by Zelle, Venmo and the like is still rent ("ZELLE PAYMENT TO
+    # OAKWOOD PROPERTY MGMT RENT"): spending under Home, not a transfer. Not a bank
+    # transfer ("TRANSFER TO RENT SAVINGS" is the user's own money), not the shops named
+    # Rent-…, and money coming in stays a transfer (a roommate's share, not income).
+    ("p2p_rent", ["rent", "rent payment", "rental payment"],
+     ["zelle", "venmo", "cash app", "square cash", "popmoney"],
+     ["savings", "sav", "escrow", "refund", "rent a", "runway", "split"],
+     "Home › Mortgage & Rent", "Transfer"),
     ("transfer",
      ["transfer", "xfer", "xfr", "tfr", "trnsfr", "wire to", "wire from", "wire in",
       "wire out", "incoming wire", "outgoing wire", "zelle", "venmo", "cash app",

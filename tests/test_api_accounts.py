@@ -177,15 +177,27 @@ def test_the_demo_bank_needs_no_password_but_an_ofx_server_does(api, settings):
         assert "account_password" in response.json()["error"]["details"]
 
 
-def test_linking_a_login_again_with_a_new_password_keeps_the_new_one(api, alice):
+def test_relinking_a_refused_login_takes_the_new_password(api, alice):
     from accounts.crypto import decrypt_credentials
 
     first = connect(api, account_login="bad", account_password="old-password")
-    again = connect(api, account_login="bad", account_password="new-password")
+    again = connect(api, account_login="bad", account_password="new-password",
+                    account_url="SANDBOX://demo/")  # the same URL, written otherwise
 
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     secret = Connection.objects.get(pk=first.json()["id"]).secret
     assert decrypt_credentials(secret) == {"login": "bad", "password": "new-password"}
+
+
+def test_relinking_a_working_login_keeps_its_password(api, alice):
+    from accounts.crypto import decrypt_credentials
+
+    first = connect(api, account_password="right-password")
+    again = connect(api, account_password="a-typo")
+
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    secret = Connection.objects.get(pk=first.json()["id"]).secret
+    assert decrypt_credentials(secret)["password"] == "right-password"
 
 
 def test_the_original_connect_call_infers_ofx_from_an_http_url(api, settings):

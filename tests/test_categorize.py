@@ -76,11 +76,18 @@ def test_one_seller_has_one_key_whatever_the_spelling():
         ("CHECK 1234", -1, "Uncategorized › Check"),
         ("MONTHLY SERVICE FEE", -1, "Fees & Charges › Bank Fee"),
         ("USAA LOAN PAYMENT", -1, "Loans › Loan Payment"),
-        # rent paid or received by Zelle, Venmo or transfer is rent, not a transfer
+        # rent paid by Zelle or Venmo is rent, not a transfer …
         ("ZELLE PAYMENT TO OAKWOOD PROPERTY MGMT RENT", -1, "Home › Mortgage & Rent"),
         ("VENMO PAYMENT 1234567 RENT MAY", -1, "Home › Mortgage & Rent"),
-        ("ZELLE FROM JOHN DOE RENT", 1, "Income › Rental Income"),
         ("ZELLE PAYMENT TO JOHN SMITH", -1, "Transfer"),
+        # … but a roommate's share coming in, the user's own savings, a mortgage account
+        # at the bank and shops named Rent-… are not
+        ("ZELLE PAYMENT FROM JOHN RENT SPLIT", 1, "Transfer"),
+        ("ZELLE FROM JOHN DOE RENT", 1, "Transfer"),
+        ("ONLINE TRANSFER TO RENT SAVINGS", -1, "Transfer"),
+        ("XFER TO WELLS FARGO MORTGAGE", -1, "Transfer"),
+        ("VENMO *RENT THE RUNWAY", -1, "Transfer"),
+        ("TRANSFER TO RENT-A-CENTER", -1, "Transfer"),
     ],
 )
 def test_heuristics_categorise_movements_of_money(raw, sign, path):

@@ -257,8 +257,9 @@ REFUSED = "could not reach 127.0.0.1: [Errno 111] Connection refused (gave up af
     ("error", None, "We couldn't get your latest transactions from your bank. We'll try "
                     "again tonight; you can also refresh now."),
     ("error", "retrying", "The last refresh didn't work; we're trying again now."),
-    ("needs_attention", None, "Your bank didn't accept the saved login. Unlink this account "
-                              "and link it again with your current login and password."),
+    ("needs_attention", None, "Your bank didn't accept the saved login. Link it again below "
+                              "with the same login and your current password: your history "
+                              "stays (unlinking would delete it)."),
 ])
 def test_a_failing_connection_says_what_to_do_in_plain_words_and_keeps_the_detail_behind(
     alice_client, alice, status, running, says

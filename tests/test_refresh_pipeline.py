@@ -158,8 +158,8 @@ def test_refused_credentials_fail_at_once_and_tell_the_user(alice, bank_today):
     assert connection.status == Connection.Status.NEEDS_ATTENTION
     assert "refused" in connection.last_error
     [told] = Notification.objects.filter(user=alice, kind="refresh_failing")
-    assert told.body.startswith("Mint Demo Bank: the bank refused the login. Unlink it and "
-                                "link it again")
+    assert told.body.startswith("Mint Demo Bank: the bank refused the login. Link it again "
+                                "with the same login")
     assert told.body.endswith(f"(Detail: {connection.last_error})")
     assert not Transaction.objects.exists()
 

@@ -222,8 +222,8 @@ def _fail(
         )
     if status == Connection.Status.NEEDS_ATTENTION:
         title = "An account needs attention"
-        what = ("the bank refused the login. Unlink it and link it again with your "
-                "current password.")
+        what = ("the bank refused the login. Link it again with the same login and your "
+                "current password; your history stays.")
     else:
         title = "An account failed to refresh"
         what = ("we couldn't get your latest transactions. We'll try again tonight; you "
