@@ -51,6 +51,17 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.email
 
+    def clean(self):
+        super().clean()
+        self.email = (self.email or "").strip().lower()
+
+    def save(self, *args, **kwargs):
+        # Every address is stored in lower case, whoever writes it (sign-up, the API, the
+        # admin's forms): log-in looks it up that way (UserManager.get_by_natural_key).
+        if self.email:
+            self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
 
 class Connection(models.Model):
     """One login at one institution, holding one or more financial accounts.

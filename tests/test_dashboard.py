@@ -117,6 +117,20 @@ def test_login_ignores_the_case_of_the_email(client, alice):
 
 
 @pytest.mark.django_db
+def test_an_address_saved_with_capitals_by_support_still_logs_in(client):
+    from accounts.models import User
+
+    user = User(email=" Jane.Doe@Example.com")  # as the admin's forms save it
+    user.set_password(PASSWORD)
+    user.save()
+
+    assert User.objects.get(pk=user.pk).email == "jane.doe@example.com"
+    logged_in = client.post("/accounts/login/", {"username": "Jane.Doe@Example.com",
+                                                 "password": PASSWORD})
+    assert logged_in.status_code == 302 and logged_in["Location"] == "/"
+
+
+@pytest.mark.django_db
 def test_login_with_email_then_logout(client, alice):
     login_page = client.get("/accounts/login/")
     logged_in = client.post("/accounts/login/", {"username": "alice@example.com",
