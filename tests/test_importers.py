@@ -99,13 +99,15 @@ def test_a_mistyped_option_is_refused_not_ignored():
 def test_ofx_is_handed_to_the_ofx_parser_without_options(monkeypatch):
     seen = []
     fake = types.ModuleType("transactions.importers.ofx")
-    fake.parse_ofx = lambda data: seen.append(data) or Statement(institution="fake")
+    fake.parse_ofx = lambda data, **kw: seen.append((data, kw)) or Statement(institution="fake")
     monkeypatch.setitem(sys.modules, "transactions.importers.ofx", fake)
 
     statement = parse_file(b"OFXHEADER:100\n<OFX>", options={"day_first": True})
+    parse_file(b"OFXHEADER:100\n<OFX>", into_account=True)
 
     assert statement.institution == "fake"
-    assert seen == [b"OFXHEADER:100\n<OFX>"]
+    assert seen == [(b"OFXHEADER:100\n<OFX>", {"unnamed_accounts": False}),
+                    (b"OFXHEADER:100\n<OFX>", {"unnamed_accounts": True})]
 
 
 # ----------------------------------------------------------------------------- decoding

@@ -258,18 +258,25 @@ def test_amount_that_is_not_a_number_is_refused_naming_the_line_and_tag():
     ("account_markup", "kind"),
     [
         ("", "checking"),  # no <BANKACCTFROM> at all
-        ("<BANKACCTFROM><BANKID>111<ACCTID><ACCTTYPE>SAVINGS</BANKACCTFROM>", "checking"),
+        ("<BANKACCTFROM><BANKID>111<ACCTID><ACCTTYPE>SAVINGS</BANKACCTFROM>", "savings"),
     ],
 )
-def test_a_statement_that_names_no_account_goes_to_one_default_account(account_markup, kind):
+def test_a_statement_that_names_no_account_is_read_only_into_a_chosen_account(
+    account_markup, kind
+):
     data = bank_file(trn(fitid="A") + trn(fitid="B")).replace(
         b"<BANKACCTFROM><BANKID>111<ACCTID>222333<ACCTTYPE>CHECKING</BANKACCTFROM>",
         account_markup.encode())
-    statement = parse_ofx(data)
 
+    with pytest.raises(ImportFormatError) as caught:
+        parse_ofx(data)
+    statement = parse_ofx(data, unnamed_accounts=True)
+
+    assert "names no account" in str(caught.value)
+    assert "choose the account to import it into" in str(caught.value)
     [account] = statement.accounts
-    assert (account.external_id, account.name, account.kind) == ("ofx", "Imported OFX", kind)
-    assert [t.account_external_id for t in statement.transactions] == ["ofx", "ofx"]
+    assert (account.external_id, account.name, account.kind) == ("ofx-1", "Imported OFX", kind)
+    assert [t.account_external_id for t in statement.transactions] == ["ofx-1", "ofx-1"]
 
 
 def test_transaction_without_dtposted_is_refused_naming_its_line():

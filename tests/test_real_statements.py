@@ -111,8 +111,10 @@ CASES = [
     Case("actual/data-multi-decimal.ofx", "ofx", 2,
          "Bank of America checking: amounts with 3 and 5 decimals ('-30.000', '-3.77000')"),
     Case("actual/tracking-number.ofx", "ofx", 2,
-         "Actual's minimal synthetic fixture: no signon and no <BANKACCTFROM> at all (one "
-         "default account, as for QIF and CSV)"),
+         "Actual's minimal synthetic fixture: no signon and no <BANKACCTFROM> at all "
+         "(imported only into a chosen account, see test_ofx_parse)",
+         rejected="line 15: <STMTRS> names no account (no <BANKACCTFROM> with an <ACCTID>): "
+                  "choose the account to import it into"),
     # --- leonardomelosantos/ofxparser.net (MIT) ---------------------------------------
     Case("ofxparser-net/comma_decimal_extract.ofx", "ofx", 1,
          "headerless OFX (starts at <OFX>), no signon, no CURDEF, BANKID 237 (Bradesco)"),
@@ -309,3 +311,30 @@ def test_every_accepted_file_uploads_through_the_api(api, alice):
                           Transaction.objects.filter(user=alice).count())
         want[case.path] = (201, case.count, case.count)
     assert got == want
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_an_ofx_file_that_names_no_account_imports_into_a_chosen_account_only(api, alice):
+    """Actual's tracking-number.ofx has no <BANKACCTFROM>: into a chosen account it
+    imports its 2 rows; without one it is a 400 that says to choose one, and two such
+    files into two accounts never overwrite each other (their FITIDs are the bank's)."""
+    from tests.factories import ConnectionFactory, FinancialAccountFactory
+
+    data = (REAL / "actual/tracking-number.ofx").read_bytes()
+    connection = ConnectionFactory(user=alice)
+    first, second = (FinancialAccountFactory(connection=connection) for _ in range(2))
+
+    def upload(**fields):
+        return api.post("/api/v1/imports/", {"file": SimpleUploadedFile("t.ofx", data),
+                                             **fields}, format="multipart")
+
+    refused = upload()
+    into_first, into_second = upload(account=first.pk), upload(account=second.pk)
+
+    assert refused.status_code == 400
+    assert "choose the account to import it into" in refused.json()["error"]["message"]
+    assert (into_first.status_code, into_first.json()["created"]) == (201, 2)
+    assert (into_second.status_code, into_second.json()["created"]) == (201, 2)
+    assert Transaction.objects.filter(user=alice, account=first).count() == 2
+    assert Transaction.objects.filter(user=alice, account=second).count() == 2

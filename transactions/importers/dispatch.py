@@ -69,11 +69,14 @@ def parse_file(
     filename: str = "",
     format: str | None = None,
     options: dict | None = None,
+    into_account: bool = False,
 ) -> Statement:
     """Parses an upload into a Statement; every failure is an ImportFormatError.
 
     ``options`` is validated against every format's option names, so a typo is refused
     while one options object can still be passed whatever the format turns out to be.
+    ``into_account``: the user chose the account the rows go to, so an OFX statement
+    that names none is read too (see ``parse_ofx``).
     """
     options = check_options(options, OPTIONS)
     if format is not None and not isinstance(format, str):
@@ -81,7 +84,7 @@ def parse_file(
     fmt = (format or detect_format(data, filename=filename)).strip().lower()
     parser = _parser(fmt)
     if fmt == "ofx":
-        return parser(data)
+        return parser(data, unnamed_accounts=into_account)
     known = {"qif": qif.OPTIONS, "csv": csv_import.OPTIONS, "mint": mint_csv.OPTIONS}[fmt]
     return parser(data, {k: v for k, v in options.items() if k in known})
 

@@ -160,14 +160,17 @@ class AccountInfo:
 # --------------------------------------------------------------------------- public
 
 
-def parse_ofx(data: bytes) -> Statement:
+def parse_ofx(data: bytes, *, unnamed_accounts: bool = False) -> Statement:
     """The accounts and transactions of every bank and card statement in an OFX file.
 
     Raises ImportFormatError for anything that is not a readable OFX statement,
-    including a signon refused by the bank."""
+    including a signon refused by the bank. A statement that names no account (no
+    ``<ACCTID>``) is refused, unless ``unnamed_accounts`` (an import into an account the
+    user chose, where the rows go anyway): it then gets an account of its own, "ofx-1",
+    "ofx-2"… in the order of the file."""
     root = _read(data)
     _raise_for_signon(root)
-    statement = _statement(root)
+    statement = _statement(root, unnamed_accounts=unnamed_accounts)
     if not statement.accounts:
         raise _no_statement_error(root)
     return statement
@@ -506,12 +509,21 @@ def _no_statement_error(root: _Node) -> ImportFormatError:
     )
 
 
-def _statement(root: _Node) -> Statement:
+def _statement(root: _Node, *, unnamed_accounts: bool = False) -> Statement:
     statement = Statement(institution=_clean(root.value_path("SIGNONMSGSRSV1/SONRS/FI/ORG")))
     seen: dict[str, AccountRecord] = {}
     ends: list[date] = []
+    unnamed = 0
     for stmtrs in (*root.iter("STMTRS"), *root.iter("CCSTMTRS")):
         account = _account(stmtrs)
+        if account is None:
+            if not unnamed_accounts:
+                tag = "CCACCTFROM" if stmtrs.tag == "CCSTMTRS" else "BANKACCTFROM"
+                raise ImportFormatError(
+                    f"<{stmtrs.tag}> names no account (no <{tag}> with an <ACCTID>): "
+                    "choose the account to import it into", line=stmtrs.line)
+            unnamed += 1
+            account = _unnamed_account(stmtrs, unnamed)
         seen.setdefault(account.external_id, account)
         statement.transactions.extend(_transactions(stmtrs, account))
         end = _statement_end(stmtrs)
@@ -539,19 +551,27 @@ def _bank_external_id(bankacctfrom: _Node) -> str:
     return f"{bankid}:{acctid}" if bankid else acctid
 
 
-def _account(stmtrs: _Node) -> AccountRecord:
+def _unnamed_account(stmtrs: _Node, n: int) -> AccountRecord:
+    """The n-th statement of a file that names no account (some exports, Actual's test
+    files), imported into an account the user chose."""
+    card = stmtrs.tag == "CCSTMTRS"
+    acct = stmtrs.child("CCACCTFROM" if card else "BANKACCTFROM")
+    kind = "credit_card" if card else _BANK_KINDS.get(
+        acct.value("ACCTTYPE").upper() if acct is not None else "", "checking")
+    return AccountRecord(external_id=f"{DEFAULT_ACCOUNT_ID}-{n}", name=DEFAULT_ACCOUNT_NAME,
+                         kind=kind, currency=(stmtrs.value("CURDEF") or "USD").upper(),
+                         balance=_balance(stmtrs))
+
+
+def _account(stmtrs: _Node) -> AccountRecord | None:
+    """The statement's account, None when it names none (no <ACCTID>)."""
     currency = (stmtrs.value("CURDEF") or "USD").upper()
     balance = _balance(stmtrs)
     card = stmtrs.tag == "CCSTMTRS"
     acct = stmtrs.child("CCACCTFROM" if card else "BANKACCTFROM")
     acctid = acct.value("ACCTID") if acct is not None else ""
     if not acctid:
-        # A statement that names no account (some exports, Actual's test files): one
-        # default account for the file, as the QIF and CSV readers do; an import into a
-        # chosen account puts the rows there anyway.
-        kind = "credit_card" if card else "checking"
-        return AccountRecord(external_id=DEFAULT_ACCOUNT_ID, name=DEFAULT_ACCOUNT_NAME,
-                             kind=kind, currency=currency, balance=balance)
+        return None
     if card:
         external_id, kind = acctid, "credit_card"
     else:

@@ -44,7 +44,8 @@ def import_create(
     if account is not None and account.user_id != user.id:
         raise ImportFormatError("unknown account")
     fmt = format or detect_format(data, filename=filename)
-    statement = parse_file(data, filename=filename, format=fmt, options=options)
+    statement = parse_file(data, filename=filename, format=fmt, options=options,
+                           into_account=account is not None)
     if not statement.transactions:
         raise ImportFormatError("the file holds no transactions")
     job_id = uuid.uuid4()
@@ -72,7 +73,7 @@ def import_execute(*, job_id) -> ImportJob | None:
     try:
         data = get_store().get(job.dump.key)
         statement = parse_file(data, filename=job.filename, format=job.format,
-                               options=job.options)
+                               options=job.options, into_account=job.account_id is not None)
     except ImportFormatError as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED, error=str(exc), finished_at=timezone.now()
