@@ -74,6 +74,8 @@ def _render_budgets(request, month, *, profile_form=None, status=200):
         "previous_month": add_months(month, -1),
         "next_month": add_months(month, 1),
         "is_current_month": month == this_month,
+        # A budget is set from the current month on: a past month's are not changed here.
+        "is_past_month": month < this_month,
         "summary": summary,
         "rows": _rows(budgets_for(user=user, month=month)),
         "profile_form": profile_form,

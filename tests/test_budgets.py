@@ -168,6 +168,25 @@ def test_a_zero_budget_reads_zero_point_zero_percent_as_every_other(alice, now):
     assert str(line(alice, MARCH, "Food & Dining").percent) == "0.0"
 
 
+def test_the_api_sets_budgets_from_this_month_and_refuses_another_month(alice, api, now):
+    food = top("Food & Dining")
+
+    past = api.put(f"/api/v1/budgets/{food.id}/?month=2026-01", {"amount": "42.00"},
+                   format="json")
+    past_reset = api.delete(f"/api/v1/budgets/{food.id}/?month=2026-01")
+    bad = api.put(f"/api/v1/budgets/{food.id}/?month=2026-1", {"amount": "42.00"},
+                  format="json")
+    this = api.put(f"/api/v1/budgets/{food.id}/?month=2026-03", {"amount": "42.00"},
+                   format="json")
+
+    assert past.status_code == past_reset.status_code == bad.status_code == 400
+    assert "from the current month (2026-03) on" in past.json()["error"]["message"]
+    assert this.status_code == 200
+    assert (this.json()["amount"], this.json()["source"]) == ("42.00", "manual")
+    assert list(Budget.objects.filter(user=alice).values_list("since", "amount")) == [
+        (MARCH, Decimal("42.00"))]
+
+
 def test_a_reset_that_changes_nothing_leaves_no_row(alice, now):
     from budgets.services import budget_reset
 

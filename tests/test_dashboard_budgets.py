@@ -141,6 +141,19 @@ def test_the_budgets_page_defaults_to_this_month_and_links_the_next_and_previous
     assert 'data-summary="spent">0.00<' in january
 
 
+def test_a_past_month_shows_its_budgets_without_the_forms_that_set_this_months(
+    alice_client, march
+):
+    this_month = alice_client.get("/budgets/").content.decode()
+    february = alice_client.get("/budgets/", {"month": "2026-02"}).content.decode()
+    april = alice_client.get("/budgets/", {"month": "2026-04"}).content.decode()
+
+    assert 'class="budget-form"' in this_month and "data-past-month" not in this_month
+    assert 'class="budget-form"' not in february and "Set the budget" not in february
+    assert "These are the budgets February 2026 had." in february
+    assert 'class="budget-form"' in april  # a later month: the budget set now holds there
+
+
 def test_a_recommendation_from_history_says_so(alice_client, alice):
     spend(alice, date(2026, 2, 1), sub("Groceries"), "-300.00")
 

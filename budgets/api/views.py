@@ -62,6 +62,8 @@ class BudgetViewSet(viewsets.ViewSet):
                    responses=BudgetLineSerializer)
     def update(self, request, pk=None):
         category = _top_level(pk)
+        if error := self._not_this_month(request):
+            return error
         data = BudgetAmountSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         budget_set(user=request.user, category=category, amount=data.validated_data["amount"])
@@ -70,12 +72,30 @@ class BudgetViewSet(viewsets.ViewSet):
     @extend_schema(parameters=[CATEGORY_ID], responses=BudgetLineSerializer)
     def destroy(self, request, pk=None):
         category = _top_level(pk)
+        if error := self._not_this_month(request):
+            return error
         budget_reset(user=request.user, category=category)
         return Response(self._line(request, category.id))
 
+    @staticmethod
+    def _not_this_month(request):
+        """A budget is set (or reset) from the current month on: a ``?month=`` naming
+        another month is refused rather than answered with a line that did not change."""
+        if "month" not in request.query_params:
+            return None
+        month, error = _month(request)
+        if error:
+            return error
+        now = current_month(request.user)
+        if month != now:
+            message = (f"budgets are set from the current month ({now:%Y-%m}) on; earlier "
+                       "months keep theirs")
+            return error_response(400, "invalid", message, {"month": [message]})
+        return None
+
     def _line(self, request, category_id):
-        month, _ = _month(request)
-        lines = budgets_for(user=request.user, month=month or current_month(request.user))
+        """The category's line for the current month, the first the change holds for."""
+        lines = budgets_for(user=request.user, month=current_month(request.user))
         line = next(line.as_dict() for line in lines if line.category == category_id)
         return BudgetLineSerializer(line).data
 
