@@ -129,7 +129,8 @@ def financial_account_delete(*, account: FinancialAccount) -> None:
 
 @transaction.atomic
 def user_delete(*, user: User) -> None:
-    """Deletes a user and everything of theirs (support, through the admin). Their crowd
+    """Deletes a user and everything of theirs (support, through the admin), their raw
+    statements in the object store included (after the commit). Their crowd
     votes go with them, so each seller they voted on is recounted in the same
     transaction: a default that needed their vote is withdrawn.
 
@@ -149,9 +150,15 @@ def user_delete(*, user: User) -> None:
         cursor.execute(f"DELETE FROM {SellerVote._meta.db_table} WHERE user_id = %s "  # noqa: S608
                        "RETURNING seller_key", [user.pk])
         keys |= {key for (key,) in cursor.fetchall()}  # a vote cast since the read above
+    user_id = user.pk
     user.delete()
     for seller_key in sorted(keys):
         crowd_recount(seller_key=seller_key)
+    # Their raw statements go too, once the deletion has committed (the object store is
+    # not transactional; the task retries while it is unreachable).
+    from transactions.tasks import raw_dumps_delete
+
+    transaction.on_commit(lambda: raw_dumps_delete.delay(user_id), robust=True)
 
 
 def file_connection_for(*, user: User) -> Connection:

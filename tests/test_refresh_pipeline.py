@@ -381,3 +381,25 @@ def test_a_refresh_queues_one_budget_check_and_one_cache_invalidation(alice, ban
     assert Transaction.objects.filter(user=alice).exists()
     assert check.call_args_list == [mock.call(alice.id)]
     assert invalidate.call_args_list == [mock.call(alice.id)]
+
+
+def test_deleting_a_user_deletes_their_raw_statements_and_no_one_elses(alice, bob,
+                                                                        bank_today):
+    from accounts.services import user_delete
+
+    link(alice)
+    link(bob)
+    alices = list(RawDump.objects.filter(user=alice).values_list("key", flat=True))
+    bobs = list(RawDump.objects.filter(user=bob).values_list("key", flat=True))
+    store = get_store()
+    assert alices and bobs and all(store.get(key) for key in alices)
+
+    user_delete(user=alice)  # committed: the deletion of the objects is enqueued then
+
+    from botocore.exceptions import ClientError
+
+    for key in alices:
+        with pytest.raises((FileNotFoundError, ClientError)):  # gone (folder or S3)
+            store.get(key)
+    assert all(store.get(key) for key in bobs)
+    assert store.delete_prefix(f"raw/{alice.pk}/") == 0  # idempotent

@@ -1,10 +1,12 @@
 """The object store that keeps raw dumps: S3-compatible in production, a folder under
 ``var/`` in embedded mode, one interface. Objects are written once and never
-overwritten (``put_new`` fails if the key exists)."""
+overwritten (``put_new`` fails if the key exists); they are deleted only with their
+user (``delete_prefix``)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,6 +67,17 @@ class FolderStore:
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
+    def delete_prefix(self, prefix: str) -> int:
+        """Deletes every object under ``prefix`` (a folder: ends with "/"); how many."""
+        if not prefix.endswith("/"):
+            raise ValueError("a prefix to delete ends with /")
+        folder = self._path(prefix)
+        if not folder.is_dir():
+            return 0
+        count = sum(1 for p in folder.rglob("*") if p.is_file())
+        shutil.rmtree(folder)
+        return count
+
     def check(self) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
         return f"folder {self.root}"
@@ -111,6 +124,24 @@ class S3Store:
 
     def get(self, key: str) -> bytes:
         return self._call("get_object", Bucket=self.bucket, Key=key)["Body"].read()
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Deletes every object under ``prefix`` (ends with "/"), a listed page of up to
+        1,000 keys at a time; how many."""
+        if not prefix.endswith("/"):
+            raise ValueError("a prefix to delete ends with /")
+        count, token = 0, None
+        while True:
+            page = self._call("list_objects_v2", Bucket=self.bucket, Prefix=prefix,
+                              **({"ContinuationToken": token} if token else {}))
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
+            if keys:
+                self._call("delete_objects", Bucket=self.bucket,
+                           Delete={"Objects": keys, "Quiet": True})
+                count += len(keys)
+            if not page.get("IsTruncated"):
+                return count
+            token = page["NextContinuationToken"]
 
     def check(self) -> str:
         self._call("head_bucket", Bucket=self.bucket)

@@ -4,6 +4,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from .objectstore import StorageUnavailable
+from .services.dumps import raw_dumps_delete_for
 from .services.imports import import_execute
 from .services.refresh import (
     RefreshRetry,
@@ -54,3 +56,14 @@ def requeue_stale_runs() -> None:
 )
 def import_file(job_id: str) -> None:
     import_execute(job_id=job_id)
+
+
+@shared_task(
+    autoretry_for=(StorageUnavailable,),
+    retry_backoff=5,
+    retry_jitter=True,
+    max_retries=8,
+)
+def raw_dumps_delete(user_id: int) -> int:
+    # After the user's rows are gone (enqueued on commit): their raw statements go too.
+    return raw_dumps_delete_for(user_id=user_id)

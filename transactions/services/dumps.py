@@ -42,3 +42,10 @@ def raw_dump_store(
             user=user, connection=connection, key=key, media_type=media_type,
             size=len(payload), sha256=hashlib.sha256(payload).hexdigest(),
         )
+
+
+def raw_dumps_delete_for(*, user_id: int) -> int:
+    """Deletes every raw dump of a deleted user from the object store (``raw/<user>/``);
+    how many objects. Their RawDump rows went with the user. Idempotent: a repeat finds
+    nothing left."""
+    return get_store().delete_prefix(f"raw/{int(user_id)}/")
