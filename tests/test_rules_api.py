@@ -318,7 +318,8 @@ def test_apply_to_past_goes_through_every_batch(api, alice, alices_bank, restaur
     assert batches[0] == 0 and batches == sorted(set(batches))
 
 
-def test_deleting_a_rule_with_apply_to_past_puts_the_past_back(api, alice, alices_bank):
+@pytest.mark.parametrize("how", ["query", "body"])
+def test_deleting_a_rule_with_apply_to_past_puts_the_past_back(api, alice, alices_bank, how):
     ingest(alices_bank, [record("coffee", STARBUCKS), record("deli", "CORNER DELI 12"),
                          record("odd", "ZZYZX WIDGETS LLC")])
     before = {x: filed(alice, x) for x in ("coffee", "deli", "odd")}
@@ -328,7 +329,11 @@ def test_deleting_a_rule_with_apply_to_past_puts_the_past_back(api, alice, alice
                         apply_to_past=True).json()["id"]
     assert {filed(alice, x) for x in before} == {("Shopping › Hobbies", "rule", "Hobby")}
 
-    response = api.delete(f"/api/v1/rules/{rule_id}/?apply_to_past=true")
+    if how == "query":
+        response = api.delete(f"/api/v1/rules/{rule_id}/?apply_to_past=true")
+    else:
+        response = api.delete(f"/api/v1/rules/{rule_id}/", {"apply_to_past": True},
+                              format="json")
 
     assert response.status_code == 204
     assert {x: filed(alice, x) for x in before} == before == {

@@ -1,9 +1,10 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from mint.api import CursorPagination
-from mint.filters import query_bool
+from mint.filters import BOOLEAN_ERROR, parse_bool, query_bool
 
 from ..selectors import category_tree, rules_for
 from ..services import category_create, rule_create, rule_delete, rule_update
@@ -61,6 +62,15 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self.update(request, pk, partial=True)
 
     def destroy(self, request, pk=None):
-        apply = query_bool(request, "apply_to_past")  # "maybe" is a 400, not a silent no
+        # ?apply_to_past=true, or {"apply_to_past": true} in the body; "maybe" is a 400.
+        apply = query_bool(request, "apply_to_past")
+        body = request.data.get("apply_to_past") if hasattr(request.data, "get") else None
+        if body is not None:
+            if not isinstance(body, bool):
+                try:
+                    body = parse_bool(str(body))
+                except ValueError:
+                    raise ValidationError({"apply_to_past": [BOOLEAN_ERROR]}) from None
+            apply = apply or body
         rule_delete(rule=self.get_object(), apply_to_past=apply)
         return Response(status=status.HTTP_204_NO_CONTENT)
