@@ -104,14 +104,16 @@ def test_a_pending_row_matched_by_amount_is_replaced_and_keeps_its_manual_catego
     connection = ConnectionFactory(user=alice)
     ingest(alice, connection, [tx("P1", amount="-7.77", day=date(2026, 1, 10), pending=True)])
     mine = Category.objects.create(name="Treats", user=alice)
-    Transaction.objects.filter(external_id="P1").update(category=mine, category_source="manual")
+    Transaction.objects.filter(external_id="P1").update(category=mine, category_source="manual",
+                                                        seller="My Renamed")
 
     result = ingest(alice, connection, [tx("T9", amount="-7.77", day=date(2026, 1, 12))])
 
     assert result.replaced_pending == 1
     posted = Transaction.objects.get(user=alice)
     assert (posted.external_id, posted.pending) == ("T9", False)
-    assert (posted.category, posted.category_source) == (mine, "manual")
+    assert (posted.category, posted.category_source, posted.seller) == (mine, "manual",
+                                                                        "My Renamed")
 
 
 def test_a_pending_row_still_pending_is_not_replaced_by_a_lookalike(alice):

@@ -241,7 +241,8 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
        ``PENDING_MATCH_DAYS`` before, and not re-sent as pending in this batch, is the
        twin. Only pending rows are read (a partial index), never the history.
 
-    A category the user set by hand on the pending row carries over to the posted one.
+    A category the user set by hand on the pending row carries over to the posted one,
+    with the name they gave it.
     """
     posted = [r for r in rows if not r[PENDING]]
     if not posted:
@@ -251,8 +252,9 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
     # (it carries over, and its spending leaves the right category).
     pending_rows = list(
         Transaction.objects.filter(user_id=user.id, account_id__in=account_ids, pending=True)
-        .select_for_update().order_by("posted_on", "id").values("id", "account_id", "external_id", "posted_on", "amount", "category_id",
-                "category_source")
+        .select_for_update().order_by("posted_on", "id")
+        .values("id", "account_id", "external_id", "posted_on", "amount", "category_id",
+                "category_source", "seller")
     )
     if not pending_rows:
         return 0
@@ -285,8 +287,10 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
             continue
         doomed[twin["id"]] = twin
         if twin["category_source"] == Transaction.CategorySource.MANUAL:
+            # The choice made by hand carries over, with the name given with it.
             row[CAT] = twin["category_id"]
             row[SRC] = Transaction.CategorySource.MANUAL
+            row[SELLER] = twin["seller"]
     if doomed:
         Transaction.objects.filter(user_id=user.id, id__in=list(doomed)).delete()
         delta = SpendingDelta()
