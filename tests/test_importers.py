@@ -163,6 +163,18 @@ def test_capital_one_debit_and_credit_columns_become_signed_amounts():
     assert statement.transactions[0].posted_on == date(2024, 1, 15)
 
 
+def test_a_currency_column_gives_each_row_its_currency():
+    data = csv_bytes("Date,Description,Amount,Currency", "2024-01-02,CAFE,-3.00,eur",
+                     "2024-01-03,SHOP,-5.00,", "2024-01-04,STORE,-7.00,USD")
+    assert [t.currency for t in parse_file(data, format="csv").transactions] == [
+        "EUR", "", "USD"]  # empty: the account's currency
+
+    bad = csv_bytes("Date,Description,Amount,Currency", "2024-01-02,CAFE,-3.00,euro")
+    with pytest.raises(ImportFormatError) as caught:
+        parse_file(bad, format="csv")
+    assert "line 2" in str(caught.value) and "three-letter currency code" in str(caught.value)
+
+
 def test_debit_written_negative_is_still_money_out():
     data = csv_bytes("Date,Description,Debit,Credit", "2024-01-02,FEE,-3.00,")
     assert amounts(parse_file(data, format="csv")) == [Decimal("-3.00")]

@@ -3,7 +3,8 @@
 Every bank invents its own columns, so ``options`` says which header holds what:
 
     date, amount          (or debit + credit: debit is money out, credit money in)
-    description           and optionally id, account, memo, category
+    description           and optionally id, account, memo, category, currency (an ISO
+                          code per row: EUR, USD…; default the account's, USD)
     date_format           strftime pattern; default ISO, then MM/DD/YYYY — or DD/MM/YYYY
                           when day_first — then "Jan 15, 2024"-style dates
     decimal               "." or ","; default guessed from the amounts ("12,50" → ",")
@@ -50,7 +51,7 @@ from ._text import decode_text
 from .errors import ImportFormatError
 
 COLUMNS = ("date", "amount", "debit", "credit", "description", "id", "account", "memo",
-           "category")
+           "category", "currency")
 OPTIONS = (*COLUMNS, "date_format", "day_first", "decimal", "delimiter", "negate",
            "skip_rows", "account_name")
 DEFAULT_ACCOUNT_ID = "csv"
@@ -73,6 +74,7 @@ KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
     "account": ("account", "account name", "account number"),
     "memo": ("memo", "notes", "note"),
     "category": ("category",),
+    "currency": ("currency", "currency code", "ccy"),
 }
 AMOUNT_KEYS = ("amount", "debit", "credit")
 BALANCE_LINE = re.compile(r"(beginning|ending|opening|closing) balance\b", re.IGNORECASE)
@@ -327,9 +329,19 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
             amount=amount, description=description,
             memo=row.optional(columns.get("memo")),
             source_category=row.optional(columns.get("category")),
+            currency=_currency(row, columns),
         ))
     return Statement(accounts=list(accounts.values()), transactions=transactions,
                      cursor=statement_cursor(transactions))
+
+
+def _currency(row: _Row, columns: dict[str, int]) -> str:
+    """A currency column's ISO 4217 code ("EUR"); empty: the account's (USD by default)."""
+    code = row.optional(columns.get("currency")).upper()
+    if code and not (len(code) == 3 and code.isascii() and code.isalpha()):
+        raise fail(f"expected a three-letter currency code such as USD or EUR, not {code!r} "
+                   f"(column {row._name(columns['currency'])!r})", row.line)
+    return code
 
 
 def _bank_id(value: str) -> str:
