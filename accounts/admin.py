@@ -9,8 +9,43 @@ from .models import Connection, FinancialAccount, User
 from .services import account_unlink, financial_account_delete, user_delete
 
 
+class DeletesThroughService:
+    """For an admin whose ``delete_model`` and ``delete_queryset`` call the service that
+    deletes the row and what goes with it (transactions, runs, rules…), keeping monthly
+    spending and crowd counts right. Django asks for the delete permission on every row the
+    cascade takes, which nobody has on the read-only models: the service answers for those
+    rows, so the permission to delete this one is enough."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("delete_model", "delete_queryset"):
+            if getattr(cls, name) is getattr(admin.ModelAdmin, name):
+                raise TypeError(f"{cls.__name__}.{name} must call the service that deletes")
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+
+class ReadOnly(admin.ModelAdmin):
+    """Support may look at everything, and changes data only through the app's services,
+    which keep monthly spending, crowd counters, alerts and caches consistent: a raw edit
+    or delete here would not. Writes happen in actions that call a service, and in deletes
+    of a ``DeletesThroughService`` admin. The add and change pages are not offered."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return (isinstance(self, DeletesThroughService)
+                and super().has_delete_permission(request, obj))
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(DeletesThroughService, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "is_staff", "is_active", "last_active_at", "date_joined"]
     search_fields = ["email"]
@@ -56,9 +91,11 @@ class RefreshRunInline(admin.TabularInline):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(DeletesThroughService, ReadOnly):
     """Support: find a user's connection, see why it fails, retry it. The encrypted
-    ``secret`` is excluded: staff never see credentials."""
+    ``secret`` is excluded: staff never see credentials. A connection is made by its user
+    (the add page could only fail: it has no user), and a save of the whole row could
+    write back a cursor or a claim that a refresh changed meanwhile."""
 
     list_display = ["id", "user", "provider", "institution", "status", "last_refreshed_at"]
     list_filter = ["provider", "status"]
@@ -78,7 +115,13 @@ class ConnectionAdmin(admin.ModelAdmin):
         for connection in queryset:
             account_unlink(connection=connection)
 
-    @admin.action(description="Retry refresh now")
+    def has_retry_permission(self, request):
+        # Retrying stays with whoever may change connections, as before the page went
+        # read-only (the refresh service does the writing).
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Retry refresh now", permissions=["retry"])
     def retry_refresh(self, request, queryset):
         with transaction.atomic():
             for connection in queryset.exclude(provider=Connection.Provider.FILE):
@@ -87,8 +130,26 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(FinancialAccount)
-class FinancialAccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "kind", "mask", "currency", "balance"]
+class FinancialAccountAdmin(DeletesThroughService, ReadOnly):
+    """Accounts come from refreshes and imports. Giving one to another user, or moving it
+    to another connection, would leave its transactions behind: nothing is editable, and
+    deleting goes through the service.
+
+    ``external_id`` is the bank's account id, and for a card (an OFX ``ACCTID``) its full
+    number: staff see its last four characters only. Search by it is exact, so it finds
+    an account from a number support was given without listing it."""
+
+    list_display = ["name", "user", "kind", "mask", "external_id_masked", "currency", "balance"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "name", "=external_id"]
+    list_filter = ["kind"]
+    fields = ["user", "connection", "name", "kind", "mask", "external_id_masked", "currency",
+              "balance", "balance_at", "created_at"]
+    readonly_fields = ["external_id_masked", "created_at"]
+
+    @admin.display(description="external id")
+    def external_id_masked(self, account):
+        return f"…{account.external_id[-4:]}"
 
     # Deleting goes through the service, which takes the rows' spending away with them.
     def delete_model(self, request, obj):
@@ -97,7 +158,3 @@ class FinancialAccountAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for account in queryset:
             financial_account_delete(account=account)
-
-    search_fields = ["user__email", "name"]
-    list_filter = ["kind"]
-    raw_id_fields = ["user", "connection"]

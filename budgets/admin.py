@@ -1,18 +1,12 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnly
+
 from .models import Budget, BudgetAlert, BudgetProfile, MonthlySpending
 
 
-class ReadOnly(admin.ModelAdmin):
-    """Derived data: support reads it; the services write it."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
+# Derived data: support reads it; the services write it (a deleted MonthlySpending row
+# would be a month's spending gone from budgets and alerts).
 @admin.register(MonthlySpending)
 class MonthlySpendingAdmin(ReadOnly):
     list_display = ["user", "month", "category", "total", "count"]
@@ -30,8 +24,8 @@ class BudgetAlertAdmin(ReadOnly):
     raw_id_fields = ["user", "category"]
 
 
-# Budgets and settings are the user's: support reads them (an edit here would skip the
-# budget check and the summary cache's invalidation that the services do).
+# Budgets and settings are the user's: support reads them (an edit or delete here would
+# skip the budget check and the summary cache's invalidation that the services do).
 @admin.register(Budget)
 class BudgetAdmin(ReadOnly):
     list_display = ["user", "category", "since", "amount", "updated_at"]

@@ -1,19 +1,27 @@
 from django.contrib import admin
 
+from accounts.admin import DeletesThroughService, ReadOnly
+
 from .models import Category, CrowdSeller, Rule
 from .services import category_delete
 
 
+# Users add categories through the service (under a shared top-level one, income and
+# transfer flags from it); the shared taxonomy is loaded by a migration and cached by
+# process. An edit here could give a category to another user, or change what its rows
+# count as, with their spending left where it was.
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(DeletesThroughService, ReadOnly):
     list_display = ["__str__", "user", "is_income", "is_transfer"]
+    list_select_related = ["parent", "user"]
     search_fields = ["name"]
     raw_id_fields = ["user", "parent"]
 
     def has_delete_permission(self, request, obj=None):
         # The shared taxonomy stays; a user's own category goes through the service, which
         # moves its transactions (and their spending) to its parent.
-        return obj is None or obj.user_id is not None
+        return (obj is None or obj.user_id is not None) and super().has_delete_permission(
+            request, obj)
 
     def delete_model(self, request, obj):
         category_delete(category=obj)
@@ -24,26 +32,24 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):
-    """Support can see why a user's transactions land where they do."""
+class RuleAdmin(ReadOnly):
+    """Support can see why a user's transactions land where they do. Rules are the
+    user's, changed through the API and dashboard, which recompute the seller key they
+    match on and recategorise past rows when asked."""
 
     list_display = ["id", "user", "seller", "description_contains", "amount_min", "amount_max",
                     "account", "category", "rename_to", "created_at"]
+    list_select_related = ["user", "account", "category__parent"]
     search_fields = ["user__email", "seller", "description_contains"]
     raw_id_fields = ["user", "account", "category"]
     readonly_fields = ["seller_key", "created_at", "updated_at"]
 
 
 @admin.register(CrowdSeller)
-class CrowdSellerAdmin(admin.ModelAdmin):
-    """Crowd-learned defaults: read-only, they come from users' votes."""
+class CrowdSellerAdmin(ReadOnly):
+    """Crowd-learned defaults: read-only, they come from users' votes (crowd_recount
+    derives them from the tallies)."""
 
     list_display = ["seller_key", "category", "voters", "updated_at"]
     search_fields = ["seller_key"]
     readonly_fields = ["seller_key", "category", "voters", "updated_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 
+from accounts.admin import DeletesThroughService, ReadOnly
+
 from .models import Delivery, Notification, Webhook
-from .services import deliveries_retry
+from .services import deliveries_retry, webhook_delete, webhook_set_active
 
 DELIVERY_FIELDS = ["created_at", "channel", "webhook", "status", "attempts", "response_status",
                    "last_error", "last_attempt_at", "sent_at"]
@@ -16,9 +18,12 @@ class DeliveryInline(admin.TabularInline):
     can_delete = False
 
 
+# Notifications are made by the services that have something to say (once each, with
+# their deliveries); their user reads them.
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnly):
     list_display = ["created_at", "user", "kind", "title", "read_at"]
+    list_select_related = ["user"]
     list_filter = ["kind"]
     search_fields = ["user__email", "title"]
     raw_id_fields = ["user"]
@@ -26,7 +31,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnly):
     """The delivery log: support sees why an email or a webhook did not arrive, and can
     send failed ones again. Read-only otherwise."""
 
@@ -38,12 +43,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     readonly_fields = ["user", "notification", *DELIVERY_FIELDS, "claimed_until"]
     actions = ["retry_failed"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     @admin.action(description="Send failed deliveries again", permissions=["view"])
     def retry_failed(self, request, queryset):
         count = deliveries_retry(ids=queryset.values_list("id", flat=True))
@@ -51,7 +50,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(DeletesThroughService, admin.ModelAdmin):
     """Support may turn a webhook off (``active``); the signing secret is excluded:
     staff never see it."""
 
@@ -63,3 +62,15 @@ class WebhookAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # ``active`` is the one editable field: the service writes that column alone (a
+        # save of the whole row could put back a secret re-encrypted meanwhile).
+        webhook_set_active(webhook=obj, active=form.cleaned_data["active"])
+
+    def delete_model(self, request, obj):
+        webhook_delete(webhook=obj)
+
+    def delete_queryset(self, request, queryset):
+        for webhook in queryset:
+            webhook_delete(webhook=webhook)

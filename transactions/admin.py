@@ -1,19 +1,27 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnly
+
 from .models import ImportJob, RawDump, RefreshRun, Transaction
 
 
+# Rows are written by ingest and the categorisation services, which move their monthly
+# spending with them: an amount, date or category edited here, or a row deleted, would
+# leave budgets.MonthlySpending stale, and a row given to another user would keep the
+# first user's account.
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(ReadOnly):
     list_display = ["posted_on", "user", "description", "amount", "category", "pending"]
+    list_select_related = ["user", "category__parent"]
     search_fields = ["user__email", "description", "seller"]
     list_filter = ["pending", "category_source"]
     raw_id_fields = ["user", "account", "category", "dump"]
     show_full_result_count = False  # no COUNT(*) over billions of rows
 
 
+# The refresh service writes runs (a run without a connection cannot exist).
 @admin.register(RefreshRun)
-class RefreshRunAdmin(admin.ModelAdmin):
+class RefreshRunAdmin(ReadOnly):
     list_display = ["created_at", "user", "connection", "trigger", "status", "attempts",
                     "created", "error"]
     list_filter = ["status", "trigger"]
@@ -22,16 +30,20 @@ class RefreshRunAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in RefreshRun._meta.fields]
 
 
+# A dump's key is never overwritten (rows point at what it holds), and an import job is
+# the import service's record of what it did.
 @admin.register(RawDump)
-class RawDumpAdmin(admin.ModelAdmin):
+class RawDumpAdmin(ReadOnly):
     list_display = ["created_at", "user", "key", "size"]
     search_fields = ["user__email", "key"]
     raw_id_fields = ["user", "connection"]
+    readonly_fields = ["id", "created_at"]
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnly):
     list_display = ["created_at", "user", "filename", "format", "status", "created", "duplicates"]
     list_filter = ["status", "format"]
     search_fields = ["user__email", "filename"]
     raw_id_fields = ["user", "account", "dump"]
+    readonly_fields = ["id", "created_at", "finished_at"]

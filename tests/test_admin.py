@@ -1,0 +1,331 @@
+"""The support admin: staff may look at everything, and change data only through the
+services (which keep monthly spending, crowd counters, alerts and caches right)."""
+
+import json
+import re
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib import admin
+from django.forms.models import model_to_dict
+
+from accounts.crypto import encrypt_credentials
+from accounts.models import FinancialAccount
+from budgets.services.recompute import current_totals, totals_from_rows
+from categories.models import Category, Rule
+from categories.services import rule_create
+from notifications.models import Delivery, Notification, Webhook
+from tests.factories import (
+    ConnectionFactory,
+    FinancialAccountFactory,
+    UserFactory,
+    ingest_statement,
+)
+from tests.test_spending import rec
+from transactions.models import ImportJob, RawDump, RefreshRun, Transaction
+
+CARD = "4111111111111111"  # a card's full number, as an OFX <CCACCTFROM><ACCTID> gives it
+PASSWORD = "bank-password-never-shown"
+
+
+@pytest.fixture
+def root(db):
+    return UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def support(client, root):
+    client.force_login(root)
+    client.raise_request_exception = False  # a crash is a 500 to assert on, not a raise
+    return client
+
+
+@pytest.fixture
+def data(alice):
+    """One of everything support looks at: a connection with credentials, a checking
+    account with two rows (and their raw dump), a card account, a rule, an import job, a
+    refresh run, a notification and a webhook."""
+    connection = ConnectionFactory(
+        user=alice, secret=encrypt_credentials(login="alice-login", password=PASSWORD)
+    )
+    ingest_statement(alice, connection, [rec("a", "-40.00"), rec("b", "-2.00")])
+    card = FinancialAccountFactory(connection=connection, user=alice, external_id=CARD,
+                                   kind="credit_card", mask="1111", name="Visa …1111")
+    category = Category.objects.filter(user=None, parent__name="Auto & Transport").first()
+    rule = rule_create(user=alice, category=category, seller="Shell")
+    dump = RawDump.objects.get(user=alice)
+    job = ImportJob.objects.create(user=alice, account=card, filename="visa.ofx", format="ofx",
+                                   dump=dump)
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual",
+                                    status="succeeded", dump=dump)
+    notification = Notification.objects.create(user=alice, kind="refresh_finished",
+                                               title="Refreshed", dedupe_key="done")
+    webhook = Webhook.objects.create(user=alice, url="https://hooks.example.com/mint",
+                                     secret=encrypt_credentials(login="-", password="whsec"))
+    return {"connection": connection, "card": card, "rule": rule, "dump": dump, "job": job,
+            "run": run, "notification": notification, "webhook": webhook,
+            "transaction": Transaction.objects.get(user=alice, external_id="a")}
+
+
+def url(obj_or_model, view, pk=None):
+    opts = obj_or_model._meta
+    if view == "changelist":
+        return f"/admin/{opts.app_label}/{opts.model_name}/"
+    if view == "add":
+        return f"/admin/{opts.app_label}/{opts.model_name}/add/"
+    return f"/admin/{opts.app_label}/{opts.model_name}/{obj_or_model.pk}/{view}/"
+
+
+def form_data(obj, **changes):
+    """What the change form posts for ``obj`` as it is, with ``changes``: the editable
+    fields, foreign keys by id, unchecked boxes left out."""
+    data = {}
+    for name, value in {**model_to_dict(obj), **changes}.items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            value = "on"
+        elif isinstance(value, dict | list):
+            value = json.dumps(value)
+        data[name] = str(value)
+    return data
+
+
+class _Inputs(HTMLParser):
+    """The values a browser would post from a page's forms (inputs and text areas)."""
+
+    def __init__(self):
+        super().__init__()
+        self.data = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("name") and attrs.get("type") not in (
+            "submit", "checkbox", "radio", "button"
+        ):
+            self.data[attrs["name"]] = attrs.get("value") or ""
+        elif tag == "textarea" and attrs.get("name"):
+            self.data[attrs["name"]] = ""
+
+
+def posted_as_is(client, page_url):
+    """Opens a page and clicks Save without filling anything in."""
+    page = client.get(page_url)
+    if page.status_code != 200:
+        return page
+    parser = _Inputs()
+    parser.feed(page.content.decode())
+    return client.post(page_url, parser.data)
+
+
+# --- add pages ---------------------------------------------------------------------------
+
+def test_every_add_page_works_or_is_absent(support, data):
+    # given every model registered in the admin
+    answers = {}
+    for model in admin.site._registry:
+        # when support opens its add page and saves it empty
+        opened = support.get(url(model, "add"))
+        saved = posted_as_is(support, url(model, "add"))
+        answers[model._meta.label] = (opened.status_code, saved.status_code)
+
+    # then it is a form (that asks for what is missing) or it is not offered: never a 500
+    broken = {label: codes for label, codes in answers.items()
+              if not set(codes) <= {200, 403, 404}}
+    assert broken == {}
+    addable = {label for label, (opened, _) in answers.items() if opened == 200}
+    assert addable == {"auth.Group", "accounts.User"}
+
+
+# --- transactions ------------------------------------------------------------------------
+
+def test_support_cannot_edit_or_delete_a_transaction_and_spending_stays_exact(
+    support, data, alice, bob
+):
+    # given Alice's row and spending that matches her rows
+    row = data["transaction"]
+    assert current_totals(alice.id) == totals_from_rows(alice.id) != {}
+
+    # when support posts a new amount and another owner, then deletes it
+    changed = support.post(url(row, "change"),
+                           form_data(row, amount="-400.00", user=bob.id))
+    deleted = support.post(url(row, "delete"), {"post": "yes"})
+
+    # then nothing changed: the row is Alice's, as it was, and spending still adds up
+    assert (changed.status_code, deleted.status_code) == (403, 403)
+    row.refresh_from_db()
+    assert (row.user, row.amount) == (alice, Decimal("-40.00"))
+    assert current_totals(alice.id) == totals_from_rows(alice.id)
+
+
+def test_support_can_still_list_search_filter_and_open_transactions(support, data):
+    row = data["transaction"]
+
+    pages = [support.get(url(Transaction, "changelist") + query)
+             for query in ("", "?q=alice@example.com", "?pending__exact=0",
+                           "?category_source__exact=heuristic")]
+    detail = support.get(url(row, "change"))
+
+    assert [page.status_code for page in pages] == [200] * 4
+    assert all("SHELL OIL" in page.content.decode() for page in pages[:3])
+    assert detail.status_code == 200
+    html = detail.content.decode()
+    assert "-40.00" in html
+    assert 'name="amount"' not in html and 'name="_save"' not in html
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+def test_an_account_cannot_be_given_to_another_user_or_connection(support, data, alice, bob):
+    # given Alice's card account and a connection of Bob's
+    card = data["card"]
+    elsewhere = ConnectionFactory(user=bob)
+
+    # when support posts it over to Bob, under another id
+    response = support.post(url(card, "change"), form_data(
+        card, user=bob.id, connection=elsewhere.pk, external_id="4000000000000002"))
+
+    # then it stays Alice's, on her connection, under its id
+    assert response.status_code == 403
+    card.refresh_from_db()
+    assert (card.user, card.connection, card.external_id) == (alice, data["connection"], CARD)
+
+
+def test_a_card_number_is_never_shown_in_full(support, data):
+    # given a card account whose bank id is the card's number
+    card = data["card"]
+
+    # when support lists accounts, finds the card by its number and opens it, its
+    # connection and its deletion page
+    listing = support.get(url(FinancialAccount, "changelist"))
+    found = support.get(url(FinancialAccount, "changelist") + f"?q={CARD}")
+    pages = [support.get(url(card, "change")), support.get(url(card, "delete")),
+             support.get(url(data["connection"], "change"))]
+
+    # then every page shows its last four digits, never the number (the search box
+    # echoes what was typed, and only that)
+    assert [page.status_code for page in [listing, found, *pages]] == [200] * 5
+    for page in [listing, *pages]:
+        assert CARD not in page.content.decode()
+    assert "…1111" in listing.content.decode() and "…1111" in pages[0].content.decode()
+    found_html = found.content.decode()
+    assert "Visa …1111" in found_html
+    echoes = (f'value="{CARD}"', f"q={CARD}", f"q%3D{CARD}")  # search box, links keeping it
+    assert CARD not in re.sub("|".join(map(re.escape, echoes)), "", found_html)
+    # and a partial number finds nothing: search by it is exact
+    partial = support.get(url(FinancialAccount, "changelist") + "?q=41111111").content.decode()
+    assert "Visa …1111" not in partial
+
+
+# --- everything else support only reads ----------------------------------------------------
+
+@pytest.mark.parametrize(("name", "field", "value"), [
+    ("rule", "seller", "Chevron"),
+    ("dump", "key", "k/overwritten"),
+    ("job", "status", "succeeded"),
+    ("run", "status", "failed"),
+    ("notification", "title", "Rewritten"),
+])
+def test_support_cannot_edit_or_delete_what_the_services_write(support, data, name, field,
+                                                               value):
+    obj = data[name]
+    before = getattr(obj, field)
+
+    changed = support.post(url(obj, "change"), form_data(obj, **{field: value}))
+    deleted = support.post(url(obj, "delete"), {"post": "yes"})
+    opened = support.get(url(obj, "change"))
+
+    assert (changed.status_code, deleted.status_code, opened.status_code) == (403, 403, 200)
+    obj.refresh_from_db()
+    assert getattr(obj, field) == before
+
+
+def test_a_shared_category_cannot_be_renamed_or_given_to_a_user(support, data, alice):
+    groceries = Category.objects.get(user=None, name="Groceries")
+
+    response = support.post(url(groceries, "change"),
+                            form_data(groceries, name="Food", user=alice.id))
+
+    assert response.status_code == 403
+    groceries.refresh_from_db()
+    assert (groceries.name, groceries.user) == ("Groceries", None)
+
+
+def test_a_webhook_is_turned_off_through_the_service_and_keeps_its_secret(support, data):
+    webhook = data["webhook"]
+    secret = webhook.secret
+
+    response = support.post(url(webhook, "change"), {})  # "active" unchecked
+
+    assert response.status_code == 302
+    webhook.refresh_from_db()
+    assert (webhook.active, webhook.secret, webhook.url) == (
+        False, secret, "https://hooks.example.com/mint")
+
+
+def test_every_admin_page_opens_and_none_shows_credentials_or_a_card_number(support, data):
+    # given one of everything
+    pages = {}
+    for model in admin.site._registry:
+        # when support opens each model's list and the first rows' pages
+        pages[url(model, "changelist")] = support.get(url(model, "changelist"))
+        for obj in model._default_manager.order_by("pk")[:3]:
+            pages[url(obj, "change")] = support.get(url(obj, "change"))
+    for obj in data.values():
+        pages[url(obj, "change")] = support.get(url(obj, "change"))
+
+    # then every page opens, and none holds a password, a stored secret or a card number
+    assert {page_url: page.status_code for page_url, page in pages.items()
+            if page.status_code != 200} == {}
+    html = "".join(page.content.decode() for page in pages.values())
+    for secret in (PASSWORD, data["connection"].secret, data["webhook"].secret, CARD):
+        assert secret not in html
+    assert 'name="secret"' not in html
+
+
+# --- support staff without superuser rights ----------------------------------------------
+
+def test_support_deletes_and_retries_only_with_the_permission_for_it(client, charlie, data,
+                                                                      alice):
+    # given Charlie, who may view connections and categories, and Alice's own category
+    from django.contrib.auth.models import Permission
+
+    mine = Category.objects.create(user=alice, parent=Category.objects.get(name="Auto & Transport"),
+                                   name="Tolls")
+    charlie.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_connection", "view_category"]))
+    client.force_login(charlie)
+    connection = data["connection"]
+
+    # when he tries to delete the category and to retry the connection's refresh
+    deleted = client.post(url(mine, "delete"), {"post": "yes"})
+    client.post(url(connection, "changelist"),
+                {"action": "retry_refresh", "_selected_action": [str(connection.pk)]})
+
+    # then neither happens: both need more than the view permission
+    assert deleted.status_code == 403
+    assert Category.objects.filter(pk=mine.pk).exists()
+    assert not connection.runs.filter(trigger="manual").exclude(pk=data["run"].pk).exists()
+
+
+def test_deletes_through_the_services_take_the_read_only_rows_with_them(support, data, alice):
+    # given Alice's card account (with an import job and a rule on it), her own category
+    # with a rule, her webhook with a delivery, and her whole history
+    card, connection = data["card"], data["connection"]
+    mine = Category.objects.create(user=alice, parent=Category.objects.get(name="Auto & Transport"),
+                                   name="Tolls")
+    rule_create(user=alice, category=mine, account=card, seller="Tolls")
+    Delivery.objects.create(user=alice, notification=data["notification"], channel="webhook",
+                            webhook=data["webhook"])
+
+    # when support deletes them one by one, then Alice
+    answers = [support.post(url(obj, "delete"), {"post": "yes"}).status_code
+               for obj in (mine, card, data["webhook"], connection, alice)]
+
+    # then each went (through its service), with what depends on it
+    assert answers == [302] * 5
+    assert not Rule.objects.filter(user=alice).exists()
+    assert not Transaction.objects.filter(user=alice).exists()
+    assert not Delivery.objects.exists()
+    assert not type(alice).objects.filter(pk=alice.pk).exists()
