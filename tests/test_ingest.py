@@ -276,3 +276,18 @@ def test_new_accounts_take_the_short_path_and_end_as_existing_empty_ones(alice, 
     assert rows(alice) == rows(bob)
     assert spending(alice) == spending(bob)
     assert len(spending(alice)) >= 4
+
+
+def test_an_account_named_after_its_number_shows_only_the_last_four_digits(alice):
+    from accounts.models import FinancialAccount
+
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [tx("a", account="4111111111111111"),
+                               tx("b", account="123456789:000111222333"),
+                               tx("c", account="Joint savings")])
+
+    shown = set(FinancialAccount.objects.filter(user=alice).values_list("name", "mask"))
+    assert ("Account …1111", "1111") in shown
+    assert ("Account …2333", "2333") in shown
+    assert ("Joint savings", "") in shown
+    assert not any("4111111111111111" in name for name, _ in shown)

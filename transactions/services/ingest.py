@@ -75,6 +75,25 @@ def _clean(text: str, limit: int) -> str:
     return text[:limit]
 
 
+_LONG_NUMBER = re.compile(r"\d[\d -]{4,}\d")
+
+
+def _shown_name(name: str) -> str:
+    """An account's name as shown everywhere: a provider that names none leaves its id,
+    which may be a full card or account number; only its last 4 digits are shown."""
+    numbers = _LONG_NUMBER.findall(name)
+    if not numbers:
+        return name
+    last4 = re.sub(r"\D", "", numbers[-1])[-4:]
+    rest = _LONG_NUMBER.sub("", name).strip(" -:…")
+    return f"{rest or 'Account'} …{last4}"
+
+
+def _last4(external_id: str) -> str:
+    numbers = _LONG_NUMBER.findall(external_id)
+    return re.sub(r"\D", "", numbers[-1])[-4:] if numbers else ""
+
+
 def accounts_upsert(
     *, user, connection: Connection, records: list[AccountRecord]
 ) -> tuple[dict[str, FinancialAccount], set[int]]:
@@ -90,8 +109,9 @@ def accounts_upsert(
         if account is None:
             new[record.external_id] = FinancialAccount(
                 user=user, connection=connection, external_id=record.external_id,
-                name=_clean(record.name, 200) or record.external_id, kind=kind,
-                mask=record.mask[-4:], currency=record.currency or "USD",
+                name=_shown_name(_clean(record.name, 200) or record.external_id), kind=kind,
+                mask=record.mask[-4:] or _last4(record.external_id),
+                currency=record.currency or "USD",
                 balance=record.balance, balance_at=now if record.balance is not None else None,
             )
         elif record.balance is not None and record.balance != account.balance:
