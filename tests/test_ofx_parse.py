@@ -209,6 +209,16 @@ def test_xml_with_a_raw_ampersand_is_read_by_the_tolerant_parser():
     assert statement.transactions[1].description == "JOHNSON & SONS PLUMBING"
 
 
+def test_xml_declaring_an_unknown_encoding_is_read_by_the_tolerant_parser():
+    # found by the damaged-copies property test: "UTF-8" cut to "TF-8"
+    good = parse_ofx(read("bank_v2.ofx"))
+    data = read("bank_v2.ofx").replace(b'encoding="UTF-8"', b'encoding="TF-8"')
+
+    statement = parse_ofx(data)
+
+    assert [t.amount for t in statement.transactions] == [t.amount for t in good.transactions]
+
+
 def test_repeated_transaction_is_kept_once_and_a_reused_fitid_is_renamed():
     data = bank_file(trn(fitid="A", name="ONE") + trn(fitid="A", name="ONE")
                      + trn(fitid="A", name="OTHER"))

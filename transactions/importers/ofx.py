@@ -286,7 +286,7 @@ def _read_xml(data: bytes) -> _Node:
             "the file declares a DTD or XML entities; OFX files never need them, so it is "
             "refused (it could be crafted to exhaust memory)", line=parser.parser.CurrentLineNumber,
         ) from None
-    except ParseError:
+    except (ParseError, LookupError):  # LookupError: an unknown declared encoding
         return _read_sgml_after_xml(data)
     root = builder.root
     if root is None or root.tag != "OFX":
