@@ -39,6 +39,22 @@ def test_an_ofx_statement_imports_with_counts_and_its_raw_dump(api, alice):
     assert job.dump.size == (FIXTURES / "ofx" / "two_accounts.ofx").stat().st_size
 
 
+def test_imported_accounts_are_listed_unlinked_but_never_refreshed_through_the_api(api, alice):
+    created = upload(api, "two_accounts.ofx").json()["created"]
+
+    listed = api.get("/api/v1/accounts/").json()["results"]
+    [files] = [c for c in listed if c["provider"] == "file"]
+    refresh = api.post(f"/api/v1/accounts/{files['id']}/refresh/")
+    rows_before = Transaction.objects.filter(user=alice).count()
+    unlinked = api.delete(f"/api/v1/accounts/{files['id']}/")
+
+    assert len(files["accounts"]) == 2 and rows_before == created
+    assert refresh.status_code == 400
+    assert "not refreshed" in refresh.json()["error"]["message"]
+    assert unlinked.status_code == 204
+    assert not Transaction.objects.filter(user=alice).exists()
+
+
 def test_importing_the_same_file_twice_adds_nothing(api, alice):
     first = upload(api, "bank_sgml_cp1252.ofx").json()
 

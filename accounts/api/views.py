@@ -58,7 +58,9 @@ class ConnectionViewSet(
     lookup_value_regex = "[0-9a-f-]{36}"
 
     def get_queryset(self):
-        return connections_for(user=self.request.user).exclude(provider="file")
+        # The file-import pseudo-connection too ("provider": "file"): its accounts are
+        # listed and unlinked like any other; it is never refreshed.
+        return connections_for(user=self.request.user)
 
     @extend_schema(request=ConnectSerializer,
                    responses={201: ConnectionSerializer, 200: ConnectionSerializer})
@@ -86,6 +88,9 @@ class ConnectionViewSet(
     @action(detail=True, methods=["post"])
     def refresh(self, request, pk=None):
         connection = self.get_object()
+        if connection.provider == Connection.Provider.FILE:
+            return error_response(400, "invalid", "imported files are not refreshed: import "
+                                  "a newer file instead")
         with transaction.atomic():
             run = refresh_request(connection=connection, trigger=RefreshRun.Trigger.MANUAL)
         return Response({"run": run.id, "status": run.status}, status=status.HTTP_202_ACCEPTED)
