@@ -13,6 +13,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+INVALID_CURSOR = "not a cursor this API gave: use the next link of the previous page"
 
 
 def page_size_from(request, *, default: int = PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
@@ -48,6 +49,13 @@ class CursorPagination(pagination.CursorPagination):
 
     def get_page_size(self, request):
         return page_size_from(request, default=self.page_size, maximum=self.max_page_size)
+
+    def decode_cursor(self, request):
+        # A cursor that is not one of ours is a bad request (400), not a missing page.
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({"cursor": [INVALID_CURSOR]}) from None
 
     def get_schema_operation_parameters(self, view):
         cursor = super().get_schema_operation_parameters(view)[0]

@@ -278,6 +278,15 @@ def test_a_page_size_below_one_or_not_a_whole_number_is_a_400(api, path, size):
     assert list(response.json()["error"]["details"]) == ["page_size"]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/transactions/", "/api/v1/notifications/",
+                                  "/api/v1/accounts/", "/api/v1/rules/"])
+def test_a_cursor_the_api_did_not_give_is_a_400(api, path):
+    response = api.get(path, {"cursor": "garbage"})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["cursor"]
+
+
 @pytest.mark.parametrize("path", ["/api/v1/transactions/", "/api/v1/notifications/"])
 def test_a_page_size_above_500_is_cut_to_500(alice, api, path):
     account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))

@@ -286,10 +286,11 @@ def test_transaction_pages_are_keyset_not_offset(api, alice):
         assert "tx_user_date" in plan and "posted_on" in condition, plan
 
 
-def test_a_forged_cursor_is_a_404_not_a_500(api):
+def test_a_forged_cursor_is_a_400_not_a_500(api):
     response = api.get("/api/v1/transactions/?cursor=bm9wZQ==")
 
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["cursor"]
 
 
 def test_password_guessing_on_the_token_endpoint_is_throttled(alice):

@@ -116,6 +116,17 @@ def test_a_name_already_under_the_parent_is_refused_whatever_its_case(api, farme
     assert Category.objects.filter(parent=food, name__iexact=name).count() == 1
 
 
+def test_a_sub_category_as_parent_is_refused_saying_what_a_parent_must_be(api):
+    groceries = Category.objects.get(user=None, name="Groceries")
+
+    response = create(api, "Organic", groceries.id)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["parent"] == [
+        f"{groceries.id} is not a top-level category of the shared taxonomy (your own go "
+        "under one of those)"]
+
+
 def test_bob_may_use_a_name_alice_already_has(bob, farmers_market, food):
     response = create(api_client_for(bob), "Farmers Market", food.id)
 

@@ -22,6 +22,8 @@ class CategoryCreateSerializer(serializers.Serializer):
     parent = serializers.PrimaryKeyRelatedField(
         queryset=Category.objects.filter(user=None, parent=None),
         help_text="a top-level category of the shared taxonomy",
+        error_messages={"does_not_exist": "{pk_value} is not a top-level category of the "
+                                          "shared taxonomy (your own go under one of those)"},
     )
 
 

@@ -7,7 +7,13 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from mint.api import MAX_PAGE_SIZE, PAGE_SIZE, page_size_from, page_size_parameter
+from mint.api import (
+    INVALID_CURSOR,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    page_size_from,
+    page_size_parameter,
+)
 
 from ..selectors import transactions_before
 
@@ -29,7 +35,7 @@ class KeysetPagination(pagination.BasePagination):
                 day, last_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
                 day, last_id = date.fromisoformat(day), int(last_id)
             except (ValueError, UnicodeDecodeError):
-                raise exceptions.NotFound("invalid cursor") from None
+                raise exceptions.ValidationError({"cursor": [INVALID_CURSOR]}) from None
             queryset = transactions_before(queryset, day=day, last_id=last_id)
         rows = list(queryset.order_by("-posted_on", "-id")[: self.size + 1])
         self.has_next = len(rows) > self.size
