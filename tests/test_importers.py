@@ -81,6 +81,18 @@ def test_unknown_content_is_refused_with_the_supported_formats_listed():
     assert all(fmt in message for fmt in FORMATS)
 
 
+def test_a_binary_file_is_refused_as_not_text_instead_of_read_as_a_csv():
+    import random
+
+    rng = random.Random(7)
+    noise = bytes(rng.randrange(256) for _ in range(3000)) + b",a,b\n"
+    with pytest.raises(ImportFormatError) as caught:
+        detect_format(noise, filename="statement.csv")
+    assert str(caught.value).startswith("this is not a text file")
+    # a text export with a stray form feed or NBSP is still text
+    assert detect_format(b"Date,Amount,Description\n\x0c2024-01-02,-3.00,CAFE\xa0X\n") == "csv"
+
+
 def test_a_pdf_statement_is_refused_with_a_helpful_message():
     with pytest.raises(ImportFormatError, match="PDF"):
         detect_format(b"%PDF-1.7\n...", filename="statement.csv")

@@ -30,11 +30,22 @@ def detect_format(data: bytes, *, filename: str = "") -> str:
         if data.startswith(magic):
             raise ImportFormatError(f"this looks like {what}; export {SUPPORTED} instead")
     head = head_text(data)
+    if _binary(head):
+        raise ImportFormatError(f"this is not a text file (a statement export is text); "
+                                f"export {SUPPORTED} instead")
     found = _by_content(head) or _by_extension(filename) or _csv_like(head)
     if found is None:
         raise ImportFormatError(f"could not recognise the file format; supported: {SUPPORTED}"
                                 f" (format: {', '.join(FORMATS)})")
     return found
+
+
+def _binary(head: str) -> bool:
+    """Control characters (other than tabs and line ends) in more than 1 % of the first
+    2,000 characters: no bank export has them, any binary file does."""
+    sample = head[:2000]
+    controls = sum(1 for c in sample if (c < " " and c not in "\t\r\n\f") or c == "\x7f")
+    return bool(sample) and controls * 100 > len(sample)
 
 
 def _by_content(head: str) -> str | None:
