@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts import views as account_views
 from budgets import views as budget_views
+from categories import views as category_views
 from notifications import views as notification_views
 from transactions import views as transaction_views
 
@@ -25,6 +26,8 @@ urlpatterns = [
     path("budgets/<int:category_id>/", budget_views.budget_amount, name="budget_amount"),
     path("budgets/<int:category_id>/recommendation/", budget_views.budget_recommendation,
          name="budget_recommendation"),
+    path("rules/", category_views.rule_list, name="rules"),
+    path("rules/<int:pk>/delete/", category_views.rule_remove, name="rule_delete"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/<int:pk>/read/", notification_views.notification_read,
          name="notification_read"),

@@ -47,6 +47,7 @@ def erin():
     from budgets.models import BudgetProfile, MonthlySpending
     from budgets.selectors import current_month
     from categories.models import Category
+    from categories.services import rule_create
     from notifications.models import Notification
     from tests.factories import ConnectionFactory, FinancialAccountFactory, UserFactory
     from transactions.models import ImportJob, Transaction
@@ -71,6 +72,10 @@ def erin():
                     category=groceries, category_source="seller", pending=i == 0)
         for i in range(5)
     )
+    rule_create(user=erin, category=groceries, seller="Whole Foods Market",
+                description_contains="POS PURCHASE 1234 WHOLEFOODSMARKETPLACE#10",
+                amount_min=Decimal("-12345.67"), amount_max=Decimal("-1000.00"),
+                account=account, rename_to="Whole Foods Market (Austin, Lamar Blvd)")
     BudgetProfile.objects.create(user=erin, monthly_income=Decimal("123456.78"))
     MonthlySpending.objects.create(user=erin, month=current_month(erin), category=groceries,
                                    total=Decimal("-98765.43"), count=5)
@@ -119,10 +124,11 @@ def test_every_page_fits_a_phone_screen(browser_page, live_server, erin):
     # when she opens every page the top bar leads to, and the pages those lead to,
     pages = {"accounts": "/", "transactions": "/transactions/", "import": "/import/",
              "import-detail": f"/import/{erin['job'].pk}/", "budgets": "/budgets/",
-             "notifications": "/notifications/",
+             "rules": "/rules/", "notifications": "/notifications/",
              "unlink": f"/connections/{erin['connection'].pk}/unlink/"}
     for name, path in pages.items():
-        page.goto(f"{live_server.url}{path}")
+        response = page.goto(f"{live_server.url}{path}")
+        assert response is not None and response.status == 200, f"{path}: {response}"
         # (on the transactions page with a category form open, on the accounts page with
         # the error's technical details open: the widest states they have)
         if name == "transactions":

@@ -164,6 +164,10 @@ def test_a_wrong_password_does_not_log_in(client, alice):
     ("post", "/connections/6f1c1f3e-0000-4000-8000-000000000000/refresh/"),
     ("get", "/connections/6f1c1f3e-0000-4000-8000-000000000000/unlink/"),
     ("post", "/transactions/1/category/"),
+    ("get", "/rules/"),
+    ("post", "/rules/"),
+    ("get", "/rules/1/delete/"),
+    ("post", "/rules/1/delete/"),
 ])
 def test_anonymous_users_are_redirected_to_login(client, method, path):
     response = getattr(client, method)(path)

@@ -1,0 +1,83 @@
+"""Dashboard page for the user's rules ("always categorise transactions like this"),
+scoped to ``request.user``: the list, a form to add one and a button to delete each.
+Reads go through ``categories.selectors``, writes through ``rule_create`` and
+``rule_delete``, as ``/api/v1/rules/`` does."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .forms import RuleCreateForm, RuleDeleteForm
+from .models import Rule
+from .selectors import rules_for
+from .services import rule_create, rule_delete
+
+
+def _rule_name(rule: Rule) -> str:
+    """What a message calls a rule: its seller, else its description text, else its
+    account, else its amount range."""
+    if rule.seller:
+        return rule.seller
+    if rule.description_contains:
+        return f"“{rule.description_contains}”"
+    if rule.account_id:
+        return str(rule.account)
+    return "an amount range"
+
+
+def _render_rules(request, form: RuleCreateForm, *, status: int = 200):
+    # Every rule, newest first, unpaged: rules are made one at a time by hand. The
+    # category's parent ("Top › Sub") and the account come in the same query.
+    rules = (rules_for(user=request.user).select_related("category__parent")
+             .order_by("-created_at", "-id"))
+    return render(request, "categories/rule_list.html", {"rules": rules, "form": form},
+                  status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rule_list(request):
+    """The user's rules; a POST adds one. Invalid input shows the page again with the
+    errors, and adds nothing."""
+    if request.method == "GET":
+        return _render_rules(request, RuleCreateForm(user=request.user))
+    form = RuleCreateForm(request.POST, user=request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            rule = rule_create(
+                user=request.user, category=data["category"], seller=data["seller"],
+                description_contains=data["description_contains"],
+                rename_to=data["rename_to"], apply_to_past=data["apply_to_past"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            done = f"Added a rule: {_rule_name(rule)} is filed under {rule.category}."
+            if data["apply_to_past"]:
+                done += " Earlier transactions are being updated."
+            messages.success(request, done)
+            return redirect("dashboard:rules")
+    messages.error(request, "The rule was not added: see below.")
+    return _render_rules(request, form, status=400)
+
+
+@login_required
+@require_POST
+def rule_remove(request, pk):
+    """Deletes one of the user's rules; with "Also put past transactions back" the
+    transactions it filed are categorised again without it (in the background)."""
+    rule = get_object_or_404(rules_for(user=request.user), pk=pk)
+    form = RuleDeleteForm(request.POST)
+    apply_to_past = form.is_valid() and form.cleaned_data["apply_to_past"]
+    name = _rule_name(rule)
+    rule_delete(rule=rule, apply_to_past=apply_to_past)
+    if apply_to_past:
+        messages.success(request, f"Deleted the rule for {name}. The transactions it filed "
+                                  "are being put back.")
+    else:
+        messages.success(request, f"Deleted the rule for {name}. Transactions it already "
+                                  "filed keep their category.")
+    return redirect("dashboard:rules")
