@@ -338,3 +338,7 @@ def test_an_ofx_file_that_names_no_account_imports_into_a_chosen_account_only(ap
     assert (into_second.status_code, into_second.json()["created"]) == (201, 2)
     assert Transaction.objects.filter(user=alice, account=first).count() == 2
     assert Transaction.objects.filter(user=alice, account=second).count() == 2
+    # the stored files replay as they were read: monthly spending rebuilt from them agrees
+    from budgets.services.recompute import spending_recompute
+
+    assert spending_recompute(user_id=alice.id, from_raw=True, dry_run=True).differences == {}

@@ -127,8 +127,10 @@ def _statements(user_id: int):
         if job is not None:
             if job.status != ImportJob.Status.SUCCEEDED:
                 continue
+            # A job succeeded, so its file was read: with the reading it had then (an
+            # OFX statement naming no account went to the chosen account).
             statement = parse_file(store.get(dump.key), filename=job.filename,
-                                   format=job.format, options=job.options)
+                                   format=job.format, options=job.options, into_account=True)
             yield dump, (job.account_id, job.account.connection_id if job.account_id else None,
                          True), statement
         elif dump.connection_id is not None:
