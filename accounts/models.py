@@ -56,9 +56,11 @@ class User(AbstractUser):
         self.email = (self.email or "").strip().lower()
 
     def save(self, *args, **kwargs):
-        # Every address is stored in lower case, whoever writes it (sign-up, the API, the
-        # admin's forms): log-in looks it up that way (UserManager.get_by_natural_key).
-        if self.email:
+        # A new address is stored in lower case, whoever writes it (sign-up, the API, the
+        # admin's add form; its change form goes through clean()): log-in looks it up that
+        # way (UserManager.get_by_natural_key). Not on every save: an address the
+        # migration could not lower (another user has its lower case) must still save.
+        if self._state.adding and self.email:
             self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
 

@@ -131,6 +131,21 @@ def test_an_address_saved_with_capitals_by_support_still_logs_in(client):
 
 
 @pytest.mark.django_db
+def test_an_address_left_in_capitals_beside_its_lower_case_twin_still_saves(alice):
+    from accounts.models import User
+
+    # what the migration leaves when another user already has the lower case
+    twin = User.objects.create_user("twin@example.com", PASSWORD)
+    User.objects.filter(pk=twin.pk).update(email="Alice@Example.com")
+    twin.refresh_from_db()
+
+    twin.set_password("a-new-long-passphrase")
+    twin.save()  # as the password reset form does: no IntegrityError on alice's address
+
+    assert User.objects.get(pk=twin.pk).email == "Alice@Example.com"
+
+
+@pytest.mark.django_db
 def test_login_with_email_then_logout(client, alice):
     login_page = client.get("/accounts/login/")
     logged_in = client.post("/accounts/login/", {"username": "alice@example.com",
