@@ -403,3 +403,22 @@ def test_deleting_a_user_deletes_their_raw_statements_and_no_one_elses(alice, bo
             store.get(key)
     assert all(store.get(key) for key in bobs)
     assert store.delete_prefix(f"raw/{alice.pk}/") == 0  # idempotent
+
+
+def test_an_s3_delete_that_keeps_some_objects_is_an_error_to_retry():
+    """DeleteObjects answers 200 with the keys it kept (no permission, object lock): the
+    deletion of a user's dumps must retry, not count them as gone."""
+    from transactions.objectstore import S3Store
+
+    class Client:
+        def list_objects_v2(self, **kwargs):
+            return {"Contents": [{"Key": "raw/7/a"}, {"Key": "raw/7/b"}], "IsTruncated": False}
+
+        def delete_objects(self, **kwargs):
+            return {"Errors": [{"Key": "raw/7/b", "Code": "AccessDenied", "Message": "no"}]}
+
+    store = S3Store.__new__(S3Store)
+    store.bucket, store.client = "b", Client()
+
+    with pytest.raises(StorageUnavailable, match="kept 1 of 2 objects under raw/7/"):
+        store.delete_prefix("raw/7/")

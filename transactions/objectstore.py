@@ -136,8 +136,13 @@ class S3Store:
                               **({"ContinuationToken": token} if token else {}))
             keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
             if keys:
-                self._call("delete_objects", Bucket=self.bucket,
-                           Delete={"Objects": keys, "Quiet": True})
+                answer = self._call("delete_objects", Bucket=self.bucket,
+                                    Delete={"Objects": keys, "Quiet": True})
+                if errors := answer.get("Errors"):  # a 200 that lists what it kept
+                    first = errors[0]
+                    raise StorageUnavailable(
+                        f"object store kept {len(errors)} of {len(keys)} objects under "
+                        f"{prefix} ({first.get('Code')}: {first.get('Message')})")
                 count += len(keys)
             if not page.get("IsTruncated"):
                 return count
