@@ -284,10 +284,29 @@ def test_an_account_named_after_its_number_shows_only_the_last_four_digits(alice
     connection = ConnectionFactory(user=alice)
     ingest(alice, connection, [tx("a", account="4111111111111111"),
                                tx("b", account="123456789:000111222333"),
-                               tx("c", account="Joint savings")])
+                               tx("c", account="Joint savings"),
+                               tx("d", account="3f2a1b9c-abc1-def2-1234-567812345678")])
 
     shown = set(FinancialAccount.objects.filter(user=alice).values_list("name", "mask"))
     assert ("Account …1111", "1111") in shown
     assert ("Account …2333", "2333") in shown
     assert ("Joint savings", "") in shown
     assert not any("4111111111111111" in name for name, _ in shown)
+
+
+def test_a_real_account_name_with_numbers_is_kept_as_the_bank_gave_it(alice):
+    from accounts.models import FinancialAccount
+
+    connection = ConnectionFactory(user=alice)
+    statement_accounts = [AccountRecord(external_id="isa", name="Cash ISA 2023-24"),
+                          AccountRecord(external_id="loan", name="Loan 250 000")]
+    dump = RawDump.objects.create(user=alice, connection=connection, key=f"k/{uuid.uuid4()}",
+                                  media_type="application/json", size=1, sha256="0")
+    with transaction.atomic():
+        transactions_ingest(user=alice, connection=connection, dump=dump,
+                            statement=Statement(accounts=statement_accounts,
+                                                transactions=[tx("a", account="isa")],
+                                                cursor="x"))
+
+    assert set(FinancialAccount.objects.filter(user=alice).values_list("name", "mask")) == {
+        ("Cash ISA 2023-24", ""), ("Loan 250 000", "")}

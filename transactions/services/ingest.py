@@ -78,20 +78,27 @@ def _clean(text: str, limit: int) -> str:
 _LONG_NUMBER = re.compile(r"\d[\d -]{4,}\d")
 
 
-def _shown_name(name: str) -> str:
-    """An account's name as shown everywhere: a provider that names none leaves its id,
-    which may be a full card or account number; only its last 4 digits are shown."""
-    numbers = _LONG_NUMBER.findall(name)
-    if not numbers:
+def _shown_name(name: str, external_id: str) -> str:
+    """An account's name as shown everywhere. A provider that gives none, or gives the
+    account's id as its name, leaves a number that may be a full card or account number:
+    only its last 4 digits are shown. A real name ("Cash ISA 2023-24") is kept."""
+    if name and name != external_id:
         return name
+    numbers = _LONG_NUMBER.findall(external_id)
+    if not numbers:
+        return external_id
     last4 = re.sub(r"\D", "", numbers[-1])[-4:]
-    rest = _LONG_NUMBER.sub("", name).strip(" -:…")
+    rest = _LONG_NUMBER.sub("", external_id).strip(" -:…")
     return f"{rest or 'Account'} …{last4}"
 
 
 def _last4(external_id: str) -> str:
+    """The mask of an account the provider gave none: its id's last 4 digits, when the
+    id is mostly a number (a card or account number), else nothing."""
     numbers = _LONG_NUMBER.findall(external_id)
-    return re.sub(r"\D", "", numbers[-1])[-4:] if numbers else ""
+    if not numbers or len(re.sub(r"\D", "", external_id)) * 2 < len(external_id):
+        return ""
+    return re.sub(r"\D", "", numbers[-1])[-4:]
 
 
 def accounts_upsert(
@@ -109,7 +116,7 @@ def accounts_upsert(
         if account is None:
             new[record.external_id] = FinancialAccount(
                 user=user, connection=connection, external_id=record.external_id,
-                name=_shown_name(_clean(record.name, 200) or record.external_id), kind=kind,
+                name=_shown_name(_clean(record.name, 200), record.external_id), kind=kind,
                 mask=record.mask[-4:] or _last4(record.external_id),
                 currency=record.currency or "USD",
                 balance=record.balance, balance_at=now if record.balance is not None else None,
