@@ -57,6 +57,16 @@ class CursorPagination(pagination.CursorPagination):
         except exceptions.NotFound:
             raise exceptions.ValidationError({"cursor": [INVALID_CURSOR]}) from None
 
+    def paginate_queryset(self, queryset, request, view=None):
+        # A cursor that decodes but holds a position of the wrong type ("p=x" where the
+        # ordering is by id) fails only when the query runs.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, DjangoValidationError):
+            if request.query_params.get(self.cursor_query_param):
+                raise exceptions.ValidationError({"cursor": [INVALID_CURSOR]}) from None
+            raise
+
     def get_schema_operation_parameters(self, view):
         cursor = super().get_schema_operation_parameters(view)[0]
         return [cursor, page_size_parameter(default=self.page_size, maximum=self.max_page_size)]

@@ -280,8 +280,9 @@ def test_a_page_size_below_one_or_not_a_whole_number_is_a_400(api, path, size):
 
 @pytest.mark.parametrize("path", ["/api/v1/transactions/", "/api/v1/notifications/",
                                   "/api/v1/accounts/", "/api/v1/rules/"])
-def test_a_cursor_the_api_did_not_give_is_a_400(api, path):
-    response = api.get(path, {"cursor": "garbage"})
+@pytest.mark.parametrize("cursor", ["garbage", "cD1ub3RhZGF0ZQ=="])  # the 2nd: "p=notadate"
+def test_a_cursor_the_api_did_not_give_is_a_400(api, path, cursor):
+    response = api.get(path, {"cursor": cursor})
 
     assert response.status_code == 400
     assert list(response.json()["error"]["details"]) == ["cursor"]
