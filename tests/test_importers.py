@@ -89,8 +89,11 @@ def test_a_binary_file_is_refused_as_not_text_instead_of_read_as_a_csv():
     with pytest.raises(ImportFormatError) as caught:
         detect_format(noise, filename="statement.csv")
     assert str(caught.value).startswith("this is not a text file")
-    # a text export with a stray form feed or NBSP is still text
+    # a text export with a stray form feed or NBSP, vertical tabs in cells (FileMaker's
+    # line breaks) or a DOS end-of-file mark is still text
     assert detect_format(b"Date,Amount,Description\n\x0c2024-01-02,-3.00,CAFE\xa0X\n") == "csv"
+    cells = b"".join(b"2024-01-02,-3.00,LINE\x0bBREAK\n" for _ in range(30))
+    assert detect_format(b"Date,Amount,Description\n" + cells + b"\x1a") == "csv"
 
 
 def test_a_pdf_statement_is_refused_with_a_helpful_message():
@@ -181,9 +184,15 @@ def test_a_currency_column_gives_each_row_its_currency():
     assert [t.currency for t in parse_file(data, format="csv").transactions] == [
         "EUR", "", "USD"]  # empty: the account's currency
 
-    bad = csv_bytes("Date,Description,Amount,Currency", "2024-01-02,CAFE,-3.00,euro")
+    all_eur = csv_bytes("Date,Description,Amount,Currency", "2024-01-02,CAFE,-3.00,EUR",
+                        "2024-01-03,SHOP,-5.00,eur")
+    assert [a.currency for a in parse_file(all_eur, format="csv").accounts] == ["EUR"]
+    # a column found by its header holding symbols is not read; one the user named is
+    symbols = csv_bytes("Date,Description,Amount,Currency", "2024-01-02,CAFE,-3.00,€")
+    assert [t.currency for t in parse_file(symbols, format="csv").transactions] == [""]
+    bad = csv_bytes("Date,Description,Amount,Cur", "2024-01-02,CAFE,-3.00,euro")
     with pytest.raises(ImportFormatError) as caught:
-        parse_file(bad, format="csv")
+        parse_file(bad, format="csv", options={"currency": "Cur"})
     assert "line 2" in str(caught.value) and "three-letter currency code" in str(caught.value)
 
 

@@ -329,16 +329,27 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
             amount=amount, description=description,
             memo=row.optional(columns.get("memo")),
             source_category=row.optional(columns.get("category")),
-            currency=_currency(row, columns),
+            currency=_currency(row, columns, named="currency" in settings.columns),
         ))
+    # An account whose rows all name one currency is in that currency.
+    currencies: dict[str, set[str]] = {}
+    for record in transactions:
+        currencies.setdefault(record.account_external_id, set()).add(record.currency)
+    for account_id, codes in currencies.items():
+        if len(codes) == 1 and (code := next(iter(codes))):
+            accounts[account_id] = replace(accounts[account_id], currency=code)
     return Statement(accounts=list(accounts.values()), transactions=transactions,
                      cursor=statement_cursor(transactions))
 
 
-def _currency(row: _Row, columns: dict[str, int]) -> str:
-    """A currency column's ISO 4217 code ("EUR"); empty: the account's (USD by default)."""
+def _currency(row: _Row, columns: dict[str, int], *, named: bool) -> str:
+    """A currency column's ISO 4217 code ("EUR"); empty: the account's (USD by default).
+    A column found by its header that holds something else ("$", "€") is not read (the
+    file imported before the column was); one the user named must hold codes."""
     code = row.optional(columns.get("currency")).upper()
     if code and not (len(code) == 3 and code.isascii() and code.isalpha()):
+        if not named:
+            return ""
         raise fail(f"expected a three-letter currency code such as USD or EUR, not {code!r} "
                    f"(column {row._name(columns['currency'])!r})", row.line)
     return code

@@ -40,12 +40,16 @@ def detect_format(data: bytes, *, filename: str = "") -> str:
     return found
 
 
+_TEXT_CONTROLS = "\t\n\r\x0b\x0c\x1a"  # tabs, line ends, form feed, FileMaker's VT, DOS EOF
+
+
 def _binary(head: str) -> bool:
-    """Control characters (other than tabs and line ends) in more than 1 % of the first
-    2,000 characters: no bank export has them, any binary file does."""
+    """More than 20 control characters, and more than 1 % of the first 2,000 characters
+    (tabs, line ends, form feeds, vertical tabs and a DOS end-of-file mark aside): no
+    bank export has them, any binary file does."""
     sample = head[:2000]
-    controls = sum(1 for c in sample if (c < " " and c not in "\t\r\n\f") or c == "\x7f")
-    return bool(sample) and controls * 100 > len(sample)
+    controls = sum(1 for c in sample if (c < " " and c not in _TEXT_CONTROLS) or c == "\x7f")
+    return controls > 20 and controls * 100 > len(sample)
 
 
 def _by_content(head: str) -> str | None:
