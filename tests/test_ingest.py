@@ -116,6 +116,20 @@ def test_a_pending_row_matched_by_amount_is_replaced_and_keeps_its_manual_catego
                                                                         "My Renamed")
 
 
+def test_a_pending_rows_automatic_name_does_not_replace_the_posted_ones(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [tx("P1", amount="-7.77", day=date(2026, 1, 10), pending=True,
+                                  description="SQ *BLUE BOTTLE PEND")])
+    mine = Category.objects.create(name="Treats", user=alice)
+    Transaction.objects.filter(external_id="P1").update(category=mine, category_source="manual")
+
+    ingest(alice, connection, [tx("T9", amount="-7.77", day=date(2026, 1, 12),
+                                  description="SQ *BLUE BOTTLE COFFEE Oakland CA")])
+
+    posted = Transaction.objects.get(user=alice)
+    assert (posted.category, posted.seller) == (mine, "Blue Bottle Coffee")
+
+
 def test_a_pending_row_still_pending_is_not_replaced_by_a_lookalike(alice):
     connection = ConnectionFactory(user=alice)
     ingest(alice, connection, [tx("P1", amount="-3.00", pending=True)])

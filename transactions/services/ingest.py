@@ -37,6 +37,7 @@ from accounts.providers import AccountRecord, Statement, TransactionRecord
 from budgets.models import MonthlySpending
 from budgets.services import SpendingDelta, spending_apply, spending_changed
 from budgets.services.spending import LOCK_NAMESPACE
+from categories.engine import categorizer
 from categories.selectors import uncategorized_id
 from categories.services import categorize_records
 
@@ -281,7 +282,7 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
         Transaction.objects.filter(user_id=user.id, account_id__in=account_ids, pending=True)
         .select_for_update().order_by("posted_on", "id")
         .values("id", "account_id", "external_id", "posted_on", "amount", "category_id",
-                "category_source", "seller")
+                "category_source", "seller", "description")
     )
     if not pending_rows:
         return 0
@@ -314,10 +315,12 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
             continue
         doomed[twin["id"]] = twin
         if twin["category_source"] == Transaction.CategorySource.MANUAL:
-            # The choice made by hand carries over, with the name given with it.
+            # The choice made by hand carries over, with a name given by hand (one that
+            # is not what the pending row's own description gives).
             row[CAT] = twin["category_id"]
             row[SRC] = Transaction.CategorySource.MANUAL
-            row[SELLER] = twin["seller"]
+            if twin["seller"] != categorizer().match(twin["description"]).seller:
+                row[SELLER] = twin["seller"]
     if doomed:
         Transaction.objects.filter(user_id=user.id, id__in=list(doomed)).delete()
         delta = SpendingDelta()
