@@ -40,6 +40,21 @@ def _month_url(user, text: str | None, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
+def _from_a_past_month(request) -> bool:
+    """A form posted from a past month's page (a stale tab: the page shows none): budgets
+    are set from the current month on, so it is refused with a message saying so."""
+    try:
+        month = parse_month(request.POST.get("month"), user=request.user)
+    except ValueError:
+        return False
+    now = current_month(request.user)
+    if month < now:
+        messages.error(request, f"Budgets are set from {now:%B %Y} on; {month:%B %Y} keeps "
+                                "the budgets it had.")
+        return True
+    return False
+
+
 def _rows(lines) -> list[dict]:
     """What each table row shows besides the line itself: over budget or not, and how full
     its bar is (capped at 100 %; full when over a budget of 0.00, whose percent is 0)."""
@@ -107,6 +122,8 @@ def budget_amount(request, category_id):
     category = _spending_top(category_id)
     form = BudgetAmountForm(request.POST)
     back = _month_url(request.user, request.POST.get("month"), f"budget-{category.pk}")
+    if _from_a_past_month(request):
+        return redirect(back)
     if not form.is_valid():
         messages.error(request, f"{category.name}: " + " ".join(
             e for errors in form.errors.values() for e in errors))
@@ -128,6 +145,8 @@ def budget_recommendation(request, category_id):
     category = _spending_top(category_id)
     form = BudgetResetForm(request.POST)
     month = form.cleaned_data["month"] if form.is_valid() else None
+    if _from_a_past_month(request):
+        return redirect(_month_url(request.user, month, f"budget-{category.pk}"))
     budget_reset(user=request.user, category=category)
     messages.success(request, f"{category.name} follows the recommendation again.")
     return redirect(_month_url(request.user, month, f"budget-{category.pk}"))

@@ -184,6 +184,24 @@ def test_bob_sees_only_his_own_budgets_and_spending(client, bob, march):
     assert 'name="monthly_income" value="4000.00"' not in page
 
 
+def test_a_form_posted_from_a_past_months_stale_page_changes_nothing(alice_client, alice,
+                                                                     march):
+    food = top("Food & Dining")
+    Budget.objects.create(user=alice, category=food, since=date(2025, 12, 1),
+                          amount=Decimal("50.00"))
+    before = list(Budget.objects.filter(user=alice).values_list("category", "since", "amount"))
+
+    set_ = alice_client.post(f"/budgets/{food.pk}/", {"amount": "100", "month": "2026-01"},
+                             follow=True)
+    reset = alice_client.post(f"/budgets/{food.pk}/recommendation/", {"month": "2026-01"},
+                              follow=True)
+
+    assert "Budgets are set from March 2026 on; January 2026 keeps" in set_.content.decode()
+    assert "Budgets are set from March 2026 on" in reset.content.decode()
+    assert list(Budget.objects.filter(user=alice).values_list("category", "since",
+                                                              "amount")) == before
+
+
 def test_setting_a_budget_through_the_form_changes_the_row(
     alice_client, alice, march, django_capture_on_commit_callbacks
 ):

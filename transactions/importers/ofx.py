@@ -286,7 +286,11 @@ def _read_xml(data: bytes) -> _Node:
             "the file declares a DTD or XML entities; OFX files never need them, so it is "
             "refused (it could be crafted to exhaust memory)", line=parser.parser.CurrentLineNumber,
         ) from None
-    except (ParseError, LookupError):  # LookupError: an unknown declared encoding
+    except ParseError:
+        return _read_sgml_after_xml(data)
+    except LookupError as exc:  # an unknown declared encoding; not a bug's KeyError
+        if isinstance(exc, (KeyError, IndexError)):
+            raise
         return _read_sgml_after_xml(data)
     root = builder.root
     if root is None or root.tag != "OFX":
