@@ -43,6 +43,11 @@ app.conf.beat_schedule = {
         # Expire well before the next run so that a beat that was down does not pile up.
         "options": {"expires": 6 * 3600, "queue": "extraction"},
     },
+    "sweep-deleted-users-dumps": {
+        "task": "transactions.tasks.raw_dumps_sweep_task",
+        "schedule": crontab(hour=3, minute=45),
+        "options": {"expires": 6 * 3600, "queue": "extraction"},
+    },
     "requeue-stale-runs": {
         "task": "transactions.tasks.requeue_stale_runs",
         "schedule": 15 * 60,

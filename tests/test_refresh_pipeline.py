@@ -422,3 +422,46 @@ def test_an_s3_delete_that_keeps_some_objects_is_an_error_to_retry():
 
     with pytest.raises(StorageUnavailable, match="kept 1 of 2 objects under raw/7/"):
         store.delete_prefix("raw/7/")
+
+
+def test_the_nightly_sweep_deletes_the_dumps_of_users_deleted_without_them(
+    alice, bob, bank_today, monkeypatch, tmp_path
+):
+    # A folder store of this test's own: on an S3 bucket shared with tests running in
+    # parallel (other databases, the same user ids) a sweep would take their dumps.
+    from transactions.objectstore import FolderStore
+    from transactions.services import dumps
+
+    store = FolderStore(tmp_path / "own-store")
+    monkeypatch.setattr(dumps, "get_store", lambda: store)
+    link(alice)
+    link(bob)
+    store.put_new("raw/999999/late/x.json", b"{}", "application/json")  # a deleted user's
+    alices = list(RawDump.objects.filter(user=alice).values_list("key", flat=True))
+
+    swept = dumps.raw_dumps_sweep()
+
+    assert swept == [999999]
+    assert store.folders("raw/") == sorted([str(alice.pk), str(bob.pk)])
+    assert all(store.get(key) for key in alices)
+
+
+def test_s3_folders_are_the_common_prefixes_of_every_page():
+    from transactions.objectstore import S3Store
+
+    pages = [{"CommonPrefixes": [{"Prefix": "raw/7/"}, {"Prefix": "raw/12/"}],
+              "IsTruncated": True, "NextContinuationToken": "t"},
+             {"CommonPrefixes": [{"Prefix": "raw/3/"}], "IsTruncated": False}]
+    calls = []
+
+    class Client:
+        def list_objects_v2(self, **kwargs):
+            calls.append(kwargs)
+            return pages[len(calls) - 1]
+
+    store = S3Store.__new__(S3Store)
+    store.bucket, store.client = "b", Client()
+
+    assert store.folders("raw/") == ["12", "3", "7"]
+    assert [c.get("ContinuationToken") for c in calls] == [None, "t"]
+    assert all(c["Delimiter"] == "/" and c["Prefix"] == "raw/" for c in calls)

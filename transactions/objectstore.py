@@ -78,6 +78,11 @@ class FolderStore:
         shutil.rmtree(folder)
         return count
 
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the folders right under ``prefix`` ("raw/" → ["7", "12"])."""
+        folder = self._path(prefix)
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
     def check(self) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
         return f"folder {self.root}"
@@ -146,6 +151,18 @@ class S3Store:
                 count += len(keys)
             if not page.get("IsTruncated"):
                 return count
+            token = page["NextContinuationToken"]
+
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the "folders" right under ``prefix`` (common prefixes up to the
+        next "/": "raw/" → ["7", "12"])."""
+        names, token = [], None
+        while True:
+            page = self._call("list_objects_v2", Bucket=self.bucket, Prefix=prefix,
+                              Delimiter="/", **({"ContinuationToken": token} if token else {}))
+            names += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", ())]
+            if not page.get("IsTruncated"):
+                return sorted(names)
             token = page["NextContinuationToken"]
 
     def check(self) -> str:

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from .objectstore import StorageUnavailable
-from .services.dumps import raw_dumps_delete_for
+from .services.dumps import raw_dumps_delete_for, raw_dumps_sweep
 from .services.imports import import_execute
 from .services.refresh import (
     RefreshRetry,
@@ -67,3 +67,9 @@ def import_file(job_id: str) -> None:
 def raw_dumps_delete(user_id: int) -> int:
     # After the user's rows are gone (enqueued on commit): their raw statements go too.
     return raw_dumps_delete_for(user_id=user_id)
+
+
+@shared_task(autoretry_for=(StorageUnavailable,), retry_backoff=60, max_retries=3)
+def raw_dumps_sweep_task() -> int:
+    # Nightly: the raw dumps of users deleted since, that their deletion's task missed.
+    return len(raw_dumps_sweep())

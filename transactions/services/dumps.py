@@ -49,3 +49,23 @@ def raw_dumps_delete_for(*, user_id: int) -> int:
     how many objects. Their RawDump rows went with the user. Idempotent: a repeat finds
     nothing left."""
     return get_store().delete_prefix(f"raw/{int(user_id)}/")
+
+
+def raw_dumps_sweep() -> list[int]:
+    """Deletes the raw dumps of every user that no longer exists (``raw/<id>/`` with no
+    such user; ids are never reused): what a deletion's task could not finish (the broker
+    or the store was down past its retries, or a refresh already running wrote its dump
+    after it). Returns the user ids swept."""
+    from accounts.models import User
+
+    store = get_store()
+    ids = [int(name) for name in store.folders("raw/") if name.isdigit()]
+    swept = []
+    for start in range(0, len(ids), 1000):
+        batch = ids[start : start + 1000]
+        alive = set(User.objects.filter(pk__in=batch).values_list("pk", flat=True))
+        for user_id in batch:
+            if user_id not in alive:
+                store.delete_prefix(f"raw/{user_id}/")
+                swept.append(user_id)
+    return swept
