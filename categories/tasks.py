@@ -10,12 +10,13 @@ _RETRY = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": 
 
 
 @shared_task(**_RETRY)
-def recategorize_user(user_id: int, after_id: int = 0) -> None:
+def recategorize_user(user_id: int, after_id: int = 0, scope: list | None = None) -> None:
     # A user's rules changed: one batch (RECATEGORIZE_BATCH_SIZE rows ≈ 60 ms), then the
     # next batch as its own task, so that no task runs long and a retry redoes one batch.
-    last = transactions_recategorize_user(user_id=user_id, after_id=after_id)
+    # ``scope``: the conditions of the rules that changed (None, from older messages: all).
+    last = transactions_recategorize_user(user_id=user_id, after_id=after_id, scope=scope)
     if last is not None:
-        recategorize_user.delay(user_id, last)
+        recategorize_user.delay(user_id, last, scope)
 
 
 @shared_task(**_RETRY)

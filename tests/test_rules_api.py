@@ -297,6 +297,25 @@ def test_without_apply_to_past_the_past_stays_as_it_was(api, alice, alices_bank,
     assert filed(alice, "a1") == ("Food & Dining › Coffee Shops", "seller", "Starbucks")
 
 
+def test_leaving_the_past_as_it_was_holds_when_another_rule_refiles_the_past(
+    api, alice, alices_bank, restaurants
+):
+    ingest(alices_bank, [record("s1", STARBUCKS), record("d1", "CORNER DELI 12")])
+    groceries = category("Food & Dining › Groceries")
+    starbucks = post_rule(api, seller="Starbucks", category=restaurants.id, rename_to="Sbux",
+                          apply_to_past=True).json()["id"]
+    api.delete(f"/api/v1/rules/{starbucks}/")  # the past keeps what the rule filed
+    post_rule(api, seller="Peet's Coffee", category=groceries.id)  # not for the past
+    assert filed(alice, "s1") == ("Food & Dining › Restaurants", "rule", "Sbux")
+
+    # another rule, for the past, moves only its own rows
+    post_rule(api, description_contains="CORNER DELI", category=groceries.id,
+              apply_to_past=True)
+
+    assert filed(alice, "s1") == ("Food & Dining › Restaurants", "rule", "Sbux")
+    assert filed(alice, "d1") == ("Food & Dining › Groceries", "rule", "Corner Deli")
+
+
 def test_apply_to_past_goes_through_every_batch(api, alice, alices_bank, restaurants,
                                                 settings, monkeypatch):
     settings.RECATEGORIZE_BATCH_SIZE = 3

@@ -89,6 +89,23 @@ class CompiledRule:
         return True
 
 
+def rule_scope(rule: Rule) -> dict:
+    """A rule's conditions as JSON (for a task): which rows it matches."""
+    return {"seller_key": rule.seller_key, "contains": rule.description_contains,
+            "amount_min": None if rule.amount_min is None else str(rule.amount_min),
+            "amount_max": None if rule.amount_max is None else str(rule.amount_max),
+            "account_id": rule.account_id}
+
+
+def scope_matchers(scope: list[dict]) -> list[CompiledRule]:
+    """``rule_scope`` dicts back as matchers (category and name do not matter here)."""
+    return [CompiledRule(
+        id=0, seller_key=c["seller_key"], contains=" ".join(c["contains"].upper().split()),
+        amount_min=None if c["amount_min"] is None else Decimal(c["amount_min"]),
+        amount_max=None if c["amount_max"] is None else Decimal(c["amount_max"]),
+        account_id=c["account_id"], category_id=0, rename_to="") for c in scope]
+
+
 def compile_rules(rules: Iterable[Rule]) -> list[CompiledRule]:
     """Most conditions first, then the newest: the first rule that matches wins."""
     compiled = [CompiledRule.of(rule) for rule in rules]

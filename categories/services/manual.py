@@ -16,13 +16,17 @@ from transactions.models import Transaction
 from ..engine import categorizer
 from ..models import Category, CrowdSeller, Rule, SellerTally, SellerVote
 from ..selectors import categories_for, uncategorized_id
-from .categorize import seller_key_for
+from .categorize import rule_scope, seller_key_for
 
 
-def _enqueue_user(user_id: int) -> None:
+def _enqueue_user(user_id: int, *rules: Rule) -> None:
+    """Recategorise the user's past rows that these rules' conditions match (as they are
+    now: pass a rule before and after a change, or as it was before its deletion);
+    no other row, so that an earlier choice "leave the past as it is" still holds."""
     from ..tasks import recategorize_user
 
-    transaction.on_commit(partial(recategorize_user.delay, user_id))
+    scope = [rule_scope(rule) for rule in rules]
+    transaction.on_commit(partial(recategorize_user.delay, user_id, 0, scope))
 
 
 def _enqueue_seller(seller_key: str) -> None:
@@ -137,13 +141,14 @@ def rule_create(*, user, category: Category, apply_to_past: bool = False, **fiel
     _rule_validate(user=user, rule=rule)
     rule.save()
     if apply_to_past:
-        _enqueue_user(user.id)
+        _enqueue_user(user.id, rule)
     return rule
 
 
 @transaction.atomic
 def rule_update(*, rule: Rule, apply_to_past: bool = False, **fields) -> Rule:
     rule = Rule.objects.select_for_update().get(id=rule.id)
+    before = Rule(**{f.attname: getattr(rule, f.attname) for f in Rule._meta.concrete_fields})
     for name, value in fields.items():
         if name not in _RULE_FIELDS:
             raise TypeError(f"unknown rule field: {name}")
@@ -153,7 +158,7 @@ def rule_update(*, rule: Rule, apply_to_past: bool = False, **fields) -> Rule:
     _rule_validate(user=rule.user, rule=rule)
     rule.save()
     if apply_to_past:
-        _enqueue_user(rule.user_id)
+        _enqueue_user(rule.user_id, before, rule)
     return rule
 
 
@@ -162,9 +167,9 @@ def rule_delete(*, rule: Rule, apply_to_past: bool = False) -> None:
     """Deleting a rule leaves past transactions as they are, unless ``apply_to_past``
     (then they are categorised again without it)."""
     user_id = rule.user_id
-    rule.delete()
     if apply_to_past:
-        _enqueue_user(user_id)
+        _enqueue_user(user_id, rule)  # its conditions, read before it goes
+    rule.delete()
 
 
 # --- crowd learning --------------------------------------------------------------------

@@ -22,15 +22,25 @@ from budgets.services import SpendingDelta, spending_apply
 from transactions.models import Transaction
 
 from ..models import Rule
-from .categorize import IMPORT, Item, categorize_items, compile_rules
+from .categorize import IMPORT, Item, categorize_items, compile_rules, scope_matchers, seller_match
 
 _FIELDS = ("id", "user_id", "description", "memo", "amount", "account_id", "seller",
            "seller_key", "category_id", "category_source", "posted_on")
 
 
-def _recategorize_rows(rows: list[dict]) -> int:
-    """Runs the precedence again on stored rows; writes the ones whose answer changed.
-    Returns how many rows changed."""
+def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int:
+    """Runs the precedence again on stored rows; writes the ones whose answer changed
+    (with a ``scope``, only rows one of its rule conditions matches). Returns how many
+    rows changed."""
+    if scope is not None:
+        matchers = scope_matchers(scope)
+        kept = []
+        for row in rows:
+            item = Item(row["description"], row["memo"], row["amount"], row["account_id"])
+            match = seller_match(item)
+            if any(m.matches(item, match) for m in matchers):
+                kept.append(row)
+        rows = kept
     if not rows:
         return 0
     user_ids = {row["user_id"] for row in rows}
@@ -75,8 +85,12 @@ def _recategorize_rows(rows: list[dict]) -> int:
 
 
 def transactions_recategorize_user(*, user_id: int, after_id: int = 0,
-                                   batch_size: int | None = None) -> int | None:
-    """One batch of the user's non-manual transactions with id > ``after_id``."""
+                                   batch_size: int | None = None,
+                                   scope: list[dict] | None = None) -> int | None:
+    """One batch of the user's non-manual transactions with id > ``after_id``; with a
+    ``scope`` (``rule_scope`` of the rules that changed) only the rows they match are
+    categorised again: a rule created, changed or deleted "for the past" moves its own
+    rows, and no earlier choice to leave the past as it was is undone."""
     size = batch_size or settings.RECATEGORIZE_BATCH_SIZE
     with transaction.atomic():
         rows = list(
@@ -84,7 +98,7 @@ def transactions_recategorize_user(*, user_id: int, after_id: int = 0,
             .exclude(category_source=Transaction.CategorySource.MANUAL)
             .select_for_update().order_by("id").values(*_FIELDS)[:size]
         )
-        _recategorize_rows(rows)
+        _recategorize_rows(rows, scope)
     if len(rows) < size:
         return None
     return rows[-1]["id"]
