@@ -238,8 +238,11 @@ def parse_month(text: str | None, *, user) -> date:
     if not _MONTH_RE.fullmatch(text):
         raise ValueError("month must look like 2026-11")
     year, month = int(text[:4]), int(text[5:])
-    if not (1 <= month <= 12 and year >= 1900):
+    if not 1 <= month <= 12:
         raise ValueError("month must look like 2026-11")
+    # The pages link the months either side, and 9999-12's next has no date.
+    if not 1900 <= year <= 9998:
+        raise ValueError("month must be between 1900-01 and 9998-12")
     return date(year, month, 1)
 
 
