@@ -134,7 +134,8 @@ def budget_amount(request, category_id):
     except ValidationError as exc:
         messages.error(request, f"{category.name}: " + " ".join(exc.messages))
         return redirect(back)
-    messages.success(request, f"{category.name} budget set to {budget.amount:,.2f} a month.")
+    messages.success(request, f"{category.name} budget set to {budget.amount:,.2f} a month "
+                              f"from {budget.since:%B %Y} on.")
     return redirect(back)
 
 

@@ -290,6 +290,8 @@ REFUSED = "could not reach 127.0.0.1: [Errno 111] Connection refused (gave up af
     ("error", None, "We couldn't get your latest transactions from your bank. We'll try "
                     "again tonight; you can also refresh now."),
     ("error", "retrying", "The last refresh didn't work; we're trying again now."),
+    # linked again with a new password: the refresh that tries it is running
+    ("needs_attention", "queued", "The last refresh didn't work; we're trying again now."),
     ("needs_attention", None, "Your bank didn't accept the saved login. Link it again below "
                               "with the same login and your current password: your history "
                               "stays (unlinking would delete it)."),

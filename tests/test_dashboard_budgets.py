@@ -220,7 +220,7 @@ def test_setting_a_budget_through_the_form_changes_the_row(
     assert response["Location"] == f"/budgets/?month=2026-03#budget-{food.pk}"
     assert Budget.objects.get(user=alice, category=food).amount == Decimal("100.00")
     page = alice_client.get(response["Location"]).content.decode()
-    assert "Food &amp; Dining budget set to 100.00 a month." in page
+    assert "Food &amp; Dining budget set to 100.00 a month from March 2026 on." in page
     food_row = row(page, "Food &amp; Dining")
     assert [field(food_row, f) for f in ("amount", "remaining", "percent")] == [
         "100.00", "-5.00", "105.0%"]
