@@ -123,10 +123,17 @@ class ConnectionAdmin(DeletesThroughService, ReadOnly):
 
     @admin.action(description="Retry refresh now", permissions=["retry"])
     def retry_refresh(self, request, queryset):
+        refreshable = list(queryset.exclude(provider=Connection.Provider.FILE))
         with transaction.atomic():
-            for connection in queryset.exclude(provider=Connection.Provider.FILE):
+            for connection in refreshable:
                 refresh_request(connection=connection, trigger=RefreshRun.Trigger.MANUAL)
-        messages.success(request, "Refresh requested.")
+        skipped = queryset.count() - len(refreshable)
+        if refreshable:
+            messages.success(request, f"Refresh requested for {len(refreshable)} "
+                                      f"connection{'s' if len(refreshable) > 1 else ''}.")
+        if skipped:
+            messages.warning(request, "File imports are not refreshed: nothing requested "
+                                      f"for {skipped}.")
 
 
 @admin.register(FinancialAccount)

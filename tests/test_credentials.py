@@ -86,10 +86,19 @@ def test_support_can_retry_a_failing_connection_from_the_admin(alice, charlie, c
     )
     client.force_login(charlie)
 
-    client.post("/admin/accounts/connection/",
-                {"action": "retry_refresh", "_selected_action": [str(connection.pk)]})
+    from accounts.services import file_connection_for
+
+    files = file_connection_for(user=alice)
+    response = client.post("/admin/accounts/connection/",
+                           {"action": "retry_refresh",
+                            "_selected_action": [str(connection.pk), str(files.pk)]},
+                           follow=True)
 
     assert connection.runs.filter(trigger="manual", status="succeeded").count() == 1
+    assert not files.runs.exists()
+    page = response.content.decode()
+    assert "Refresh requested for 1 connection." in page
+    assert "File imports are not refreshed: nothing requested for 1." in page
 
 
 @pytest.mark.django_db
