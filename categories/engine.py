@@ -401,6 +401,8 @@ class Categorizer:
             path = m.heuristic.path(amount_sign)
             if path is not None:
                 return m.seller, m.key, path, "heuristic"
+        if amount_sign > 0:  # as the pipeline (services.categorize._without_rules)
+            return m.seller, m.key, "Income", "heuristic"
         return m.seller, m.key, "Uncategorized", ""
 
     def _match(self, raw: str) -> tuple[SellerMatch, bool]:

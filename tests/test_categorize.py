@@ -165,6 +165,15 @@ def test_an_unknown_seller_without_clues_is_uncategorized_but_keeps_its_name():
                                                         "Uncategorized", "")
 
 
+def test_money_in_without_any_clue_is_income_not_a_refund_of_uncategorized_spending():
+    # as Uncategorized, a spending category, a salary in words we do not know counted as
+    # a refund and made the month's spending negative
+    assert categorizer().classify("NOMINA EMPRESA SL", 1)[2:] == ("Income", "heuristic")
+    # a refund from a shop we know keeps the shop's category
+    assert categorizer().classify("SQ *BLUE BOTTLE COFFEE Oakland CA", 1)[2] == (
+        "Food & Dining › Coffee Shops")
+
+
 def test_a_refund_from_a_shop_keeps_the_shops_category():
     assert categorizer().classify("SQ *BLUE BOTTLE COFFEE Oakland CA", 1)[2] == (
         "Food & Dining › Coffee Shops"
@@ -242,6 +251,12 @@ def path_id(path):
 
 STARBUCKS = "POS PURCHASE 1234 STARBUCKS #12345 SEATTLE WA"
 UNKNOWN = "ZQX FLORBNIK 99"
+
+
+@pytest.mark.django_db
+def test_in_the_pipeline_unexplained_money_in_is_income_and_money_out_uncategorized(alice):
+    assert answer(alice, item(UNKNOWN, "1850.00"))[2:] == (path_id("Income"), "heuristic")
+    assert answer(alice, item(UNKNOWN, "-18.50"))[2:] == (path_id("Uncategorized"), "")
 
 
 def test_seller_dictionary_beats_the_crowd(alice):

@@ -147,6 +147,9 @@ def _text_key(description: str, memo: str, source_category: str, amount: Decimal
     return (description, memo, source_category, amount > 0)
 
 
+UNKNOWN_MONEY_IN = "Income"  # see _without_rules
+
+
 def _answers(keys: list, distinct: dict, *, rules: list[CompiledRule], user,
              crowd: dict[str, int] | None) -> list[Result]:
     """The answer for each key, worked out once per distinct key (``distinct``: key →
@@ -158,7 +161,7 @@ def _answers(keys: list, distinct: dict, *, rules: list[CompiledRule], user,
     if crowd is None:
         unknown = {m.key for m in matches.values() if m.key and m.path is None}
         crowd = crowd_defaults(keys=unknown)
-    fallback = uncategorized_id()
+    fallback = (uncategorized_id(), category_id_for_path(UNKNOWN_MONEY_IN))
     named: dict[str, int | None] = {}
     answers: dict = {}
     for key, item in distinct.items():
@@ -173,7 +176,8 @@ def _answers(keys: list, distinct: dict, *, rules: list[CompiledRule], user,
 
 
 def _without_rules(item: Item, m: SellerMatch, crowd: dict[str, int],
-                   named: dict[str, int | None], fallback: int | None, user) -> Result:
+                   named: dict[str, int | None], fallback: tuple[int | None, int | None],
+                   user) -> Result:
     if item.source_category:
         name = item.source_category
         if name not in named:
@@ -190,7 +194,12 @@ def _without_rules(item: Item, m: SellerMatch, crowd: dict[str, int],
         and (found := category_id_for_path(path)) is not None
     ):
         return (m.seller, m.key, found, HEURISTIC)
-    return (m.seller, m.key, fallback, NONE)
+    if item.amount > 0 and fallback[1] is not None:
+        # Money in with no clue at all is most often income (a payroll in words the
+        # heuristics do not know, "NOMINA EMPRESA SL"); as Uncategorized, a spending
+        # category, it would count as a refund and make the month's spending negative.
+        return (m.seller, m.key, fallback[1], HEURISTIC)
+    return (m.seller, m.key, fallback[0], NONE)
 
 
 def categorize_records(
