@@ -506,6 +506,24 @@ def test_always_makes_a_rule_for_the_seller_that_files_alices_other_transactions
     assert api.get("/api/v1/rules/").json()["results"][0]["id"] == rule.id
 
 
+def test_always_for_a_seller_whose_key_reads_as_another_files_its_rows_and_only_once(
+    api, alice, alices_bank, restaurants
+):
+    # "APPLE.COM/BILL" has the key "apple store", which read again as a description gives
+    # "apple": the rule must match "apple store", and saying it twice must not add a rule
+    ingest(alices_bank, [record("a1", "APPLE.COM/BILL 866-712-7753 CA"),
+                         record("a2", "APPLE.COM/BILL 866-712-7753 CA", "-2.99")])
+    key = row(alice, "a1").seller_key
+
+    patch_transaction(api, row(alice, "a1"), category=restaurants.id, always=True)
+    patch_transaction(api, row(alice, "a1"), category=restaurants.id, always=True,
+                      rename_to="Apple")
+
+    [rule] = Rule.objects.filter(user=alice)
+    assert rule.seller_key == key == "apple store"
+    assert filed(alice, "a2") == ("Food & Dining › Restaurants", "rule", "Apple")
+
+
 def test_another_users_category_is_refused_when_filing_by_hand(api, alice, alices_bank,
                                                                bobs_category):
     ingest(alices_bank, [record("a1", STARBUCKS)])

@@ -93,8 +93,11 @@ def transaction_categorize(
             amount_max=None, account=None,
         ).order_by("-id").first()
         if rule is None:
+            # The rule matches the key this row has: "apple store" must not be read
+            # again as a description (it would become "apple", matching nothing of it).
             rule = rule_create(user=user, category=category, seller=tx.seller_key,
-                               rename_to=rename_to, apply_to_past=True)
+                               rename_to=rename_to, apply_to_past=True,
+                               _seller_key=tx.seller_key)
         else:
             rule = rule_update(rule=rule, category=category, rename_to=rename_to,
                                apply_to_past=True)
@@ -107,11 +110,13 @@ _RULE_FIELDS = ("seller", "description_contains", "amount_min", "amount_max", "a
                 "category", "rename_to")
 
 
-def _rule_validate(*, user, rule: Rule) -> None:
+def _rule_validate(*, user, rule: Rule, seller_key: str | None = None) -> None:
     rule.seller = " ".join(rule.seller.split())
     rule.description_contains = " ".join(rule.description_contains.split())
     rule.rename_to = " ".join(rule.rename_to.split())
-    rule.seller_key = seller_key_for(rule.seller) if rule.seller else ""
+    if seller_key is None:
+        seller_key = seller_key_for(rule.seller) if rule.seller else ""
+    rule.seller_key = seller_key
     if rule.seller and not rule.seller_key:
         raise ValidationError({"seller": "This seller name has no letters or digits."})
     if not (rule.seller_key or rule.description_contains or rule.account_id
@@ -131,14 +136,17 @@ def _rule_validate(*, user, rule: Rule) -> None:
 
 
 @transaction.atomic
-def rule_create(*, user, category: Category, apply_to_past: bool = False, **fields) -> Rule:
+def rule_create(*, user, category: Category, apply_to_past: bool = False,
+                _seller_key: str | None = None, **fields) -> Rule:
+    """``_seller_key``: a stored row's seller key to match exactly (the "always" choice),
+    instead of the key worked out from ``seller``."""
     unknown = set(fields) - set(_RULE_FIELDS)
     if unknown:
         raise TypeError(f"unknown rule fields: {sorted(unknown)}")
     rule = Rule(user=user, category=category,
                 **{k: ("" if v is None and k in ("seller", "description_contains", "rename_to")
                        else v) for k, v in fields.items()})
-    _rule_validate(user=user, rule=rule)
+    _rule_validate(user=user, rule=rule, seller_key=_seller_key)
     rule.save()
     if apply_to_past:
         _enqueue_user(user.id, rule)
@@ -155,7 +163,10 @@ def rule_update(*, rule: Rule, apply_to_past: bool = False, **fields) -> Rule:
         if value is None and name in ("seller", "description_contains", "rename_to"):
             value = ""
         setattr(rule, name, value)
-    _rule_validate(user=rule.user, rule=rule)
+    # The key is worked out again only from a new seller: an "always" rule keeps the
+    # exact key of the row it was made from.
+    _rule_validate(user=rule.user, rule=rule,
+                   seller_key=None if "seller" in fields else rule.seller_key)
     rule.save()
     if apply_to_past:
         _enqueue_user(rule.user_id, before, rule)
