@@ -316,6 +316,20 @@ def test_leaving_the_past_as_it_was_holds_when_another_rule_refiles_the_past(
     assert filed(alice, "d1") == ("Food & Dining › Groceries", "rule", "Corner Deli")
 
 
+def test_putting_the_past_back_finds_the_rows_a_rule_filed_under_earlier_conditions(
+    api, alice, alices_bank, restaurants
+):
+    ingest(alices_bank, [record("s1", STARBUCKS)])
+    rule_id = post_rule(api, seller="Starbucks", category=restaurants.id, rename_to="Sbux",
+                        apply_to_past=True).json()["id"]
+    api.patch(f"/api/v1/rules/{rule_id}/", {"seller": "Corner Deli"}, format="json")
+    assert filed(alice, "s1") == ("Food & Dining › Restaurants", "rule", "Sbux")
+
+    api.delete(f"/api/v1/rules/{rule_id}/?apply_to_past=true")
+
+    assert filed(alice, "s1") == ("Food & Dining › Coffee Shops", "seller", "Starbucks")
+
+
 def test_apply_to_past_goes_through_every_batch(api, alice, alices_bank, restaurants,
                                                 settings, monkeypatch):
     settings.RECATEGORIZE_BATCH_SIZE = 3

@@ -89,12 +89,34 @@ class CompiledRule:
         return True
 
 
-def rule_scope(rule: Rule) -> dict:
-    """A rule's conditions as JSON (for a task): which rows it matches."""
+def rule_scope(rule: Rule, *, filed: bool = False) -> dict:
+    """A rule's conditions as JSON (for a task): which rows it matches. ``filed``: also
+    the rows it filed (source "rule" with its category, and its name if it gives one),
+    for a rule as it was before a change or a deletion — rows it filed under earlier
+    conditions, or under a seller key the dictionary has since changed."""
     return {"seller_key": rule.seller_key, "contains": rule.description_contains,
             "amount_min": None if rule.amount_min is None else str(rule.amount_min),
             "amount_max": None if rule.amount_max is None else str(rule.amount_max),
-            "account_id": rule.account_id}
+            "account_id": rule.account_id,
+            "filed": [rule.category_id, rule.rename_to] if filed else None}
+
+
+def in_scope(scope: list[dict], matchers: list[CompiledRule], row: dict) -> bool:
+    """Whether a stored row (``description``, ``memo``, ``amount``, ``account_id``,
+    ``seller_key``, ``seller``, ``category_id``, ``category_source``) is one of the
+    scope's: a rule matches it now, it has the rule's seller key, or the rule filed it."""
+    item = Item(row["description"], row["memo"], row["amount"], row["account_id"])
+    match = seller_match(item)
+    for conditions, matcher in zip(scope, matchers, strict=True):
+        if matcher.matches(item, match):
+            return True
+        if conditions["seller_key"] and row["seller_key"] == conditions["seller_key"]:
+            return True
+        filed = conditions.get("filed")
+        if filed and row["category_source"] == RULE and row["category_id"] == filed[0] and (
+                not filed[1] or row["seller"] == filed[1]):
+            return True
+    return False
 
 
 def scope_matchers(scope: list[dict]) -> list[CompiledRule]:

@@ -19,13 +19,16 @@ from ..selectors import categories_for, uncategorized_id
 from .categorize import rule_scope, seller_key_for
 
 
-def _enqueue_user(user_id: int, *rules: Rule) -> None:
+def _enqueue_user(user_id: int, *rules: Rule, deleted: bool = False) -> None:
     """Recategorise the user's past rows that these rules' conditions match (as they are
     now: pass a rule before and after a change, or as it was before its deletion);
     no other row, so that an earlier choice "leave the past as it is" still holds."""
     from ..tasks import recategorize_user
 
-    scope = [rule_scope(rule) for rule in rules]
+    # The last rule is the one in force; those before it are rules as they were (before
+    # a change, or a deleted one): their filed rows are in the scope too.
+    scope = [rule_scope(rule, filed=(i < len(rules) - 1 or deleted))
+             for i, rule in enumerate(rules)]
     transaction.on_commit(partial(recategorize_user.delay, user_id, 0, scope))
 
 
@@ -179,7 +182,7 @@ def rule_delete(*, rule: Rule, apply_to_past: bool = False) -> None:
     (then they are categorised again without it)."""
     user_id = rule.user_id
     if apply_to_past:
-        _enqueue_user(user_id, rule)  # its conditions, read before it goes
+        _enqueue_user(user_id, rule, deleted=True)  # its conditions, read before it goes
     rule.delete()
 
 

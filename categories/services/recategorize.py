@@ -22,7 +22,7 @@ from budgets.services import SpendingDelta, spending_apply
 from transactions.models import Transaction
 
 from ..models import Rule
-from .categorize import IMPORT, Item, categorize_items, compile_rules, scope_matchers, seller_match
+from .categorize import IMPORT, Item, categorize_items, compile_rules, in_scope, scope_matchers
 
 _FIELDS = ("id", "user_id", "description", "memo", "amount", "account_id", "seller",
            "seller_key", "category_id", "category_source", "posted_on")
@@ -34,13 +34,7 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
     rows changed."""
     if scope is not None:
         matchers = scope_matchers(scope)
-        kept = []
-        for row in rows:
-            item = Item(row["description"], row["memo"], row["amount"], row["account_id"])
-            match = seller_match(item)
-            if any(m.matches(item, match) for m in matchers):
-                kept.append(row)
-        rows = kept
+        rows = [row for row in rows if in_scope(scope, matchers, row)]
     if not rows:
         return 0
     user_ids = {row["user_id"] for row in rows}
