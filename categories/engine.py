@@ -96,7 +96,7 @@ _MOVEMENTS: list[_Rule] = [
      None, None, "Transfer › Credit Card Payment", "Transfer › Credit Card Payment"),
     ("payroll",
      ["payroll", "pay roll", "salary", "paycheck", "wages", "dirdep", "directdep",
-      "dirdeposit", "directdeposit", *_cross("dir|direct", "dep|deposit")],
+      "dirdeposit", "directdeposit", "nomina", *_cross("dir|direct", "dep|deposit")],
      None, None, "Transfer", "Income › Paycheck"),
     # Rent paid to a person by Zelle, Venmo and the like is still rent ("ZELLE PAYMENT TO
     # OAKWOOD PROPERTY MGMT RENT"): spending under Home, not a transfer. Not a bank
@@ -109,7 +109,7 @@ _MOVEMENTS: list[_Rule] = [
     ("transfer",
      ["transfer", "xfer", "xfr", "tfr", "trnsfr", "wire to", "wire from", "wire in",
       "wire out", "incoming wire", "outgoing wire", "zelle", "venmo", "cash app",
-      "square cash", "popmoney"],
+      "square cash", "popmoney", *_cross("from|to", "sav|savings|chk|checking")],
      None, None, "Transfer", "Transfer"),
     ("atm", ["atm", "cash withdrawal", "cash wdl", "cash wd", "cash advance"], None, None,
      "Uncategorized › Cash & ATM", "Transfer"),
@@ -401,7 +401,7 @@ class Categorizer:
             path = m.heuristic.path(amount_sign)
             if path is not None:
                 return m.seller, m.key, path, "heuristic"
-        if amount_sign > 0:  # as the pipeline (services.categorize._without_rules)
+        if amount_sign > 0 and m.heuristic is None:  # as services.categorize._without_rules
             return m.seller, m.key, "Income", "heuristic"
         return m.seller, m.key, "Uncategorized", ""
 

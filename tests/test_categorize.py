@@ -168,7 +168,12 @@ def test_an_unknown_seller_without_clues_is_uncategorized_but_keeps_its_name():
 def test_money_in_without_any_clue_is_income_not_a_refund_of_uncategorized_spending():
     # as Uncategorized, a spending category, a salary in words we do not know counted as
     # a refund and made the month's spending negative
-    assert categorizer().classify("NOMINA EMPRESA SL", 1)[2:] == ("Income", "heuristic")
+    assert categorizer().classify("ZQX FLORBNIK SL", 1)[2:] == ("Income", "heuristic")
+    assert categorizer().classify("NOMINA EMPRESA SL", 1)[2] == "Income › Paycheck"
+    # a word rule with nothing for money in keeps it out of income
+    assert categorizer().classify("LATE FEE REVERSAL", 1)[2] == "Uncategorized"
+    # the user's own accounts
+    assert categorizer().classify("ONLINE BANKING FROM SAV 1234", 1)[2] == "Transfer"
     # a refund from a shop we know keeps the shop's category
     assert categorizer().classify("SQ *BLUE BOTTLE COFFEE Oakland CA", 1)[2] == (
         "Food & Dining › Coffee Shops")

@@ -216,10 +216,11 @@ def _without_rules(item: Item, m: SellerMatch, crowd: dict[str, int],
         and (found := category_id_for_path(path)) is not None
     ):
         return (m.seller, m.key, found, HEURISTIC)
-    if item.amount > 0 and fallback[1] is not None:
-        # Money in with no clue at all is most often income (a payroll in words the
-        # heuristics do not know, "NOMINA EMPRESA SL"); as Uncategorized, a spending
-        # category, it would count as a refund and make the month's spending negative.
+    if item.amount > 0 and m.heuristic is None and fallback[1] is not None:
+        # Money in with no clue at all (no word rule either: "LATE FEE REVERSAL" stays
+        # Uncategorized) is most often income, a payroll in words we do not know; as
+        # Uncategorized, a spending category, it would count as a refund and could make
+        # the month's spending negative.
         return (m.seller, m.key, fallback[1], HEURISTIC)
     return (m.seller, m.key, fallback[0], NONE)
 
