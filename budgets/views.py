@@ -86,8 +86,10 @@ def _render_budgets(request, month, *, profile_form=None, status=200):
     return render(request, "budgets/budget_list.html", {
         "month": month,
         "month_text": f"{month:%Y-%m}",
-        "previous_month": add_months(month, -1),
-        "next_month": add_months(month, 1),
+        # No link to a month outside what parse_month takes (1900-01 … 9998-12).
+        "previous_month": add_months(month, -1) if month.year > 1900 or month.month > 1
+        else None,
+        "next_month": add_months(month, 1) if month.year < 9998 or month.month < 12 else None,
         "is_current_month": month == this_month,
         # A budget is set from the current month on: a past month's are not changed here.
         "is_past_month": month < this_month,

@@ -176,6 +176,14 @@ def test_a_bad_month_is_a_400_page_with_a_way_back(alice_client, march, month, s
     assert 'href="/budgets/">Budgets for this month' in page
 
 
+def test_the_first_and_last_months_link_no_month_outside_the_range(alice_client, march):
+    first = alice_client.get("/budgets/", {"month": "1900-01"}).content.decode()
+    last = alice_client.get("/budgets/", {"month": "9998-12"}).content.decode()
+
+    assert 'rel="prev"' not in first and 'href="?month=1900-02" rel="next"' in first
+    assert 'rel="next"' not in last and 'href="?month=9998-11" rel="prev"' in last
+
+
 def test_bob_sees_only_his_own_budgets_and_spending(client, bob, march):
     client.force_login(bob)
 
