@@ -24,3 +24,22 @@ def connections_for(*, user: User) -> QuerySet[Connection]:
 
 def financial_accounts_for(*, user: User) -> QuerySet[FinancialAccount]:
     return FinancialAccount.objects.filter(user=user).select_related("connection").order_by("name")
+
+
+def user_ids_in_batches(size: int):
+    """Every user id, ascending, ``size`` at a time (never all users in memory)."""
+    after = 0
+    while True:
+        ids = list(User.objects.filter(id__gt=after).order_by("id")
+                   .values_list("id", flat=True)[:size])
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
+
+
+def user_ids_named(text: str) -> list[int]:
+    """The user an operator names on a command line: an id, or an email in any case."""
+    found = (User.objects.filter(pk=int(text)) if text.isdigit()
+             else User.objects.filter(email__iexact=text))
+    return list(found.values_list("id", flat=True))

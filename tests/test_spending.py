@@ -188,6 +188,32 @@ def test_recompute_all_walks_every_user_in_batches(alice, bob):
     assert "2 rewritten" in out.getvalue()
 
 
+def test_recategorize_files_old_rows_with_todays_rules_and_keeps_choices_made_by_hand(
+    alice, bob
+):
+    # rows filed before an upgrade: an unknown deposit as Uncategorized (a refund of
+    # spending, before money in with no clue became Income), and one chosen by hand
+    ingest(alice, ConnectionFactory(user=alice), [rec("in", "1850.00", description="ZQX SL"),
+                                                  rec("mine", "-3.00", description="ZQX SL")])
+    ingest(bob, ConnectionFactory(user=bob), [rec("b", "-1.00")])
+    uncategorized = Category.objects.get(user=None, name="Uncategorized")
+    Transaction.objects.filter(user=alice).update(category=uncategorized, category_source="")
+    Transaction.objects.filter(external_id="mine").update(category_source="manual")
+    spending_recompute(user_id=alice.id)
+    out = io.StringIO()
+
+    call_command("recategorize", "--user", alice.email.upper(), stdout=out)
+
+    row = Transaction.objects.get(user=alice, external_id="in")
+    assert (row.category.name, row.category_source) == ("Income", "heuristic")
+    assert Transaction.objects.get(external_id="mine").category == uncategorized
+    assert "user " in out.getvalue() and "1 transactions recategorised" in out.getvalue()
+    assert_consistent(alice)
+    every = io.StringIO()
+    call_command("recategorize", "--all", "--batch-size", "1", stdout=every)
+    assert "2 users checked, 0 with transactions recategorised" in every.getvalue()
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(
     st.dates(min_value=date(2025, 11, 25), max_value=date(2026, 2, 3)),

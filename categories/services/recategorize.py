@@ -85,6 +85,15 @@ def transactions_recategorize_user(*, user_id: int, after_id: int = 0,
     ``scope`` (``rule_scope`` of the rules that changed) only the rows they match are
     categorised again: a rule created, changed or deleted "for the past" moves its own
     rows, and no earlier choice to leave the past as it was is undone."""
+    return transactions_recategorize_user_batch(user_id=user_id, after_id=after_id,
+                                                batch_size=batch_size, scope=scope)[0]
+
+
+def transactions_recategorize_user_batch(
+    *, user_id: int, after_id: int = 0, batch_size: int | None = None,
+    scope: list[dict] | None = None,
+) -> tuple[int | None, int]:
+    """``transactions_recategorize_user``, and how many rows of the batch changed."""
     size = batch_size or settings.RECATEGORIZE_BATCH_SIZE
     with transaction.atomic():
         rows = list(
@@ -92,10 +101,10 @@ def transactions_recategorize_user(*, user_id: int, after_id: int = 0,
             .exclude(category_source=Transaction.CategorySource.MANUAL)
             .select_for_update().order_by("id").values(*_FIELDS)[:size]
         )
-        _recategorize_rows(rows, scope)
+        changed = _recategorize_rows(rows, scope)
     if len(rows) < size:
-        return None
-    return rows[-1]["id"]
+        return None, changed
+    return rows[-1]["id"], changed
 
 
 def transactions_recategorize_seller(*, seller_key: str, after_id: int = 0,

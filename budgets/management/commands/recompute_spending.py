@@ -9,9 +9,9 @@ Prints one line per user whose table differed (and was rewritten, unless --dry-r
 own transaction.
 """
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.selectors import user_ids_in_batches, user_ids_named
 from budgets.services.recompute import spending_recompute
 
 
@@ -30,16 +30,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, user=None, all=False, from_raw=False, dry_run=False,
                batch_size=500, **options):
-        User = get_user_model()
         if user:
-            found = (User.objects.filter(pk=int(user)) if user.isdigit()
-                     else User.objects.filter(email__iexact=user))
-            ids = list(found.values_list("id", flat=True))
+            ids = user_ids_named(user)
             if not ids:
                 raise CommandError(f"no user {user!r}")
             batches = [ids]
         else:
-            batches = self._batches(User, batch_size)
+            batches = user_ids_in_batches(batch_size)
         users = differing = 0
         for ids in batches:
             for user_id in ids:
@@ -60,14 +57,3 @@ class Command(BaseCommand):
                                       "(no connection or import job left)")
         self.stdout.write(f"{users} users checked, {differing} "
                           f"{'differ' if dry_run else 'rewritten'}")
-
-    @staticmethod
-    def _batches(User, size):
-        after = 0
-        while True:
-            ids = list(User.objects.filter(id__gt=after).order_by("id")
-                       .values_list("id", flat=True)[:size])
-            if not ids:
-                return
-            yield ids
-            after = ids[-1]
