@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -61,6 +61,10 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def partial_update(self, request, pk=None):
         return self.update(request, pk, partial=True)
 
+    @extend_schema(parameters=[OpenApiParameter(
+        "apply_to_past", bool, description="put the transactions it filed back as they would "
+        "be without it (also accepted in the body as {\"apply_to_past\": true}); default: "
+        "they keep their category")])
     def destroy(self, request, pk=None):
         # ?apply_to_past=true, or {"apply_to_past": true} in the body; "maybe" is a 400.
         apply = query_bool(request, "apply_to_past")
