@@ -58,3 +58,12 @@ def ingest_statement(user, connection, records, account=None):
     with transaction.atomic():
         return transactions_ingest(user=user, connection=connection, statement=statement,
                                    dump=dump, account=account)
+
+
+def form_csrf_token(page: str, action: str):
+    """The CSRF token input of the page's form posting to ``action`` (a match whose group 1
+    is the token), or None when that form carries none."""
+    import re
+
+    return re.search(rf'action="{re.escape(action)}"[^>]*>\s*<input type="hidden" '
+                     r'name="csrfmiddlewaretoken" value="([^"]+)"', page)

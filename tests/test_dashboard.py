@@ -23,7 +23,7 @@ from accounts.models import Connection, User
 from accounts.providers import sandbox
 from accounts.services import account_connect
 from categories.models import Category, Rule, SellerVote
-from tests.factories import ConnectionFactory, FinancialAccountFactory
+from tests.factories import ConnectionFactory, FinancialAccountFactory, form_csrf_token
 from transactions import views as transaction_views
 from transactions.models import ImportJob, RawDump, RefreshRun, Transaction
 
@@ -371,8 +371,7 @@ def test_refresh_button_posts_with_csrf_and_shows_the_run_status(alice):
     client.force_login(alice)
     url = f"/connections/{connection.pk}/refresh/"
     page = client.get("/").content.decode()
-    token = re.search(rf'action="{url}">\s*<input type="hidden" name="csrfmiddlewaretoken" '
-                      r'value="([^"]+)"', page)
+    token = form_csrf_token(page, url)
     assert token is not None
 
     by_get = client.get(url)
@@ -684,8 +683,7 @@ def test_categorising_takes_only_a_post_with_the_pages_csrf_token(alice, blue_bo
     client.force_login(alice)
     url = categorize_url(blue_bottle)
     page = client.get("/transactions/").content.decode()
-    token = re.search(rf'action="{url}">\s*<input type="hidden" name="csrfmiddlewaretoken" '
-                      r'value="([^"]+)"', page)
+    token = form_csrf_token(page, url)
     assert token is not None
 
     by_get = client.get(url, {"category": coffee_shops.pk})

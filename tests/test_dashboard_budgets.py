@@ -19,6 +19,7 @@ from budgets.services import budget_set
 from categories.models import Category
 from notifications import views as notification_views
 from notifications.models import Notification
+from tests.factories import form_csrf_token
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 MARCH = date(2026, 3, 1)
@@ -518,8 +519,7 @@ def test_the_budget_forms_need_the_pages_csrf_token(alice, march):
     client.force_login(alice)
     food = top("Food & Dining")
     page = client.get("/budgets/", {"month": "2026-03"}).content.decode()
-    token = re.search(rf'action="/budgets/{food.pk}/" class="budget-form">\s*'
-                      r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    token = form_csrf_token(page, f"/budgets/{food.pk}/")
     assert token is not None
 
     without = [client.post(f"/budgets/{food.pk}/", {"amount": "10"}),

@@ -15,7 +15,7 @@ from django.test import Client
 from categories import services
 from categories.models import Category, Rule
 from categories.services import rule_create
-from tests.factories import ConnectionFactory, FinancialAccountFactory
+from tests.factories import ConnectionFactory, FinancialAccountFactory, form_csrf_token
 from tests.test_rules_api import STARBUCKS, category, filed, ingest, record
 
 CREATED = datetime(2026, 5, 3, 12, tzinfo=UTC)
@@ -219,8 +219,7 @@ def test_deleting_takes_only_a_post_with_the_pages_csrf_token(alice):
     client.force_login(alice)
     url = f"/rules/{rule.pk}/delete/"
     page = client.get("/rules/").content.decode()
-    token = re.search(rf'action="{url}" class="rule-delete">\s*<input type="hidden" '
-                      r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    token = form_csrf_token(page, url)
     assert token is not None
 
     by_get = client.get(url)
