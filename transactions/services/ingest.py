@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from django.db import connection as db
 from django.db import transaction
@@ -170,7 +170,7 @@ def transactions_ingest(
         chunk = records[start : start + BATCH_SIZE]
         rows = _rows(user=user, connection=connection, records=chunk,
                      accounts=accounts, forced=account, dump=dump)
-        account_ids = {row[A] for row in rows}
+        account_ids = set(map(_ACCOUNT, rows))
         if account_ids <= empty and db.vendor == "postgresql":
             # Accounts this ingest created and has not written to yet (a first link): no
             # stored row can be updated, replaced or duplicated, and no other session
@@ -183,7 +183,7 @@ def transactions_ingest(
             result.add(write(rows))
         empty -= account_ids
         result.account_ids |= account_ids
-        result.months |= {(day.year, day.month) for day in {row[D] for row in rows}}
+        result.months |= {(day.year, day.month) for day in set(map(_DAY, rows))}
     return result
 
 
@@ -196,13 +196,15 @@ def commit_without_wal_flush() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+_RECORD_KEY = attrgetter("account_external_id", "external_id")
+
+
 def _latest_per_key(records: list[TransactionRecord]) -> list[TransactionRecord]:
     """A statement may list one id twice (overlapping pages): the last one wins. A pending
     transaction the same statement also lists as posted (``pending_external_id``) is left
     out: the posted one replaces it, as it would a stored pending row."""
-    latest: dict[tuple[str, str], TransactionRecord] = {}
-    for record in records:
-        latest[(record.account_external_id, record.external_id)] = record
+    latest: dict[tuple[str, str], TransactionRecord] = dict(
+        zip(map(_RECORD_KEY, records), records, strict=True))
     posted_twins = {(r.account_external_id, r.pending_external_id)
                     for r in latest.values() if not r.pending and r.pending_external_id}
     if posted_twins:
@@ -218,6 +220,12 @@ _COLUMNS = (
 )
 U, A, X, D, AMOUNT, CUR, DESC, MEMO, SELLER, SKEY, CAT, SRC, PENDING, DUMP, TWIN = range(15)
 _DATA = ("posted_on", "amount", "currency", "description", "memo", "pending")
+_ACCOUNT, _DAY = itemgetter(A), itemgetter(D)
+
+
+# A record's fields in the order _rows reads them, in one call.
+_RECORD_FIELDS = attrgetter("external_id", "posted_on", "amount", "currency", "description",
+                            "memo", "pending", "pending_external_id")
 
 
 def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
@@ -240,19 +248,20 @@ def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
     rows = []
     user_id, dump_id, clean, cent = user.id, dump.id, _clean, CENT
     collisions_possible = forced is not None
-    for record, account, (seller, seller_key, category_id, source) in zip(
-        records, landing, categorised, strict=True
-    ):
-        external_id = record.external_id
+    currencies: dict[tuple[str, str], str] = {}  # (record's, account's) → the row's
+    for (external_id, posted_on, amount, currency, description, memo, pending, twin), account, (
+        seller, seller_key, category_id, source
+    ) in zip(map(_RECORD_FIELDS, records), landing, categorised, strict=True):
         if len(external_id) > 120:
             external_id, collisions_possible = external_id[:120], True
+        shown = currencies.get((currency, account.currency))
+        if shown is None:
+            shown = currencies[(currency, account.currency)] = (
+                (currency or account.currency or "USD")[:3].upper())
         rows.append([
-            user_id, account.id, external_id, record.posted_on,
-            record.amount.quantize(cent),
-            (record.currency or account.currency or "USD")[:3].upper(),
-            clean(record.description, 500), clean(record.memo, 500) if record.memo else "",
-            seller, seller_key, category_id, source, record.pending, dump_id,
-            record.pending_external_id,
+            user_id, account.id, external_id, posted_on, amount.quantize(cent), shown,
+            clean(description, 500), clean(memo, 500) if memo else "",
+            seller, seller_key, category_id, source, pending, dump_id, twin,
         ])
     if collisions_possible:
         # Two source accounts forced onto one, or ids cut at 120 characters, can give
@@ -375,46 +384,55 @@ def _escape(text: str) -> str:
     return text
 
 
-def _copy_lines(rows: list[list], tail: str = "") -> str:
-    """COPY text of the rows in ``_COLUMNS`` order (then ``tail``, the same for every
-    row: more columns, tab first). Each line is written as is, then checked in one pass
-    per character kind for anything COPY would read otherwise (a backslash other than a
-    NULL's, a tab or line break inside a value: cleaned text has none but may hold a
-    backslash; an id from the bank may hold anything); only such a line is written
-    again, escaped. The dump id is formatted once per batch, each day once, an amount
-    with ``!s`` (``f"{amount}"`` costs ~0.2 µs more)."""
+def _copy_lines(rows: list[list]) -> str:
+    """COPY text of the rows in ``_COLUMNS`` order. The lines are written as they are,
+    then the whole batch is checked at once for anything COPY would read otherwise (a
+    backslash other than a NULL's, a tab or line break inside a value: cleaned text has
+    none but may hold a backslash; an id from the bank may hold anything). Every line
+    holds at least its own separators and NULLs, and a value can only add to them: equal
+    totals mean no line holds more. Only when a total is off is each line checked, and
+    such a line written again, escaped. The dump id is formatted once per batch, each
+    day once, an amount with ``!s`` (``f"{amount}"`` costs ~0.2 µs more)."""
     null, lines = r"\N", []
-    tabs = len(_COLUMNS) - 1 + tail.count("\t")
-    dump_id, dump_text, dump_null = object(), "", 0
+    tabs = len(_COLUMNS) - 1
+    dump_id, dump_text = object(), ""
     days: dict[date, str] = {}  # f"{day}" costs ~0.6 µs; a batch spans a few hundred days
+    nulls = 0
     for r in rows:
         if r[DUMP] is not dump_id:
             dump_id = r[DUMP]
             dump_text = null if dump_id is None else str(dump_id)
-            dump_null = dump_id is None
         day = days.get(r[D])
         if day is None:
             day = days[r[D]] = r[D].isoformat()
         category_id = r[CAT]
-        line = (
+        if category_id is None:
+            category_id = null
+            nulls += 1
+        lines.append(
             f"{r[U]}\t{r[A]}\t{r[X]}\t{day}\t{r[AMOUNT]!s}\t{r[CUR]}\t{r[DESC]}\t"
-            f"{r[MEMO]}\t{r[SELLER]}\t{r[SKEY]}\t{null if category_id is None else category_id}\t"
-            f"{r[SRC]}\t{'t' if r[PENDING] else 'f'}\t{dump_text}{tail}\n"
+            f"{r[MEMO]}\t{r[SELLER]}\t{r[SKEY]}\t{category_id}\t"
+            f"{r[SRC]}\t{'t' if r[PENDING] else 'f'}\t{dump_text}\n"
         )
-        if (line.count("\\") != dump_null + (category_id is None) or "\r" in line
+    text = "".join(lines)
+    nulls += sum(1 for r in rows if r[DUMP] is None)
+    if (text.count("\\") == nulls and text.count("\t") == tabs * len(rows)
+            and text.count("\n") == len(rows) and "\r" not in text):
+        return text
+    for i, (r, line) in enumerate(zip(rows, lines, strict=True)):
+        if (line.count("\\") != (r[DUMP] is None) + (r[CAT] is None) or "\r" in line
                 or line.count("\t") != tabs or line.count("\n") != 1):
-            line = _copy_line_escaped(r, null, dump_text, tail)
-        lines.append(line)
+            lines[i] = _copy_line_escaped(r, null)
     return "".join(lines)
 
 
-def _copy_line_escaped(r: list, null: str, dump_text: str, tail: str) -> str:
+def _copy_line_escaped(r: list, null: str) -> str:
     category_id = r[CAT]
     return (
         f"{r[U]}\t{r[A]}\t{_escape(r[X])}\t{r[D]}\t{r[AMOUNT]}\t{_escape(r[CUR])}\t"
         f"{_escape(r[DESC])}\t{_escape(r[MEMO])}\t{_escape(r[SELLER])}\t{_escape(r[SKEY])}\t"
         f"{null if category_id is None else category_id}\t{r[SRC]}\t"
-        f"{'t' if r[PENDING] else 'f'}\t{dump_text}{tail}\n"
+        f"{'t' if r[PENDING] else 'f'}\t{null if r[DUMP] is None else r[DUMP]}\n"
     )
 
 
@@ -568,12 +586,9 @@ def _write_postgres_new(rows: list[list]) -> IngestResult:
     the user's shared spending lock, as every spending writer). A duplicate key would
     still be refused by the unique constraint, failing the ingest."""
     table = Transaction._meta.db_table
-    now = timezone.now().isoformat()
-    with db.cursor() as cursor:
-        cursor.cursor.copy_expert(
-            f"COPY {table} ({', '.join(_COLUMNS)}, created_at, updated_at) FROM STDIN",
-            io.StringIO(_copy_lines(rows, tail=f"\t{now}\t{now}")),
-        )
+    with db.cursor() as cursor:  # created_at and updated_at: the database's default
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN",
+                                  io.StringIO(_copy_lines(rows)))
     if _KEEP_SPENDING:
         delta = SpendingDelta()
         delta.add_rows(user_id=rows[0][U], rows=map(itemgetter(D, CAT, AMOUNT), rows))
