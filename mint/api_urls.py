@@ -44,6 +44,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
-    # Last: every other path under /api/v1/ is a 404 in the error shape, not Django's page.
-    re_path(r"^.*$", not_found, name=NOT_FOUND_URL_NAME),
+    # Last: every other path under /api/v1/ is a 404 in the error shape, not Django's page
+    # (a path with a line break in it too: "." alone does not match one).
+    re_path(r"^[\s\S]*$", not_found, name=NOT_FOUND_URL_NAME),
 ]

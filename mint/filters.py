@@ -8,7 +8,6 @@ shape, like a malformed date already was.
 
 import django_filters
 from django import forms
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
 
@@ -52,11 +51,20 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
-@extend_schema_field(OpenApiTypes.INT)
+MAX_ID = 2**63 - 1  # the largest bigint
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IntegerFilter(django_filters.NumberFilter):
-    """An id: ``?account=1.5`` is a 400, not account 1 (``NumberFilter`` reads decimals)."""
+    """An id: ``?account=1.5`` is a 400, not account 1 (``NumberFilter`` reads decimals);
+    so is one no id can be (below 1, or past a bigint: SQLite cannot even compare it)."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def query_bool(request, name: str, *, default: bool = False) -> bool:
