@@ -40,9 +40,10 @@ def _month_url(user, text: str | None, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _from_a_past_month(request) -> bool:
-    """A form posted from a past month's page (a stale tab: the page shows none): budgets
-    are set from the current month on, so it is refused with a message saying so."""
+def _from_another_month(request) -> bool:
+    """A form posted from another month's page (a stale tab, or a crafted post: those
+    pages show none): budgets are set from the current month on, so it is refused with a
+    message saying so."""
     try:
         month = parse_month(request.POST.get("month"), user=request.user)
     except ValueError:
@@ -51,6 +52,10 @@ def _from_a_past_month(request) -> bool:
     if month < now:
         messages.error(request, f"Budgets are set from {now:%B %Y} on; {month:%B %Y} keeps "
                                 "the budgets it had.")
+        return True
+    if month > now:
+        messages.error(request, f"Budgets are set from {now:%B %Y} on: a budget set now "
+                                f"holds in {month:%B %Y} too.")
         return True
     return False
 
@@ -91,8 +96,10 @@ def _render_budgets(request, month, *, profile_form=None, status=200):
         else None,
         "next_month": add_months(month, 1) if month.year < 9998 or month.month < 12 else None,
         "is_current_month": month == this_month,
-        # A budget is set from the current month on: a past month's are not changed here.
+        # A budget is set from the current month on (and holds after it): only the
+        # current month's page sets one.
         "is_past_month": month < this_month,
+        "is_future_month": month > this_month,
         "summary": summary,
         "rows": _rows(budgets_for(user=user, month=month)),
         "profile_form": profile_form,
@@ -124,7 +131,7 @@ def budget_amount(request, category_id):
     category = _spending_top(category_id)
     form = BudgetAmountForm(request.POST)
     back = _month_url(request.user, request.POST.get("month"), f"budget-{category.pk}")
-    if _from_a_past_month(request):
+    if _from_another_month(request):
         return redirect(back)
     if not form.is_valid():
         messages.error(request, f"{category.name}: " + " ".join(
@@ -148,7 +155,7 @@ def budget_recommendation(request, category_id):
     category = _spending_top(category_id)
     form = BudgetResetForm(request.POST)
     month = form.cleaned_data["month"] if form.is_valid() else None
-    if _from_a_past_month(request):
+    if _from_another_month(request):
         return redirect(_month_url(request.user, month, f"budget-{category.pk}"))
     budget_reset(user=request.user, category=category)
     messages.success(request, f"{category.name} follows the recommendation again.")

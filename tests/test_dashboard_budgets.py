@@ -142,17 +142,19 @@ def test_the_budgets_page_defaults_to_this_month_and_links_the_next_and_previous
     assert 'data-summary="spent">0.00<' in january
 
 
-def test_a_past_month_shows_its_budgets_without_the_forms_that_set_this_months(
-    alice_client, march
-):
+def test_only_the_current_month_shows_the_forms_that_set_a_budget(alice_client, march):
     this_month = alice_client.get("/budgets/").content.decode()
     february = alice_client.get("/budgets/", {"month": "2026-02"}).content.decode()
     april = alice_client.get("/budgets/", {"month": "2026-04"}).content.decode()
 
     assert 'class="budget-form"' in this_month and "data-past-month" not in this_month
+    assert "data-future-month" not in this_month
     assert 'class="budget-form"' not in february and "Set the budget" not in february
     assert "These are the budgets February 2026 had." in february
-    assert 'class="budget-form"' in april  # a later month: the budget set now holds there
+    # A later month: a form there set the budget from this month on, a surprise (the
+    # API refuses another ?month= too); the page says where budgets are set.
+    assert 'class="budget-form"' not in april and "Set the budget" not in april
+    assert "These are this month's budgets, which April 2026 will have" in april
 
 
 def test_a_recommendation_from_history_says_so(alice_client, alice):
@@ -211,6 +213,19 @@ def test_a_form_posted_from_a_past_months_stale_page_changes_nothing(alice_clien
 
     assert "Budgets are set from March 2026 on; January 2026 keeps" in set_.content.decode()
     assert "Budgets are set from March 2026 on" in reset.content.decode()
+    assert list(Budget.objects.filter(user=alice).values_list("category", "since",
+                                                              "amount")) == before
+
+
+def test_a_form_posted_from_a_later_months_page_changes_nothing(alice_client, alice, march):
+    food = top("Food & Dining")
+    before = list(Budget.objects.filter(user=alice).values_list("category", "since", "amount"))
+
+    set_ = alice_client.post(f"/budgets/{food.pk}/", {"amount": "123", "month": "2026-05"},
+                             follow=True)
+
+    assert "Budgets are set from March 2026 on: a budget set now holds in May 2026 too" in (
+        set_.content.decode())
     assert list(Budget.objects.filter(user=alice).values_list("category", "since",
                                                               "amount")) == before
 
