@@ -3,6 +3,7 @@
 from django import forms
 
 from .models import Connection, User
+from .services import time_zones
 
 
 class _Form(forms.Form):
@@ -26,6 +27,14 @@ class SignupForm(_Form):
         label="Password again", strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+
+    # Filled in by the page's script from the browser's own time zone; anything it does
+    # not name (no script, an old browser) is UTC, changed later on the Settings page.
+    timezone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def clean_timezone(self) -> str:
+        name = self.cleaned_data.get("timezone") or ""
+        return name if name in time_zones() else "UTC"
 
     def clean_email(self) -> str:
         email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
@@ -71,3 +80,16 @@ class LinkForm(_Form):
             if not cleaned.get("password"):
                 self.add_error("password", "An OFX server needs your password.")
         return cleaned
+
+
+class SettingsForm(_Form):
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Decides which month is your current one (budgets, alerts) and the times "
+                  "pages show.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [(name, name.replace("_", " "))
+                                           for name in sorted(time_zones())]

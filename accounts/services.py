@@ -1,5 +1,8 @@
+import zoneinfo
+from functools import lru_cache
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import connection as db
 from django.db import transaction
 
@@ -9,10 +12,36 @@ from .netguard import check_outbound_url
 from .providers import ProviderInputError, provider_for_url
 
 
-def user_register(*, email: str, password: str) -> User:
+@lru_cache(maxsize=1)
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names this machine knows ("Europe/Paris", "UTC", …)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_checked(name: str) -> str:
+    if name not in time_zones():
+        raise ValidationError(f"{name!r} is not a time zone this server knows; use an IANA "
+                              "name such as Europe/Paris or America/Los_Angeles",
+                              code="invalid_timezone")
+    return name
+
+
+def user_register(*, email: str, password: str, timezone: str = "UTC") -> User:
+    """``timezone`` decides which month is the user's current one (budgets, alerts) and
+    how pages show times."""
     email = User.objects.normalize_email(email).lower()
     validate_password(password, user=User(email=email))
-    return User.objects.create_user(email=email, password=password)
+    return User.objects.create_user(email=email, password=password,
+                                    timezone=time_zone_checked(timezone))
+
+
+def user_timezone_set(*, user: User, timezone: str) -> User:
+    """The user's time zone from now on: the month that is current for them changes with
+    it (budgets are set on it, alerts check it); stored rows do not change (a bank date
+    has no time of day)."""
+    user.timezone = time_zone_checked(timezone)
+    user.save(update_fields=["timezone"])
+    return user
 
 
 @transaction.atomic

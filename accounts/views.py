@@ -16,11 +16,11 @@ from transactions.models import RefreshRun
 from transactions.selectors import transactions_for
 from transactions.services.refresh import refresh_request
 
-from .forms import LinkForm, SignupForm
+from .forms import LinkForm, SettingsForm, SignupForm
 from .models import Connection
 from .providers import ProviderError
 from .selectors import connections_for
-from .services import account_connect, account_unlink, user_register
+from .services import account_connect, account_unlink, user_register, user_timezone_set
 
 RECENT_TRANSACTIONS = 10
 REFRESHING = ("refreshing", "Refreshing…")
@@ -131,7 +131,8 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         try:
             user = user_register(email=form.cleaned_data["email"],
-                                 password=form.cleaned_data["password"])
+                                 password=form.cleaned_data["password"],
+                                 timezone=form.cleaned_data["timezone"])
         except ValidationError as exc:  # the password validators
             form.add_error("password", exc)
         else:
@@ -139,4 +140,18 @@ def signup(request):
             messages.success(request, "Welcome to Mint. Link an account to get started.")
             return redirect("dashboard:home")
     return render(request, "registration/signup.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def user_settings(request):
+    """The user's time zone (and a link to change the password)."""
+    form = SettingsForm(request.POST if request.method == "POST" else None,
+                        initial={"timezone": request.user.timezone})
+    if request.method == "POST" and form.is_valid():
+        user_timezone_set(user=request.user, timezone=form.cleaned_data["timezone"])
+        messages.success(request, f"Time zone set to {request.user.timezone}.")
+        return redirect("dashboard:settings")
+    return render(request, "accounts/settings.html", {"form": form},
                   status=400 if form.errors else 200)

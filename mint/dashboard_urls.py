@@ -11,6 +11,7 @@ app_name = "dashboard"
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("signup/", account_views.signup, name="signup"),
+    path("settings/", account_views.user_settings, name="settings"),
     path("connections/link/", account_views.connection_link, name="connection_link"),
     path("connections/<uuid:pk>/refresh/", account_views.connection_refresh,
          name="connection_refresh"),

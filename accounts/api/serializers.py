@@ -1,16 +1,34 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from ..models import Connection, FinancialAccount, User
+from ..services import time_zone_checked
+
+
+def _time_zone(value: str) -> str:
+    try:
+        return time_zone_checked(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from None
 
 
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(write_only=True, min_length=8, max_length=128)
+    timezone = serializers.CharField(
+        max_length=64, required=False, default="UTC", validators=[_time_zone],
+        help_text="IANA name (\"America/Los_Angeles\"): which month is current for the "
+                  "user (budgets, alerts). Default UTC; PATCH /api/v1/me/ changes it.")
 
     def validate_email(self, value: str) -> str:
         if User.objects.filter(email__iexact=value).exists():
             raise serializers.ValidationError("an account with this email already exists")
         return value.lower()
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    timezone = serializers.CharField(max_length=64, validators=[_time_zone],
+                                     help_text="IANA name, e.g. \"Europe/Paris\".")
 
 
 class UserSerializer(serializers.ModelSerializer):

@@ -17,7 +17,7 @@ from transactions.services.refresh import refresh_request
 from ..models import Connection
 from ..providers import ProviderError
 from ..selectors import connections_for
-from ..services import account_connect, account_unlink, user_register
+from ..services import account_connect, account_unlink, user_register, user_timezone_set
 from .serializers import (
     ConnectionSerializer,
     ConnectSerializer,
@@ -26,6 +26,7 @@ from .serializers import (
     RefreshAcceptedSerializer,
     RegisterSerializer,
     UserSerializer,
+    UserUpdateSerializer,
 )
 
 
@@ -143,3 +144,11 @@ class MeView(APIView):
     @extend_schema(responses=UserSerializer)
     def get(self, request):
         return Response(UserSerializer(request.user).data)
+
+    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    def patch(self, request):
+        """Changes the time zone (the month that is current for budgets and alerts)."""
+        data = UserUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = user_timezone_set(user=request.user, timezone=data.validated_data["timezone"])
+        return Response(UserSerializer(user).data)

@@ -1,0 +1,94 @@
+"""The user's time zone: given at sign-up (the browser's own, in the dashboard), changed
+on the Settings page or with PATCH /api/v1/me/; it decides which month is current."""
+
+from datetime import UTC, datetime
+from unittest import mock
+
+import pytest
+
+from accounts.models import User
+from budgets.selectors import current_month
+from tests.conftest import api_client_for
+
+pytestmark = pytest.mark.django_db
+
+# 5 pm on 30 November in California is already December in UTC.
+EVENING_IN_CALIFORNIA = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+def test_the_api_registers_a_user_in_their_time_zone():
+    client = api_client_for(None)
+
+    response = client.post("/api/v1/auth/register/", {
+        "email": "pat@example.com", "password": "a-long-passphrase",
+        "timezone": "America/Los_Angeles"}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["timezone"] == "America/Los_Angeles"
+    user = User.objects.get(email="pat@example.com")
+    with mock.patch("django.utils.timezone.now", return_value=EVENING_IN_CALIFORNIA):
+        assert current_month(user).month == 11
+
+
+def test_without_a_time_zone_the_api_registers_utc_and_refuses_an_unknown_one():
+    client = api_client_for(None)
+
+    plain = client.post("/api/v1/auth/register/", {
+        "email": "a@example.com", "password": "a-long-passphrase"}, format="json")
+    unknown = client.post("/api/v1/auth/register/", {
+        "email": "b@example.com", "password": "a-long-passphrase",
+        "timezone": "Mars/Olympus_Mons"}, format="json")
+
+    assert plain.json()["timezone"] == "UTC"
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["message"].startswith("timezone: 'Mars/Olympus_Mons' is not")
+    assert not User.objects.filter(email="b@example.com").exists()
+
+
+def test_patch_me_changes_the_time_zone(alice):
+    client = api_client_for(alice)
+
+    changed = client.patch("/api/v1/me/", {"timezone": "Europe/Paris"}, format="json")
+    refused = client.patch("/api/v1/me/", {"timezone": "Paris"}, format="json")
+    empty = client.patch("/api/v1/me/", {}, format="json")
+
+    assert changed.status_code == 200 and changed.json()["timezone"] == "Europe/Paris"
+    assert refused.status_code == 400 and empty.status_code == 400
+    alice.refresh_from_db()
+    assert alice.timezone == "Europe/Paris"
+
+
+def test_the_signup_page_takes_the_browsers_time_zone_and_falls_back_to_utc(client):
+    page = client.get("/signup/").content.decode()
+    assert 'name="timezone"' in page and "resolvedOptions().timeZone" in page
+
+    for email, zone, stored in (("c@example.com", "Asia/Tokyo", "Asia/Tokyo"),
+                                ("d@example.com", "Nowhere/Special", "UTC"),
+                                ("e@example.com", "", "UTC")):
+        client.post("/signup/", {"email": email, "password": "a-long-passphrase",
+                                 "password_confirm": "a-long-passphrase", "timezone": zone})
+        client.logout()
+        assert User.objects.get(email=email).timezone == stored
+
+
+def test_the_settings_page_changes_the_time_zone(client, alice):
+    client.force_login(alice)
+
+    page = client.get("/settings/")
+    saved = client.post("/settings/", {"timezone": "America/New_York"}, follow=True)
+    refused = client.post("/settings/", {"timezone": "Atlantis"})
+
+    assert page.status_code == 200 and 'value="America/Los_Angeles"' in page.content.decode()
+    assert "Time zone set to America/New_York." in saved.content.decode()
+    assert refused.status_code == 400
+    alice.refresh_from_db()
+    assert alice.timezone == "America/New_York"
+
+
+@pytest.mark.parametrize("path", ["/accounts/password_change/", "/accounts/password_reset/"])
+def test_the_password_pages_are_the_apps_not_the_admins(client, alice, path):
+    client.force_login(alice)
+
+    page = client.get(path).content.decode()
+
+    assert "Django site admin" not in page and 'class="card narrow"' in page
