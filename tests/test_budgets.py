@@ -325,6 +325,14 @@ def test_an_alert_says_what_was_spent(alice, now):
     assert len(mail.outbox) <= 1  # email delivery is the notifications app's business
 
 
+def test_an_alert_writes_thousands_as_the_pages_do(alice, now):
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("6000"))
+    spend(alice, MARCH, sub("Groceries"), "-6450.00")
+    budgets_check(user_id=alice.id)
+    notification = Notification.objects.get(user=alice, kind="budget_exceeded")
+    assert "6,450.00 of your 6,000.00 Food & Dining budget" in notification.body
+
+
 @pytest.mark.parametrize("model", ["monthlyspending", "budgetalert", "budget", "budgetprofile"])
 def test_support_can_open_the_budget_admin_pages(client, alice, model):
     from tests.factories import UserFactory

@@ -153,7 +153,7 @@ def _announce(user, line, alert: BudgetAlert, month) -> None:
     exceeded = alert.threshold == BudgetAlert.Threshold.EXCEEDED
     title = (f"Over budget: {line.name}" if exceeded
              else f"{line.percent}% of your {line.name} budget spent")
-    body = (f"You have spent {line.spent:.2f} of your {line.amount:.2f} {line.name} budget "
+    body = (f"You have spent {line.spent:,.2f} of your {line.amount:,.2f} {line.name} budget "
             f"for {month:%B %Y} ({line.percent}%).")
     notification_create(
         user=user,
