@@ -84,6 +84,51 @@ def test_mint_csv_export_keeps_its_categories(api, alice, taxonomy):
     assert pay.amount > 0 and pay.category.name == "Paycheck"
 
 
+def test_mint_csv_export_keeps_the_names_mint_showed(api, alice, taxonomy):
+    upload(api, "mint_export.csv")
+
+    pay = Transaction.objects.get(user=alice, description__icontains="PAYROLL")
+    coffee = Transaction.objects.filter(user=alice, description__icontains="STARBUCKS").first()
+    assert pay.seller == "Acme Corp" and coffee.seller == "Starbucks"
+    # Filing again (an operator's recategorize) keeps the file's name and category.
+    from categories.services import transactions_recategorize_user
+
+    transactions_recategorize_user(user_id=alice.id)
+    pay.refresh_from_db()
+    assert pay.seller == "Acme Corp" and pay.category.name == "Paycheck"
+
+
+MINT_HEADER = ('"Date","Description","Original Description","Amount","Transaction Type",'
+               '"Category","Account Name","Labels","Notes"\n')
+
+
+def test_mint_categories_the_taxonomy_lacks_become_the_users_own(api, alice, taxonomy, client):
+    from categories.models import Category
+
+    rows = (
+        '"1/05/2024","Soccer Club","SOCCER CLUB 123","40.00","debit","Robot Hobby","Chk","",""\n'
+        '"1/06/2024","Soccer Club","SOCCER CLUB 123","40.00","debit","robot  hobby","Chk","",""\n'
+        '"1/07/2024","Etsy","ETSY PAYOUT","300.00","credit","Side Gig","Chk","",""\n'
+        '"1/08/2024","Starbucks","STARBUCKS 1","4.00","debit","Coffee Shops","Chk","",""\n'
+    )
+    response = upload(api, "mint.csv", (MINT_HEADER + rows).encode())
+
+    assert response.status_code == 201, response.json()
+    own = {str(c) for c in Category.objects.filter(user=alice)}
+    assert own == {"Uncategorized › Robot Hobby", "Income › Side Gig"}
+    kids = Transaction.objects.filter(user=alice, description__startswith="SOCCER")
+    assert {str(t.category) for t in kids} == {"Uncategorized › Robot Hobby"}
+    assert {t.category_source for t in kids} == {"import"}
+    notes = response.json()["notes"]
+    assert len(notes) == 2 and any("“Uncategorized › Robot Hobby” for the 2 "
+                                   "transactions" in note for note in notes)
+    client.force_login(alice)
+    page = client.get(f"/import/{response.json()['id']}/").content.decode()
+    assert page.count("data-import-note") == 2 and "Income › Side Gig" in page
+    again = upload(api, "mint.csv", (MINT_HEADER + rows).encode())
+    assert again.json()["notes"] == [] and Category.objects.filter(user=alice).count() == 2
+
+
 def test_a_csv_with_a_column_mapping_goes_into_the_chosen_account(api, alice):
     account = FinancialAccountFactory(connection__user=alice)
     csv = b"Posted,Payee,Amount\n2024-02-01,COFFEE BAR,-3.50\n2024-02-02,PAYCHECK,1200.00\n"

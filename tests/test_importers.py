@@ -426,6 +426,18 @@ def test_mint_description_prefers_the_original_and_notes_become_the_memo():
     assert by_category["Groceries"].memo == "split with roommate [labels: Reimbursable]"
 
 
+def test_mint_description_is_kept_as_the_name_unless_it_is_the_banks_text_again():
+    statement = parse_fixture("mint_export.csv")
+    by_category = {t.source_category: t for t in statement.transactions}
+
+    assert by_category["Paycheck"].source_name == "Acme Corp"
+    assert by_category["Credit Card Payment"].source_name == ""  # no original: the same
+    data = fixture("mint_export.csv").replace(b'"Shell","SHELL OIL 57444"',
+                                              b'"shell oil  57444","SHELL OIL 57444"')
+    shell = next(t for t in parse_file(data).transactions if t.source_category == "Gas & Fuel")
+    assert shell.source_name == ""
+
+
 def test_mint_duplicate_rows_are_kept_as_two():
     coffees = [t for t in parse_fixture("mint_export.csv").transactions
                if t.source_category == "Coffee Shops"]

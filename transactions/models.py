@@ -194,6 +194,8 @@ class ImportJob(models.Model):
     duplicates = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # What the person should know about a successful import (categories it created).
+    notes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

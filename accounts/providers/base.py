@@ -69,6 +69,9 @@ class TransactionRecord:
     # Category name path as the source gave it ("Coffee Shops"), e.g. Mint's CSV export.
     source_category: str = ""
     memo: str = ""
+    # The name the source shows for it, when it is not the bank's text: Mint's cleaned-up
+    # or hand-given "Description". Shown as the seller (a rule's rename still wins).
+    source_name: str = ""
 
 
 @dataclass(slots=True)

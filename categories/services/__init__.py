@@ -1,6 +1,7 @@
 """Category writes: categorisation in the pipeline, manual choices, rules, crowd."""
 
 from .categorize import Item, categorize_items, categorize_records, compile_rules, seller_key_for
+from .imported import categories_from_file
 from .manual import (
     category_create,
     category_delete,
@@ -15,6 +16,7 @@ from .recategorize import transactions_recategorize_seller, transactions_recateg
 
 __all__ = [
     "Item",
+    "categories_from_file",
     "categorize_items",
     "categorize_records",
     "category_create",

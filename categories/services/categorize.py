@@ -44,6 +44,7 @@ class Item(NamedTuple):
     amount: Decimal
     account_id: int | None
     source_category: str = ""  # a category named by the imported file (Mint CSV)
+    source_name: str = ""  # the name the file shows for it (Mint CSV's Description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,17 +157,19 @@ def categorize_items(
     of the user's own categories."""
     # A rule may look at the exact amount and the account: then the whole item is the key.
     keys = items if rules else [
-        _text_key(item.description, item.memo, item.source_category, item.amount)
+        _text_key(item.description, item.memo, item.source_category, item.amount,
+                  item.source_name)
         for item in items
     ]
     return _answers(keys, dict(zip(keys, items, strict=True)), rules=rules, user=user,
                     crowd=crowd)
 
 
-def _text_key(description: str, memo: str, source_category: str, amount: Decimal) -> tuple:
-    """Without rules an answer depends on the texts, the file's category and the sign of
-    the amount only."""
-    return (description, memo, source_category, amount > 0)
+def _text_key(description: str, memo: str, source_category: str, amount: Decimal,
+              source_name: str = "") -> tuple:
+    """Without rules an answer depends on the texts, the file's category and name and the
+    sign of the amount only."""
+    return (description, memo, source_category, amount > 0, source_name)
 
 
 UNKNOWN_MONEY_IN = "Income"  # see _without_rules
@@ -190,10 +193,13 @@ def _answers(keys: list, distinct: dict, *, rules: list[CompiledRule], user,
         m = matches[key]
         for rule in rules:
             if rule.matches(item, m):
-                answers[key] = (rule.rename_to or m.seller, m.key, rule.category_id, RULE)
+                answers[key] = (rule.rename_to or item.source_name or m.seller, m.key,
+                                rule.category_id, RULE)
                 break
         else:
             answers[key] = _without_rules(item, m, crowd, named, fallback, user)
+            if item.source_name:
+                answers[key] = (item.source_name, *answers[key][1:])
     return [answers[key] for key in keys]
 
 
@@ -237,17 +243,19 @@ def categorize_records(
     rules = compile_rules(rules_for(user=user).select_related(None))  # ids are enough
     if rules:
         items = [
-            Item(r.description or "", r.memo or "", r.amount, account_id, r.source_category or "")
+            Item(r.description or "", r.memo or "", r.amount, account_id,
+                 r.source_category or "", r.source_name or "")
             for r, account_id in zip(records, account_ids, strict=True)
         ]
         return categorize_items(items=items, rules=rules, user=user)
     # The keys of categorize_items, with an Item built for each distinct one only.
-    keys = [_text_key(r.description or "", r.memo or "", r.source_category or "", r.amount)
+    keys = [_text_key(r.description or "", r.memo or "", r.source_category or "", r.amount,
+                      r.source_name or "")
             for r in records]
     distinct: dict = {}
     for key, record, account_id in zip(keys, records, account_ids, strict=True):
         if key not in distinct:
-            distinct[key] = Item(key[0], key[1], record.amount, account_id, key[2])
+            distinct[key] = Item(key[0], key[1], record.amount, account_id, key[2], key[4])
     return _answers(keys, distinct, rules=rules, user=user, crowd=None)
 
 

@@ -53,8 +53,9 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
         for row, (seller, seller_key, category_id, source) in zip(user_rows, answers,
                                                                    strict=True):
             if row["category_source"] == IMPORT and source != "rule":
-                # The file named the category; only a rule (or the user) overrides it.
-                category_id, source = row["category_id"], IMPORT
+                # The file named the category, and perhaps the seller's name (Mint's
+                # Description): only a rule (or the user) overrides them.
+                seller, category_id, source = row["seller"], row["category_id"], IMPORT
             new = (seller, seller_key, category_id, source)
             old = (row["seller"], row["seller_key"], row["category_id"], row["category_source"])
             if new != old:

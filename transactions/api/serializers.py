@@ -62,10 +62,15 @@ class ImportUploadSerializer(serializers.Serializer):
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
+    notes = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="What to know about a finished import, e.g. the categories it created "
+                  "for names in the file that the taxonomy does not have.")
+
     class Meta:
         model = ImportJob
         fields = [
             "id", "status", "filename", "format", "account", "created", "duplicates",
-            "updated", "error", "created_at", "finished_at",
+            "updated", "error", "notes", "created_at", "finished_at",
         ]
         read_only_fields = fields

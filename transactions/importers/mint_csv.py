@@ -112,12 +112,16 @@ def _record(line: int, cells: list[str], ids: ExternalIds) -> TransactionRecord:
     amount = magnitude * sign if magnitude else magnitude
     account_id = account_external_id(account) if account else DEFAULT_ACCOUNT_ID
     description = original or short
+    # Mint's Description is its cleaned-up name, or the one the person gave: kept as the
+    # seller's name, unless it is just the bank's text again.
+    name = short if short and " ".join(short.split()).casefold() != " ".join(
+        description.split()).casefold() else ""
     return TransactionRecord(
         account_external_id=account_id,
         external_id=ids.next(account=account_id, posted_on=posted_on, amount=amount,
                              description=description),
         posted_on=posted_on, amount=amount, description=description,
-        source_category=category, memo=_memo(notes, labels),
+        source_category=category, memo=_memo(notes, labels), source_name=name[:200],
     )
 
 

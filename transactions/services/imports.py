@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Connection, FinancialAccount
 from accounts.services import file_connection_for
+from categories.services import categories_from_file
 
 from ..importers import detect_format, parse_file
 from ..importers.errors import ImportFormatError
@@ -89,6 +90,7 @@ def _ingest(job: ImportJob, statement) -> None:
         connection = account.connection if account else file_connection_for(user=job.user)
         # Every writer of a connection's rows holds its row lock (see _write_postgres).
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        new_categories = categories_from_file(user=job.user, records=statement.transactions)
         result = transactions_ingest(user=job.user, connection=connection, statement=statement,
                                      dump=job.dump, account=account)
         job.created = result.created
@@ -96,4 +98,11 @@ def _ingest(job: ImportJob, statement) -> None:
         job.duplicates = result.unchanged
         job.status = ImportJob.Status.SUCCEEDED
         job.finished_at = timezone.now()
-        job.save(update_fields=["created", "updated", "duplicates", "status", "finished_at"])
+        job.notes = [
+            f"New category “{category}” for the {count:,} transaction"
+            f"{'' if count == 1 else 's'} the file filed under it: the taxonomy has no "
+            f"“{category.name}”."
+            for category, count in new_categories
+        ]
+        job.save(update_fields=["created", "updated", "duplicates", "status", "finished_at",
+                                "notes"])
