@@ -613,8 +613,9 @@ def test_always_for_the_seller_makes_a_rule_and_renames(
 
     blue_bottle.refresh_from_db()
     rule = Rule.objects.get(user=alice)
-    assert (rule.seller, rule.category, rule.rename_to) == (
-        "blue bottle coffee", coffee_shops, "Blue Bottle"
+    # The rule shows the seller as the row showed it (before the rename), matches its key.
+    assert (rule.seller, rule.seller_key, rule.category, rule.rename_to) == (
+        "Blue Bottle Coffee", "blue bottle coffee", coffee_shops, "Blue Bottle"
     )
     assert (blue_bottle.category_source, blue_bottle.seller) == ("manual", "Blue Bottle")
     assert "Every transaction from Blue Bottle will be filed there too" in (

@@ -121,8 +121,8 @@ def test_the_rules_page_runs_a_fixed_number_of_queries(
 ):
     card = FinancialAccountFactory(connection=ConnectionFactory(user=alice), name="Card")
     mine = Category.objects.create(user=alice, parent=category("Shopping"), name="Lego")
-    for i in range(10):
-        make_rule(alice, seller=f"Shop {i}", account=card, category=mine)
+    for name in ("Ace", "Bolt", "Cove", "Dune", "Elm", "Fern", "Gale", "Hive", "Isle", "Jade"):
+        make_rule(alice, seller=f"Shop {name}", account=card, category=mine)
     alice_client.get("/rules/")
 
     # session, user, the rules with their category, its parent and the account, the

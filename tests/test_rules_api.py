@@ -117,6 +117,25 @@ def test_a_rule_with_every_kind_of_condition_is_created_with_201(api, alice, res
     assert api.get(f"/api/v1/rules/{rule.id}/").json() == body
 
 
+def test_a_second_rule_with_the_same_conditions_is_refused_naming_the_first(
+    api, alice, restaurants
+):
+    first = post_rule(api, seller="Starbucks", category=restaurants.id)
+    groceries = category("Food & Dining › Groceries")
+
+    twin = post_rule(api, seller="STARBUCKS", category=groceries.id)
+    other = post_rule(api, seller="Starbucks", amount_max="-10.00", category=groceries.id)
+    changed = api.put(f"/api/v1/rules/{other.json()['id']}/", {
+        "seller": "Starbucks", "amount_max": None, "category": groceries.id}, format="json")
+
+    assert first.status_code == 201 and other.status_code == 201
+    assert twin.status_code == 400 and changed.status_code == 400
+    assert twin.json()["error"]["message"] == (
+        "A rule with the same conditions already files them under Food & Dining › "
+        "Restaurants: change or delete that one.")
+    assert Rule.objects.filter(user=alice).count() == 2
+
+
 def test_the_rule_list_is_paged_by_cursor_and_holds_only_the_users_own_rules(
     api, alice, bob, restaurants
 ):

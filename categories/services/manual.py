@@ -79,6 +79,7 @@ def transaction_categorize(
         delta.move(user_id=user.id, old=(tx.posted_on, tx.category_id, tx.amount),
                    new=(tx.posted_on, category.id, tx.amount))
         spending_apply(delta)
+    shown = tx.seller  # the name the rule shows, before a rename
     tx.category = category
     tx.category_source = Transaction.CategorySource.MANUAL
     if rename_to:
@@ -98,9 +99,9 @@ def transaction_categorize(
         if rule is None:
             # The rule matches the key this row has: "apple store" must not be read
             # again as a description (it would become "apple", matching nothing of it).
-            rule = rule_create(user=user, category=category, seller=tx.seller_key,
-                               rename_to=rename_to, apply_to_past=True,
-                               _seller_key=tx.seller_key)
+            rule = rule_create(user=user, category=category,
+                               seller=(shown or tx.seller_key)[:200], rename_to=rename_to,
+                               apply_to_past=True, _seller_key=tx.seller_key)
         else:
             rule = rule_update(rule=rule, category=category, rename_to=rename_to,
                                apply_to_past=True)
@@ -136,6 +137,17 @@ def _rule_validate(*, user, rule: Rule, seller_key: str | None = None) -> None:
         raise ValidationError({"category": "Unknown category."})
     if rule.account_id is not None and rule.account.user_id != user.id:
         raise ValidationError({"account": "Unknown account."})
+    # Two rules with the same conditions: the newer one always wins, the older one never
+    # does, and the list would show both as if they were in force.
+    twin = (Rule.objects.filter(
+        user=user, seller_key=rule.seller_key,
+        description_contains__iexact=rule.description_contains,
+        amount_min=rule.amount_min, amount_max=rule.amount_max, account_id=rule.account_id,
+    ).exclude(pk=rule.pk).select_related("category").first())
+    if twin is not None:
+        raise ValidationError(f"A rule with the same conditions already files them under "
+                              f"{twin.category}: change or delete that one.",
+                              code="duplicate_rule")
 
 
 @transaction.atomic
