@@ -528,7 +528,7 @@ def test_transactions_page_shows_amounts_signs_pending_and_category(alice_client
 
 
 @pytest.mark.django_db
-def test_transactions_text_and_account_filters(alice_client, alice, bob):
+def test_transactions_text_account_and_date_filters(alice_client, alice, bob):
     connection = ConnectionFactory(user=alice)
     checking = FinancialAccountFactory(connection=connection, name="Checking")
     card = FinancialAccountFactory(connection=connection, name="Card")
@@ -552,6 +552,17 @@ def test_transactions_text_and_account_filters(alice_client, alice, bob):
     assert [tx.external_id for tx in both.context["transactions"]] == ["3"]
     assert f'<option value="{card.pk}" selected>' in both.content.decode()
     assert bobs.status_code == 404
+
+    dated = alice_client.get("/transactions/", {"date_from": "2026-05-02",
+                                                "date_to": "2026-05-02"})
+    since = alice_client.get("/transactions/", {"date_from": "2026-05-02"})
+    backwards = alice_client.get("/transactions/", {"date_from": "2026-05-03",
+                                                    "date_to": "2026-05-01"})
+    assert [tx.external_id for tx in dated.context["transactions"]] == ["2"]
+    assert 'value="2026-05-02"' in dated.content.decode()
+    assert [tx.external_id for tx in since.context["transactions"]] == ["3", "2"]
+    assert backwards.status_code == 400
+    assert "The end date is before the start date." in backwards.content.decode()
 
 
 @pytest.mark.django_db

@@ -20,11 +20,22 @@ class TransactionFilterForm(forms.Form):
                         widget=forms.SearchInput(attrs={"placeholder": "Description or seller"}))
     account = _AccountChoiceField(label="Account", required=False, queryset=None,
                                   empty_label="All accounts")
+    date_from = forms.DateField(label="From", required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, user, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = financial_accounts_for(user=user)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
 
 
 class ImportForm(forms.Form):

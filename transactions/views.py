@@ -53,7 +53,8 @@ def transaction_list(request):
     # The API's filter set, so that the dashboard and /api/v1/transactions/ agree.
     queryset = TransactionFilter(
         {"q": filters.get("q", ""),
-         "account": filters["account"].pk if filters.get("account") else ""},
+         "account": filters["account"].pk if filters.get("account") else "",
+         "date_from": filters.get("date_from") or "", "date_to": filters.get("date_to") or ""},
         queryset=transactions_for(user=request.user),
     ).qs
     before = request.GET.get("before")
