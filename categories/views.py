@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .forms import RuleCreateForm, RuleDeleteForm
 from .models import Rule
 from .selectors import rules_for
-from .services import rule_create, rule_delete
+from .services import rule_create, rule_delete, rule_update
 
 
 def _rule_name(rule: Rule) -> str:
@@ -62,6 +62,40 @@ def rule_list(request):
             return redirect("dashboard:rules")
     messages.error(request, "The rule was not added: see below.")
     return _render_rules(request, form, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rule_edit(request, pk):
+    """Changes a rule's seller, description text, category or new name (its amount and
+    account conditions stay: the API changes those). The seller's match key is worked out
+    again only if the seller's text changed: a rule made with "Always for …" keeps the
+    exact key of its transaction."""
+    rule = get_object_or_404(rules_for(user=request.user), pk=pk)
+    initial = {"seller": rule.seller, "description_contains": rule.description_contains,
+               "category": rule.category_id, "rename_to": rule.rename_to}
+    form = RuleCreateForm(request.POST if request.method == "POST" else None,
+                          initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {"description_contains": data["description_contains"],
+                  "category": data["category"], "rename_to": data["rename_to"]}
+        if " ".join(data["seller"].split()) != rule.seller:
+            fields["seller"] = data["seller"]
+        try:
+            rule = rule_update(rule=rule, apply_to_past=data["apply_to_past"], **fields)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            done = f"Changed the rule: {_rule_name(rule)} is filed under {rule.category}."
+            if data["apply_to_past"]:
+                done += " Earlier transactions are being updated."
+            messages.success(request, done)
+            return redirect("dashboard:rules")
+    if form.is_bound:
+        messages.error(request, "The rule was not changed: see below.")
+    return render(request, "categories/rule_edit.html", {"rule": rule, "form": form},
+                  status=400 if form.errors else 200)
 
 
 @login_required

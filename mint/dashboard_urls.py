@@ -28,6 +28,7 @@ urlpatterns = [
     path("budgets/<int:category_id>/recommendation/", budget_views.budget_recommendation,
          name="budget_recommendation"),
     path("rules/", category_views.rule_list, name="rules"),
+    path("rules/<int:pk>/edit/", category_views.rule_edit, name="rule_edit"),
     path("rules/<int:pk>/delete/", category_views.rule_remove, name="rule_delete"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/<int:pk>/read/", notification_views.notification_read,

@@ -79,12 +79,12 @@ def test_the_rules_page_lists_what_each_of_alices_rules_matches_and_none_of_bobs
     assert response.status_code == 200
     assert text(rule_row(page, by_seller)) == (
         "Seller Starbucks Food & Dining › Restaurants Starbucks Reserve May 3, 2026 "
-        "Also put past transactions back Delete this rule"
+        "Edit this rule Also put past transactions back Delete this rule"
     )
     assert text(rule_row(page, everything)) == (
         "Seller Blue Bottle Description contains “oakland ca” Amount from -20.00 to 0.00 "
         "Account Card …1111 Shopping › Hobbies — May 3, 2026 "
-        "Also put past transactions back Delete this rule"
+        "Edit this rule Also put past transactions back Delete this rule"
     )
     assert "Amount at least 1,000.00 Income —" in text(rule_row(page, at_least))
     assert f'id="rule-{bobs.pk}"' not in page
@@ -325,3 +325,48 @@ def test_the_category_choices_are_the_taxonomy_and_alices_own_not_bobs(
     assert f'<option value="{mine.pk}">Brunch (yours)</option>' in page
     assert '<optgroup label="Food &amp; Dining">' in page
     assert "Bob&#x27;s Diner" not in page
+
+
+# --- editing --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_rule_is_edited_on_its_page_keeping_what_the_form_does_not_show(
+    alice_client, alice, bob
+):
+    card = FinancialAccountFactory(connection=ConnectionFactory(user=alice), name="Card")
+    rule = make_rule(alice, seller="Starbucks", amount_max=Decimal("0"), account=card)
+    Rule.objects.filter(pk=rule.pk).update(seller_key="starbucks exact")  # an "always" key
+    groceries = category("Food & Dining › Groceries")
+
+    page = alice_client.get(f"/rules/{rule.pk}/edit/")
+    saved = alice_client.post(f"/rules/{rule.pk}/edit/", {
+        "seller": "Starbucks", "description_contains": "", "category": groceries.pk,
+        "rename_to": "Coffee"}, follow=True)
+    bobs = alice_client.get(f"/rules/{make_rule(bob, seller='X').pk}/edit/")
+
+    assert page.status_code == 200 and 'value="Starbucks"' in page.content.decode()
+    assert "data-kept-conditions" in page.content.decode()
+    assert "Changed the rule: Starbucks is filed under Food &amp; Dining › Groceries." in (
+        saved.content.decode())
+    rule.refresh_from_db()
+    assert (rule.category, rule.rename_to, rule.seller_key, rule.amount_max, rule.account) == (
+        groceries, "Coffee", "starbucks exact", Decimal("0.00"), card)
+    assert bobs.status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_edit_that_would_twin_another_rule_is_refused_and_changes_nothing(
+    alice_client, alice
+):
+    make_rule(alice, seller="Starbucks")
+    other = make_rule(alice, seller="Blue Bottle")
+
+    response = alice_client.post(f"/rules/{other.pk}/edit/", {
+        "seller": "Starbucks", "category": category("Shopping › Hobbies").pk})
+
+    assert response.status_code == 400
+    assert "A rule with the same conditions already files them under" in (
+        response.content.decode())
+    other.refresh_from_db()
+    assert other.seller == "Blue Bottle"
