@@ -425,6 +425,9 @@ def test_the_accounts_page_reloads_itself_only_while_a_refresh_runs(alice_client
 
     assert "window.location.reload()" in running and "Refreshing…" in running
     assert "window.location.reload()" not in finished
+    # The button says so and cannot be pressed again meanwhile.
+    assert 'class="button primary" disabled>Refreshing…</button>' in running
+    assert 'class="button primary">Refresh</button>' in finished
 
 
 def status_badge(page: str) -> tuple[str, str]:
