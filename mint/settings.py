@@ -318,6 +318,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "mint.api.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "login": "10/min"},
+    # The client's address for every limit (the API's throttles, the log-in pages): with
+    # 0, REMOTE_ADDR; behind N trusted reverse proxies, the address the nearest of them
+    # saw, from X-Forwarded-For. Unset (DRF's default), X-Forwarded-For was taken whole,
+    # so a client could write a new one on every try and never be limited.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

@@ -50,6 +50,15 @@ def _fast_settings(settings, tmp_path):
         # Embedded runs share var/cache between xdist workers: each test process gets
         # its own memory instead (CI keeps the real Redis cache).
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    elif (worker := os.environ.get("PYTEST_XDIST_WORKER")) and (
+            "RedisCache" in settings.CACHES["default"]["BACKEND"]):
+        # xdist workers against one Redis (CI runs serially): each its own database, or
+        # one worker's cache.clear() (a FLUSHDB) and counters reach into another's test.
+        base, _, number = settings.CACHES["default"]["LOCATION"].rpartition("/")
+        if number.isdigit():
+            settings.CACHES = {"default": {
+                **settings.CACHES["default"],
+                "LOCATION": f"{base}/{int(number) + 1 + int(worker[2:])}"}}
     from django.core.cache import cache
 
     cache.clear()  # throttles and cached reads start fresh in every test

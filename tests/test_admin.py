@@ -329,3 +329,178 @@ def test_deletes_through_the_services_take_the_read_only_rows_with_them(support,
     assert not Transaction.objects.filter(user=alice).exists()
     assert not Delivery.objects.exists()
     assert not type(alice).objects.filter(pk=alice.pk).exists()
+
+
+# --- deleting a user with a long history ---------------------------------------------------
+
+def _long_history(alice, data, rows=300):
+    """Alice's rows in ``data``, plus ``rows`` transactions on her card, her own category
+    (with a rule on the card) and a delivery of her notification by her webhook."""
+    from datetime import date
+
+    card = data["card"]
+    Transaction.objects.bulk_create(
+        Transaction(user=alice, account=card, external_id=f"h{n}", posted_on=date(2024, 1, 1),
+                    amount=Decimal("-1.00"), description=f"COFFEE {n}")
+        for n in range(rows)
+    )
+    mine = Category.objects.create(user=alice, parent=Category.objects.get(name="Auto & Transport"),
+                                   name="Tolls")
+    rule_create(user=alice, category=mine, account=card, seller="Tolls")
+    Delivery.objects.create(user=alice, notification=data["notification"], channel="webhook",
+                            webhook=data["webhook"])
+
+
+def _as_django_lists_them(objs, user):
+    """Django's own answer (its collector reads every row): model counts and protected."""
+    from django.contrib.admin.utils import get_deleted_objects
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    _deleted, counts, _perms, protected = get_deleted_objects(objs, request, admin.site)
+    return counts, protected
+
+
+def test_a_users_deletion_page_counts_what_goes_with_them_instead_of_listing_it(
+    support, data, alice, root, django_assert_max_num_queries
+):
+    # given Alice with 302 transactions and one of everything else
+    _long_history(alice, data)
+
+    # when support opens the page that confirms her deletion
+    with django_assert_max_num_queries(30):  # 27: none per row
+        page = support.get(url(alice, "delete"))
+
+    # then it shows how many rows of each model go, as Django counts them, and no row
+    html = page.content.decode()
+    assert page.status_code == 200
+    for line in ("Users: 1", "Transactions: 302", "Financial accounts: 2", "Connections: 1",
+                 "Rules: 2", "Categories: 1", "Deliveries: 1"):
+        assert f"<li>{line}</li>" in html
+    assert dict(page.context["model_count"]) == _as_django_lists_them([alice], root)[0]
+    assert not re.search(r"/admin/transactions/transaction/\d+/", html) and "COFFEE" not in html
+    assert len(page.content) < 20_000
+    assert 'name="post"' in html  # and it can be confirmed
+
+
+def test_a_user_is_deleted_through_the_service_with_every_row_of_theirs(
+    support, data, alice, bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given Alice with a long history, and Bob with rows of his own
+    from transactions.tasks import raw_dumps_delete
+
+    _long_history(alice, data)
+    ingest_statement(bob, ConnectionFactory(user=bob), [rec("b1", "-5.00")])
+    dumps_deleted = []
+    monkeypatch.setattr(raw_dumps_delete, "delay", dumps_deleted.append)
+
+    # when support confirms her deletion
+    with django_capture_on_commit_callbacks(execute=True):
+        response = support.post(url(alice, "delete"), {"post": "yes"})
+
+    # then she is gone with all her rows, her raw dumps are to be deleted (the service
+    # did it), and Bob keeps his
+    assert response.status_code == 302
+    assert not type(alice).objects.filter(pk=alice.pk).exists()
+    for model in (Transaction, FinancialAccount, Rule, Category, Delivery, RawDump):
+        assert not model.objects.filter(user_id=alice.pk).exists(), model
+    assert dumps_deleted == [alice.pk]
+    assert Transaction.objects.filter(user=bob).count() == 1
+
+
+def test_delete_selected_users_counts_too_and_deletes_through_the_service(
+    support, data, alice, bob, root, monkeypatch
+):
+    # given Alice with a long history, and Bob
+    from transactions.tasks import raw_dumps_delete
+
+    _long_history(alice, data)
+    monkeypatch.setattr(raw_dumps_delete, "delay", lambda user_id: None)
+    selected = {"action": "delete_selected", "_selected_action": [str(alice.pk), str(bob.pk)]}
+
+    as_django_counts = _as_django_lists_them(
+        type(alice).objects.filter(pk__in=[alice.pk, bob.pk]), root)[0]
+
+    # when support picks them in the list, asks to delete them, then confirms
+    page = support.post(url(type(alice), "changelist"), selected)
+    confirmed = support.post(url(type(alice), "changelist"), {**selected, "post": "yes"})
+
+    # then the page counted their rows, and both went, with their rows
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<li>Users: 2</li>" in html and "<li>Transactions: 302</li>" in html
+    assert not re.search(r"/admin/transactions/transaction/\d+/", html)
+    assert len(page.content) < 20_000
+    assert dict(page.context["model_count"]) == as_django_counts
+    assert confirmed.status_code == 302
+    assert not type(alice).objects.filter(pk__in=[alice.pk, bob.pk]).exists()
+    assert not Transaction.objects.filter(user_id=alice.pk).exists()
+
+
+def test_staff_delete_a_user_only_with_the_permission_to_delete_users(client, charlie, data,
+                                                                      alice, monkeypatch):
+    # given Charlie, who may view users, and Alice
+    from django.contrib.auth.models import Permission
+
+    from transactions.tasks import raw_dumps_delete
+
+    monkeypatch.setattr(raw_dumps_delete, "delay", lambda user_id: None)
+    charlie.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client.force_login(charlie)
+
+    # when he opens her deletion page and confirms it
+    refused = [client.get(url(alice, "delete")), client.post(url(alice, "delete"), {"post": "yes"})]
+    # and again once he may delete users (not transactions: the service answers for them)
+    charlie.user_permissions.add(Permission.objects.get(codename="delete_user"))
+    page = client.get(url(alice, "delete"))
+    deleted = client.post(url(alice, "delete"), {"post": "yes"})
+
+    # then the first time nothing happened, and the second she went
+    assert [response.status_code for response in refused] == [403, 403]
+    assert (page.status_code, deleted.status_code) == (200, 302)
+    assert "<li>Transactions: 2</li>" in page.content.decode()
+    assert not type(alice).objects.filter(pk=alice.pk).exists()
+
+
+@pytest.mark.parametrize("on_delete", ["PROTECT", "RESTRICT"])
+def test_a_row_that_protects_what_goes_still_stops_the_deletion(support, data, alice, bob,
+                                                                root, monkeypatch, on_delete):
+    # given a rule of Bob's on Alice's card (no service makes one: a rule that stops her
+    # deletion), while rules stop the deletion of their account
+    from django.db import models
+
+    bobs = Rule.objects.create(user=bob, account=data["card"], seller="Bob's",
+                               category=Category.objects.get(user=None, name="Groceries"))
+    account = Rule._meta.get_field("account")
+    monkeypatch.setattr(account.remote_field, "on_delete", getattr(models, on_delete))
+
+    # when support opens her deletion page and confirms it
+    page = support.get(url(alice, "delete"))
+    confirmed = support.post(url(alice, "delete"), {"post": "yes"})
+
+    # then the page names Bob's rule, as Django does, and she stays
+    assert page.status_code == confirmed.status_code == 200
+    assert "Cannot delete user" in page.content.decode()
+    assert page.context["protected"] == _as_django_lists_them([alice], root)[1]
+    assert len(page.context["protected"]) == 1
+    assert f'href="{url(bobs, "change")}"' in page.content.decode()
+    assert type(alice).objects.filter(pk=alice.pk).exists()
+
+
+def test_a_restricting_row_the_deletion_takes_anyway_does_not_stop_it(support, data, alice,
+                                                                      monkeypatch):
+    # given Alice's rule on her card, while rules restrict the deletion of their account
+    from django.db import models
+
+    rule_create(user=alice, category=Category.objects.get(user=None, name="Groceries"),
+                account=data["card"], seller="Corner shop")
+    monkeypatch.setattr(Rule._meta.get_field("account").remote_field, "on_delete",
+                        models.RESTRICT)
+
+    # when support opens her deletion page
+    page = support.get(url(alice, "delete"))
+
+    # then she may go: her rule goes with her
+    assert page.status_code == 200
+    assert page.context["protected"] == [] and "<li>Rules: 2</li>" in page.content.decode()

@@ -307,3 +307,18 @@ def test_password_guessing_on_the_token_endpoint_is_throttled(alice):
 
     assert answers[0] == 401
     assert answers[-1] == 429
+
+
+def test_a_new_x_forwarded_for_on_every_try_does_not_escape_the_limit(alice):
+    from django.core.cache import cache
+
+    cache.clear()
+    client = api_client_for(None)
+    answers = [
+        client.post("/api/v1/auth/token/", {"email": "alice@example.com", "password": "guess"},
+                    format="json", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code
+        for n in range(12)
+    ]
+    cache.clear()
+
+    assert answers[-1] == 429

@@ -13,8 +13,13 @@ from accounts.providers import TransactionRecord
 from accounts.services import account_unlink
 from budgets.models import MonthlySpending
 from budgets.services.recompute import current_totals, spending_recompute, totals_from_rows
-from categories.models import Category
-from categories.services import rule_create, transaction_categorize, transactions_recategorize_user
+from categories.models import Category, Rule
+from categories.services import (
+    rule_create,
+    rule_update,
+    transaction_categorize,
+    transactions_recategorize_user,
+)
 from tests.factories import ConnectionFactory, UserFactory, ingest_statement
 from transactions.models import Transaction
 
@@ -151,8 +156,13 @@ def test_after_any_writes_the_table_equals_the_sum_of_the_rows(db, steps):
                 transaction_categorize(user=user, transaction_id=rows[step[1] % len(rows)].id,
                                        category=Category.objects.get(user=None, name=step[2]))
         elif kind == "rule":
-            rule_create(user=user, category=Category.objects.get(user=None, name=step[2]),
-                        description_contains=step[1])
+            existing = Rule.objects.filter(user=user, description_contains__iexact=step[1])
+            if existing.exists():  # a twin rule is refused: change the one there is
+                rule_update(rule=existing.get(),
+                            category=Category.objects.get(user=None, name=step[2]))
+            else:
+                rule_create(user=user, category=Category.objects.get(user=None, name=step[2]),
+                            description_contains=step[1])
             transactions_recategorize_user(user_id=user.id)
         elif kind == "unlink" and connections[step[1]] is not None:
             account_unlink(connection=connections[step[1]])

@@ -1,0 +1,183 @@
+"""Log-in with a limit on wrong passwords: the dashboard's (/accounts/login/) and the
+admin's (/admin/login/).
+
+The limit is the API token endpoint's, read from the same setting
+(``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"]``, "10/min"): one figure for every
+door a password can be guessed at. Failures are counted in the default cache (Redis in
+production, a folder or process memory in embedded mode and tests):
+
+1. Two counters of wrong passwords, each for one fixed window of the clock (minute
+   12:03:00–12:03:59 for "10/min"): one per client address, one per email address typed
+   (hashed: no addresses in the cache, and any input makes a valid key).
+   - per address: one machine cannot guess many accounts;
+   - per email: a botnet cannot guess one account from many addresses.
+2. When either counter has reached the limit, the form answers "Too many attempts; try
+   again in N seconds" with HTTP 429 (and Retry-After) until the window ends, without
+   checking the password. Refused attempts are not counted, so they cannot extend the
+   lock: an email is locked until the end of the window in which it reached the limit,
+   less than a window after the last wrong password. The price of the per-email counter,
+   which cannot tell the owner from a botnet: whoever sends 10 wrong passwords for an
+   email every minute keeps its owner out for as long as they keep doing it.
+3. A successful log-in resets nothing: otherwise an attacker would interleave log-ins to
+   their own account with guesses at someone else's.
+
+Fixed windows are atomic with Redis (one INCR) and need no list of timestamps; the cost is
+that the end of one window and the start of the next together allow twice the limit
+within a few seconds (20 tries); over longer spans it stays 10 a minute.
+
+The client address is the one the API's throttles use: ``REMOTE_ADDR``, or behind
+``NUM_PROXIES`` trusted reverse proxies (the setting, 0 by default) the address the
+nearest of them wrote into X-Forwarded-For. Left at 0 behind a proxy, the per-address
+counter would be one counter for everybody.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib.admin import AdminSite
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import ngettext
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # as DRF reads "10/min", "100/hour"
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _rate() -> tuple[int, int]:
+    """(failures allowed, window in seconds), from the API's "login" throttle rate."""
+    count, period = api_settings.DEFAULT_THROTTLE_RATES["login"].split("/")
+    return int(count), _PERIODS[period[0]]
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    keys: list[str]  # the counters of this window that this attempt counts against
+    limit: int
+    window: int  # seconds
+    retry_after: int  # seconds until the window ends
+
+    @classmethod
+    def of(cls, request, email: str | None) -> _Attempt:
+        limit, window = _rate()
+        now = _now()
+        index = int(now // window)
+        keys = []
+        # As the API's throttles see it (REST_FRAMEWORK["NUM_PROXIES"]).
+        address = BaseThrottle().get_ident(request) if request is not None else None
+        if address:
+            keys.append(f"login-failures:{window}:{index}:address:{address}")
+        if email:
+            # Normalised as log-in looks it up (UserManager.get_by_natural_key), so that
+            # "Alice@Example.com " and "alice@example.com" share one counter.
+            digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+            keys.append(f"login-failures:{window}:{index}:email:{digest}")
+        retry_after = max(1, math.ceil((index + 1) * window - now))
+        return cls(keys=keys, limit=limit, window=window, retry_after=retry_after)
+
+    def refused(self) -> bool:
+        # The cache failing must not become "nobody can log in" (a Redis outage would
+        # lock out every user): without it, log-in works as it did before the limit, and
+        # the outage is logged.
+        try:
+            counts = cache.get_many(self.keys)
+        except Exception as error:
+            logger.warning("login limit: the cache cannot be read (%r); log-in is not "
+                           "limited", error)
+            return False
+        return any(count >= self.limit for count in counts.values())
+
+    def record_failure(self) -> None:
+        try:
+            for key in self.keys:
+                # The key outlives its window by less than a window (FileBasedCache's
+                # incr() re-sets its 300 s default: a stale key, never read again).
+                cache.add(key, 0, timeout=self.window)
+                cache.incr(key)
+        except Exception as error:  # as in refused(): an outage must not fail log-in
+            logger.warning("login limit: the cache cannot be written (%r); failure not "
+                           "counted", error)
+
+
+class _LimitedMixin:
+    """For an AuthenticationForm: refuses the attempt, without checking the password,
+    while its address or email is over the limit; counts the attempt when the password
+    (or, for the admin, the account) is refused. ``retry_after`` is set when refused."""
+
+    retry_after: int | None = None
+
+    def clean(self):
+        attempt = _Attempt.of(self.request, self.cleaned_data.get("username"))
+        if attempt.refused():
+            self.retry_after = attempt.retry_after
+            raise ValidationError(
+                ngettext("Too many attempts; try again in %(seconds)d second.",
+                         "Too many attempts; try again in %(seconds)d seconds.",
+                         attempt.retry_after),
+                code="throttled", params={"seconds": attempt.retry_after},
+            )
+        try:
+            return super().clean()
+        except ValidationError:
+            # Raised only when authentication was tried: a wrong password, an inactive
+            # account, or (admin) an account that is not staff.
+            attempt.record_failure()
+            raise
+
+
+class LimitedAuthenticationForm(_LimitedMixin, AuthenticationForm):
+    pass
+
+
+class LimitedAdminAuthenticationForm(_LimitedMixin, AdminAuthenticationForm):
+    pass
+
+
+def _with_refusal_status(response, form):
+    """429 and Retry-After on the page of a refused attempt; any other answer as it is."""
+    if form is not None and getattr(form, "retry_after", None) and form.has_error(
+        NON_FIELD_ERRORS, "throttled"
+    ):
+        response.status_code = 429
+        response["Retry-After"] = str(form.retry_after)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in page, with the limit on wrong passwords."""
+
+    authentication_form = LimitedAuthenticationForm
+
+    def form_invalid(self, form):
+        return _with_refusal_status(super().form_invalid(form), form)
+
+
+def limit_admin_login(site: AdminSite) -> None:
+    """Gives ``site``'s log-in page the same limit, keeping Django's admin view (its
+    template, context and redirects): the site's documented ``login_form`` hook, and a
+    wrapper of ``site.login`` for the status. Call before ``site.urls`` is read."""
+    site.login_form = LimitedAdminAuthenticationForm
+    login = site.login
+
+    @wraps(login)
+    def limited_login(request, extra_context=None):
+        response = login(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        return _with_refusal_status(response, context.get("form"))
+
+    site.login = limited_login
