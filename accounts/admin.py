@@ -146,8 +146,9 @@ class DeletesThroughService:
         if summary is None:
             deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs,
                                                                                     request)
-            return deleted, counts, set(), protected
+            return deleted, {**counts, **self.deleted_by_the_service(objs)}, set(), protected
         counts, stops = summary
+        counts = {**counts, **self.deleted_by_the_service(objs)}
         protected = []
         for shown, number in stops:
             protected += [_object_line(self.admin_site, obj) for obj in shown]
@@ -156,6 +157,24 @@ class DeletesThroughService:
                                  f"{shown[0]._meta.verbose_name_plural}")
         return ([_object_line(self.admin_site, obj) for obj in objs], counts, set(),
                 protected)
+
+    def deleted_by_the_service(self, objs) -> dict[str, int]:
+        """Rows the service deletes itself, which no cascade reaches (a count per model's
+        plural name)."""
+        return {}
+
+
+def _transactions_of(accounts) -> dict[str, int]:
+    """How many transactions the service deletes with ``accounts``: by (user, account),
+    the unique index's prefix (``Transaction.account`` cascades nothing)."""
+    from transactions.models import Transaction
+
+    accounts = list(accounts)
+    if not accounts:
+        return {}
+    number = Transaction.objects.filter(
+        _any(Q(user_id=a.user_id, account_id=a.pk) for a in accounts)).count()
+    return {Transaction._meta.verbose_name_plural: number} if number else {}
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -242,6 +261,10 @@ class ConnectionAdmin(DeletesThroughService, ReadOnly):
     def delete_model(self, request, obj):
         account_unlink(connection=obj)
 
+    def deleted_by_the_service(self, objs):
+        return _transactions_of(FinancialAccount.objects.filter(connection__in=objs)
+                                .only("pk", "user_id"))
+
     def delete_queryset(self, request, queryset):
         for connection in queryset:
             account_unlink(connection=connection)
@@ -292,6 +315,9 @@ class FinancialAccountAdmin(DeletesThroughService, ReadOnly):
     # Deleting goes through the service, which takes the rows' spending away with them.
     def delete_model(self, request, obj):
         financial_account_delete(account=obj)
+
+    def deleted_by_the_service(self, objs):
+        return _transactions_of(objs)
 
     def delete_queryset(self, request, queryset):
         for account in queryset:

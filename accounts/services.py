@@ -131,11 +131,11 @@ def account_unlink(*, connection: Connection) -> None:
     from transactions.models import Transaction
 
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
-    delta = _spending_of_deleted(
+    rows = Transaction.objects.filter(
         user_id=connection.user_id,
-        transactions=Transaction.objects.filter(user_id=connection.user_id,
-                                                account__connection=connection),
-    )
+        account_id__in=list(connection.accounts.values_list("pk", flat=True)))
+    delta = _spending_of_deleted(user_id=connection.user_id, transactions=rows)
+    rows.delete()  # by (user, account): the unique index's prefix (see Transaction.account)
     connection.delete()
     spending_apply(delta)
 
@@ -148,10 +148,9 @@ def financial_account_delete(*, account: FinancialAccount) -> None:
     from transactions.models import Transaction
 
     Connection.objects.select_for_update().get(pk=account.connection_id)  # no ingest meanwhile
-    delta = _spending_of_deleted(
-        user_id=account.user_id,
-        transactions=Transaction.objects.filter(user_id=account.user_id, account=account),
-    )
+    rows = Transaction.objects.filter(user_id=account.user_id, account_id=account.pk)
+    delta = _spending_of_deleted(user_id=account.user_id, transactions=rows)
+    rows.delete()  # by (user, account): the unique index's prefix (see Transaction.account)
     account.delete()
     spending_apply(delta)
 

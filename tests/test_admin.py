@@ -504,3 +504,20 @@ def test_a_restricting_row_the_deletion_takes_anyway_does_not_stop_it(support, d
     # then she may go: her rule goes with her
     assert page.status_code == 200
     assert page.context["protected"] == [] and "<li>Rules: 2</li>" in page.content.decode()
+
+
+def test_a_connections_deletion_page_counts_the_transactions_the_service_deletes(
+    support, data, alice
+):
+    # The rows go by (user, account) in the service, not by a cascade (no index leads
+    # with the account): the page counts them all the same.
+    _long_history(alice, data)
+    card = data["card"]
+    expected = Transaction.objects.filter(account__connection=card.connection).count()
+
+    connection_page = support.get(url(card.connection, "delete")).content.decode()
+    account_page = support.get(url(card, "delete")).content.decode()
+
+    assert f"<li>Transactions: {expected}</li>" in connection_page
+    assert (f"<li>Transactions: {Transaction.objects.filter(account=card).count()}</li>"
+            in account_page)

@@ -106,13 +106,16 @@ class Transaction(models.Model):
     # rows/s without them), and a table sharded by user_id cannot reference unsharded
     # ones anyway. The one write path (transactions_ingest) checks once per batch that
     # every account exists and belongs to the row's user, under FOR KEY SHARE (or has
-    # just created those accounts itself, in the same transaction); deletions go through
-    # the ORM, which applies on_delete. Indexes below cover every lookup.
+    # just created those accounts itself, in the same transaction). Indexes below cover
+    # every lookup; none leads with the account or the dump, so a deletion of those must
+    # not reach the rows by them (a scan of every user's rows): the services that delete
+    # accounts delete their rows by (user, account) first, and a dump goes only with its
+    # user, whose rows go by user (DO_NOTHING below).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False, db_constraint=False
     )
     account = models.ForeignKey(
-        "accounts.FinancialAccount", on_delete=models.CASCADE, related_name="transactions",
+        "accounts.FinancialAccount", on_delete=models.DO_NOTHING, related_name="transactions",
         db_index=False, db_constraint=False,
     )
     external_id = models.CharField(max_length=120)
@@ -138,7 +141,7 @@ class Transaction(models.Model):
     pending = models.BooleanField(default=False)
     # The raw dump this row was last written from: no row without its dump.
     dump = models.ForeignKey(
-        RawDump, null=True, on_delete=models.SET_NULL, db_index=False, db_constraint=False
+        RawDump, null=True, on_delete=models.DO_NOTHING, db_index=False, db_constraint=False
     )
     # The database fills both in for the rows the ingest COPYs (they leave them out):
     # parsing two timestamps per row cost that COPY ~10 % (bench/copy_indexes.py).
