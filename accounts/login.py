@@ -66,14 +66,14 @@ def _rate() -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class _Attempt:
+class LoginAttempt:
     keys: list[str]  # the counters of this window that this attempt counts against
     limit: int
     window: int  # seconds
     retry_after: int  # seconds until the window ends
 
     @classmethod
-    def of(cls, request, email: str | None) -> _Attempt:
+    def of(cls, request, email: str | None) -> LoginAttempt:
         limit, window = _rate()
         now = _now()
         index = int(now // window)
@@ -122,7 +122,7 @@ class _LimitedMixin:
     retry_after: int | None = None
 
     def clean(self):
-        attempt = _Attempt.of(self.request, self.cleaned_data.get("username"))
+        attempt = LoginAttempt.of(self.request, self.cleaned_data.get("username"))
         if attempt.refused():
             self.retry_after = attempt.retry_after
             raise ValidationError(

@@ -202,3 +202,31 @@ def test_behind_a_trusted_proxy_the_address_it_saw_is_counted(client, alice, bob
 
     assert guesser.status_code == 429  # what the client wrote does not make it new
     assert someone_else.status_code == 302  # nor is everybody behind the proxy one
+
+
+def test_the_api_token_endpoint_counts_wrong_passwords_per_email_with_the_pages(
+    client, alice, clock
+):
+    from tests.conftest import api_client_for
+
+    api = api_client_for(None)
+    # five wrong passwords on the page and five on the API, each from another address
+    for number in range(5):
+        fail(client, 1, address=f"10.1.0.{number}")
+        wrong = api.post("/api/v1/auth/token/", {"email": "Alice@example.com",
+                                                 "password": "wrong"},
+                         format="json", REMOTE_ADDR=f"10.2.0.{number}")
+        assert wrong.status_code == 401
+
+    refused = api.post("/api/v1/auth/token/", {"email": "alice@example.com",
+                                               "password": PASSWORD},
+                       format="json", REMOTE_ADDR="10.3.0.1")
+
+    assert refused.status_code == 429 and refused["Retry-After"] == "55"
+    assert refused.json()["error"] == {
+        "code": "throttled", "message": "Too many attempts; try again in 55 seconds.",
+        "details": {}}
+    clock.now += 60
+    assert api.post("/api/v1/auth/token/", {"email": "alice@example.com",
+                                            "password": PASSWORD},
+                    format="json", REMOTE_ADDR="10.3.0.1").status_code == 200

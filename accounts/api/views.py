@@ -3,6 +3,7 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -14,6 +15,7 @@ from transactions.api.serializers import RefreshRunSerializer
 from transactions.models import RefreshRun
 from transactions.services.refresh import refresh_request
 
+from ..login import LoginAttempt
 from ..models import Connection
 from ..providers import ProviderError
 from ..selectors import connections_for
@@ -137,7 +139,26 @@ class LoginRateThrottle(AnonRateThrottle):
 
 
 class TokenView(TokenObtainPairView):
+    """Per address, every request counts (``LoginRateThrottle``); and, as on the log-in
+    pages, wrong passwords count per email too, so that many addresses cannot guess one
+    account, and the API and the pages share those counters (``accounts.login``)."""
+
     throttle_classes = [LoginRateThrottle]
+
+    def post(self, request, *args, **kwargs):
+        email = request.data.get("email") if hasattr(request.data, "get") else None
+        attempt = LoginAttempt.of(request, email if isinstance(email, str) else None)
+        if attempt.refused():
+            response = error_response(
+                429, "throttled",
+                f"Too many attempts; try again in {attempt.retry_after} seconds.")
+            response["Retry-After"] = str(attempt.retry_after)
+            return response
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            attempt.record_failure()
+            raise
 
 
 class MeView(APIView):
