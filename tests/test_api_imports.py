@@ -129,6 +129,30 @@ def test_mint_categories_the_taxonomy_lacks_become_the_users_own(api, alice, tax
     assert again.json()["notes"] == [] and Category.objects.filter(user=alice).count() == 2
 
 
+def test_a_nul_in_a_csv_is_dropped(api, alice):
+    csv = b"Date,Description,Amount\n2024-02-01,THI\x00NG,-3.50\n"
+
+    response = upload(api, "nul.csv", csv)
+
+    assert response.status_code == 201, response.json()
+    assert Transaction.objects.get(user=alice).description == "THING"
+
+
+def test_a_bank_csvs_own_categories_make_no_new_ones(api, alice, taxonomy):
+    from categories.models import Category
+
+    csv = (b"Date,Description,Amount,Category\n"
+           b"2024-02-01,STARBUCKS STORE 123,-3.50,Food & Drink\n"
+           b"2024-02-02,SHELL OIL 5744,-40.00,Gas\n")
+    response = upload(api, "bank.csv", csv)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["notes"] == []
+    assert not Category.objects.filter(user=alice).exists()
+    coffee = Transaction.objects.get(user=alice, description__startswith="STARBUCKS")
+    assert str(coffee.category) == "Food & Dining › Coffee Shops"
+
+
 def test_a_csv_with_a_column_mapping_goes_into_the_chosen_account(api, alice):
     account = FinancialAccountFactory(connection__user=alice)
     csv = b"Posted,Payee,Amount\n2024-02-01,COFFEE BAR,-3.50\n2024-02-02,PAYCHECK,1200.00\n"

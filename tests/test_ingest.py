@@ -141,6 +141,15 @@ def test_a_pending_row_still_pending_is_not_replaced_by_a_lookalike(alice):
     assert Transaction.objects.filter(user=alice).count() == 2
 
 
+def test_a_nul_in_the_banks_text_is_dropped_not_a_failed_write(alice):
+    connection = ConnectionFactory(user=alice)
+
+    ingest(alice, connection, [tx("n\x001", description="THI\x00NG", memo="m\x00")])
+
+    row = Transaction.objects.get(user=alice)
+    assert (row.external_id, row.description, row.memo) == ("n1", "THING", "m")
+
+
 def test_text_with_tabs_newlines_and_backslashes_survives_copy(alice):
     connection = ConnectionFactory(user=alice)
     nasty = "A\\B\tC\nD  E"

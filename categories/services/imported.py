@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 
 from ..models import Category
 from ..selectors import category_id_for_name, category_id_for_path
@@ -46,6 +47,6 @@ def categories_from_file(*, user, records: Iterable) -> list[tuple[Category, int
         try:
             created.append((category_create(user=user, parent=parent,
                                             name=spelled[key][:100]), count))
-        except ValidationError:
+        except (ValidationError, IntegrityError):
             continue  # made meanwhile (another import of the same user): it is there
     return created

@@ -16,8 +16,9 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def decode_text(data: bytes) -> str:
-    """Decodes an upload and normalises its line ends to ``\\n``."""
-    return normalise_newlines(_decode(data))
+    """Decodes an upload and normalises its line ends to ``\\n``. A stray NUL (a few
+    banks' exports pad fields with them) is dropped: no text column can hold one."""
+    return normalise_newlines(_decode(data)).replace("\x00", "")
 
 
 def _decode(data: bytes) -> str:

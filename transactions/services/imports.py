@@ -90,7 +90,11 @@ def _ingest(job: ImportJob, statement) -> None:
         connection = account.connection if account else file_connection_for(user=job.user)
         # Every writer of a connection's rows holds its row lock (see _write_postgres).
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
-        new_categories = categories_from_file(user=job.user, records=statement.transactions)
+        # Mint's export only: its categories are Mint's taxonomy and the user's own from
+        # Mint. A bank's CSV or QIF names its own categories ("Food & Drink", "Auto:Fuel"),
+        # which the seller dictionary files better than a new category would.
+        new_categories = (categories_from_file(user=job.user, records=statement.transactions)
+                          if job.format == "mint" else [])
         result = transactions_ingest(user=job.user, connection=connection, statement=statement,
                                      dump=job.dump, account=account)
         job.created = result.created

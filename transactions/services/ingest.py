@@ -68,11 +68,12 @@ class IngestResult:
 
 
 def _clean(text: str, limit: int) -> str:
-    """One line, single spaces, at most ``limit`` characters (no tab or newline is left,
-    which keeps the COPY text simple). Most descriptions are clean already: checked
-    first because this runs twice per row."""
-    if "  " in text or "\t" in text or "\n" in text or "\r" in text or text[:1] == " " or text[-1:] == " ":
-        text = " ".join(text.split())
+    """One line, single spaces, no NUL (PostgreSQL's text cannot hold one), at most
+    ``limit`` characters (no tab or newline is left, which keeps the COPY text simple).
+    Most descriptions are clean already: checked first because this runs twice per row."""
+    if ("  " in text or "\t" in text or "\n" in text or "\r" in text or "\x00" in text
+            or text[:1] == " " or text[-1:] == " "):
+        text = " ".join(text.replace("\x00", "").split())
     return text[:limit]
 
 
@@ -252,8 +253,8 @@ def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
     for (external_id, posted_on, amount, currency, description, memo, pending, twin), account, (
         seller, seller_key, category_id, source
     ) in zip(map(_RECORD_FIELDS, records), landing, categorised, strict=True):
-        if len(external_id) > 120:
-            external_id, collisions_possible = external_id[:120], True
+        if len(external_id) > 120 or "\x00" in external_id:
+            external_id, collisions_possible = external_id.replace("\x00", "")[:120], True
         shown = currencies.get((currency, account.currency))
         if shown is None:
             shown = currencies[(currency, account.currency)] = (
