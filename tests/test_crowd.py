@@ -9,7 +9,13 @@ from django.db import close_old_connections
 from django.db import connection as db
 
 from categories.models import Category, CrowdSeller, Rule, SellerTally, SellerVote
-from categories.services import crowd_recount, crowd_vote, transaction_categorize
+from categories.services import (
+    crowd_recount,
+    crowd_vote,
+    rule_create,
+    rule_update,
+    transaction_categorize,
+)
 from tests.factories import FinancialAccountFactory, UserFactory
 from transactions.models import Transaction
 
@@ -235,6 +241,30 @@ def test_manual_choice_through_the_service_creates_a_rule_when_asked(
     assert Rule.objects.get(id=rule.id).seller_key == SELLER
     other.refresh_from_db()
     assert (other.category.name, other.category_source) == ("Hobbies", "rule")
+
+
+def test_always_folds_twin_rules_made_before_twins_were_refused(db):
+    (alice,) = users(1)
+    mine = tx(alice, 1)
+    for name in ("Hobbies", "Hobbies"):  # as an older version let them be made
+        Rule.objects.create(user=alice, seller=SELLER, seller_key=SELLER,
+                            category=cat(name))
+
+    _, rule = transaction_categorize(user=alice, transaction_id=mine.id,
+                                     category=cat("Hobbies"), always=True)
+
+    assert list(Rule.objects.filter(user=alice).values_list("id", flat=True)) == [rule.id]
+
+
+def test_a_rule_sent_back_unchanged_keeps_the_exact_key_it_was_made_with(db):
+    (alice,) = users(1)
+    rule = rule_create(user=alice, category=cat("Hobbies"), seller="Apple",
+                       _seller_key="apple")  # an "always" rule from an APPLE row
+
+    rule_update(rule=rule, seller="Apple", category=cat("Hobbies"))
+    assert Rule.objects.get(id=rule.id).seller_key == "apple"
+    rule_update(rule=rule, seller="Zqx Florbnik")  # a new seller: its own key
+    assert Rule.objects.get(id=rule.id).seller_key == SELLER
 
 
 # --- concurrent voters on real PostgreSQL -----------------------------------------------

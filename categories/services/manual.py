@@ -92,10 +92,14 @@ def transaction_categorize(
         if not tx.seller_key:
             raise ValidationError({"always": "This transaction names no seller to make a rule for."})
         # Saying it twice for one seller changes the seller's rule, not adds another.
-        rule = Rule.objects.filter(
+        # Twins of it (made before twins were refused) never won: they go.
+        same = list(Rule.objects.filter(
             user=user, seller_key=tx.seller_key, description_contains="", amount_min=None,
             amount_max=None, account=None,
-        ).order_by("-id").first()
+        ).order_by("-id"))
+        rule = same[0] if same else None
+        for twin in same[1:]:
+            rule_delete(rule=twin)
         if rule is None:
             # The rule matches the key this row has: "apple store" must not be read
             # again as a description (it would become "apple", matching nothing of it).
@@ -179,9 +183,11 @@ def rule_update(*, rule: Rule, apply_to_past: bool = False, **fields) -> Rule:
             value = ""
         setattr(rule, name, value)
     # The key is worked out again only from a new seller: an "always" rule keeps the
-    # exact key of the row it was made from.
+    # exact key of the row it was made from, also when a client sends its seller back
+    # unchanged (a PUT of what GET gave: "Apple" read again would be "apple store").
+    new_seller = "seller" in fields and " ".join((rule.seller or "").split()) != before.seller
     _rule_validate(user=rule.user, rule=rule,
-                   seller_key=None if "seller" in fields else rule.seller_key)
+                   seller_key=None if new_seller else rule.seller_key)
     rule.save()
     if apply_to_past:
         _enqueue_user(rule.user_id, before, rule)
