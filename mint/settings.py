@@ -328,6 +328,10 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # A token carries a hash of the password it was issued under: a password change or
+    # reset ends every token issued before it (access, and refresh: see the serializer).
+    "CHECK_REVOKE_TOKEN": True,
+    "TOKEN_REFRESH_SERIALIZER": "accounts.api.serializers.TokenRefreshSerializer",
     "SIGNING_KEY": SECRET_KEY,
 }
 SPECTACULAR_SETTINGS = {

@@ -92,3 +92,29 @@ def test_the_password_pages_are_the_apps_not_the_admins(client, alice, path):
     page = client.get(path).content.decode()
 
     assert "Django site admin" not in page and 'class="card narrow"' in page
+
+
+def test_a_password_change_ends_the_api_tokens_issued_before_it(client, alice):
+    api = api_client_for(None)
+    alice.set_password("old-long-passphrase")
+    alice.save()
+    tokens = api.post("/api/v1/auth/token/", {"email": "alice@example.com",
+                                              "password": "old-long-passphrase"},
+                      format="json").json()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api.get("/api/v1/me/").status_code == 200
+
+    client.force_login(alice)
+    changed = client.post("/accounts/password_change/", {
+        "old_password": "old-long-passphrase", "new_password1": "a-new-long-passphrase",
+        "new_password2": "a-new-long-passphrase"})
+    assert changed.status_code == 302
+
+    assert api.get("/api/v1/me/").status_code == 401
+    refreshed = api_client_for(None).post("/api/v1/auth/token/refresh/",
+                                          {"refresh": tokens["refresh"]}, format="json")
+    assert refreshed.status_code == 401
+    assert refreshed.json()["error"]["message"].startswith("The password has changed")
+    fresh = api_client_for(None).post("/api/v1/auth/token/", {
+        "email": "alice@example.com", "password": "a-new-long-passphrase"}, format="json")
+    assert fresh.status_code == 200

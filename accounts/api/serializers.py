@@ -1,5 +1,10 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt import serializers as jwt_serializers
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from ..models import Connection, FinancialAccount, User
 from ..services import time_zone_checked
@@ -107,3 +112,17 @@ class LegacyConnectResponseSerializer(serializers.Serializer):
 class RefreshAcceptedSerializer(serializers.Serializer):
     run = serializers.UUIDField()
     status = serializers.CharField()
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """simplejwt's, and a refresh token issued before the user's password last changed is
+    refused (the access tokens it would give are refused anyway, CHECK_REVOKE_TOKEN)."""
+
+    def validate(self, attrs):
+        refresh = RefreshToken(attrs["refresh"])  # a bad token: simplejwt's own 401
+        user = User.objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+        if user is None or refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != (
+                get_md5_hash_password(user.password)):
+            raise AuthenticationFailed("The password has changed since this token was "
+                                       "issued: log in again.", "password_changed")
+        return super().validate(attrs)
