@@ -43,7 +43,7 @@ from functools import wraps
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import ngettext
@@ -59,9 +59,10 @@ def _now() -> float:
     return time.time()
 
 
-def _rate() -> tuple[int, int]:
-    """(failures allowed, window in seconds), from the API's "login" throttle rate."""
-    count, period = api_settings.DEFAULT_THROTTLE_RATES["login"].split("/")
+def _rate(kind: str = "login") -> tuple[int, int]:
+    """(attempts allowed, window in seconds), from the API's throttle rate of ``kind``
+    ("login": wrong passwords; "password_reset": reset emails asked for)."""
+    count, period = api_settings.DEFAULT_THROTTLE_RATES[kind].split("/")
     return int(count), _PERIODS[period[0]]
 
 
@@ -73,20 +74,21 @@ class LoginAttempt:
     retry_after: int  # seconds until the window ends
 
     @classmethod
-    def of(cls, request, email: str | None) -> LoginAttempt:
-        limit, window = _rate()
+    def of(cls, request, email: str | None, kind: str = "login") -> LoginAttempt:
+        limit, window = _rate(kind)
         now = _now()
         index = int(now // window)
         keys = []
+        prefix = "login-failures" if kind == "login" else f"{kind}-attempts"
         # As the API's throttles see it (REST_FRAMEWORK["NUM_PROXIES"]).
         address = BaseThrottle().get_ident(request) if request is not None else None
         if address:
-            keys.append(f"login-failures:{window}:{index}:address:{address}")
+            keys.append(f"{prefix}:{window}:{index}:address:{address}")
         if email:
             # Normalised as log-in looks it up (UserManager.get_by_natural_key), so that
             # "Alice@Example.com " and "alice@example.com" share one counter.
             digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-            keys.append(f"login-failures:{window}:{index}:email:{digest}")
+            keys.append(f"{prefix}:{window}:{index}:email:{digest}")
         retry_after = max(1, math.ceil((index + 1) * window - now))
         return cls(keys=keys, limit=limit, window=window, retry_after=retry_after)
 
@@ -114,6 +116,19 @@ class LoginAttempt:
                            "counted", error)
 
 
+def _too_many(attempt: LoginAttempt) -> ValidationError:
+    seconds = attempt.retry_after
+    if seconds > 120:
+        minutes = math.ceil(seconds / 60)
+        return ValidationError(f"Too many attempts; try again in {minutes} minutes.",
+                               code="throttled")
+    return ValidationError(
+        ngettext("Too many attempts; try again in %(seconds)d second.",
+                 "Too many attempts; try again in %(seconds)d seconds.", seconds),
+        code="throttled", params={"seconds": seconds},
+    )
+
+
 class _LimitedMixin:
     """For an AuthenticationForm: refuses the attempt, without checking the password,
     while its address or email is over the limit; counts the attempt when the password
@@ -125,12 +140,7 @@ class _LimitedMixin:
         attempt = LoginAttempt.of(self.request, self.cleaned_data.get("username"))
         if attempt.refused():
             self.retry_after = attempt.retry_after
-            raise ValidationError(
-                ngettext("Too many attempts; try again in %(seconds)d second.",
-                         "Too many attempts; try again in %(seconds)d seconds.",
-                         attempt.retry_after),
-                code="throttled", params={"seconds": attempt.retry_after},
-            )
+            raise _too_many(attempt)
         try:
             return super().clean()
         except ValidationError:
@@ -150,8 +160,8 @@ class LimitedAdminAuthenticationForm(_LimitedMixin, AdminAuthenticationForm):
 
 def _with_refusal_status(response, form):
     """429 and Retry-After on the page of a refused attempt; any other answer as it is."""
-    if form is not None and getattr(form, "retry_after", None) and form.has_error(
-        NON_FIELD_ERRORS, "throttled"
+    if form is not None and getattr(form, "retry_after", None) and any(
+        form.has_error(field, "throttled") for field in (NON_FIELD_ERRORS, *form.fields)
     ):
         response.status_code = 429
         response["Retry-After"] = str(form.retry_after)
@@ -165,6 +175,64 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         return _with_refusal_status(super().form_invalid(form), form)
+
+
+class LimitedPasswordChangeForm(PasswordChangeForm):
+    """A wrong old password counts as a wrong password at log-in (one session taken over
+    must not be a way to guess it without limit), and the limit holds here too."""
+
+    retry_after: int | None = None
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        attempt = LoginAttempt.of(self.request, self.user.email)
+        if attempt.refused():
+            self.retry_after = attempt.retry_after
+            raise _too_many(attempt)
+        try:
+            return super().clean_old_password()
+        except ValidationError:
+            attempt.record_failure()
+            raise
+
+
+class LimitedPasswordResetForm(PasswordResetForm):
+    """Reset emails asked for, per address and per email address ("password_reset" rate):
+    the page must not send an inbox a flood of them."""
+
+    retry_after: int | None = None
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        attempt = LoginAttempt.of(self.request, email, kind="password_reset")
+        if attempt.refused():
+            self.retry_after = attempt.retry_after
+            raise _too_many(attempt)
+        attempt.record_failure()  # every request counts, sent or not (no account)
+        return email
+
+
+class _PassesRequest:
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form):
+        return _with_refusal_status(super().form_invalid(form), form)
+
+
+class PasswordChangeView(_PassesRequest, auth_views.PasswordChangeView):
+    form_class = LimitedPasswordChangeForm
+
+
+class PasswordResetView(_PassesRequest, auth_views.PasswordResetView):
+    form_class = LimitedPasswordResetForm
 
 
 def limit_admin_login(site: AdminSite) -> None:

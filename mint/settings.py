@@ -317,7 +317,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "mint.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "mint.api.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "login": "10/min"},
+    # "login": wrong passwords (the token endpoint, the log-in pages, a password change);
+    # "password_reset": reset emails asked for (accounts/login.py).
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "login": "10/min", "password_reset": "5/hour"},
     # The client's address for every limit (the API's throttles, the log-in pages): with
     # 0, REMOTE_ADDR; behind N trusted reverse proxies, the address the nearest of them
     # saw, from X-Forwarded-For. Unset (DRF's default), X-Forwarded-For was taken whole,

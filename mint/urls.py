@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.login import LoginView, limit_admin_login
+from accounts.login import (
+    LoginView,
+    PasswordChangeView,
+    PasswordResetView,
+    limit_admin_login,
+)
 
 from .health import healthz
 
@@ -14,6 +19,8 @@ urlpatterns = [
     # Before Django's auth URLs, whose "login" it replaces: the same page, with a limit
     # on wrong passwords.
     path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("mint.dashboard_urls")),
 ]

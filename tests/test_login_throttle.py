@@ -129,8 +129,8 @@ def test_the_limit_is_the_api_token_endpoints_login_rate(client, alice, clock, s
 
     response = log_in(client, "alice@example.com", PASSWORD)
 
-    assert response.status_code == 429
-    assert f"try again in {3600 - 5} seconds." in response.content.decode()
+    assert response.status_code == 429 and response["Retry-After"] == str(3600 - 5)
+    assert "try again in 60 minutes." in response.content.decode()  # past 2 min: minutes
 
 
 def test_the_admin_login_is_limited_too(client, charlie, clock):
@@ -230,3 +230,41 @@ def test_the_api_token_endpoint_counts_wrong_passwords_per_email_with_the_pages(
     assert api.post("/api/v1/auth/token/", {"email": "alice@example.com",
                                             "password": PASSWORD},
                     format="json", REMOTE_ADDR="10.3.0.1").status_code == 200
+
+
+def test_a_wrong_old_password_counts_and_the_change_page_keeps_the_limit(client, alice, clock):
+    client.force_login(alice)
+    for _ in range(10):
+        wrong = client.post("/accounts/password_change/", {
+            "old_password": "guess", "new_password1": "a-new-long-passphrase",
+            "new_password2": "a-new-long-passphrase"}, REMOTE_ADDR="10.0.0.1")
+        assert wrong.status_code == 200
+
+    right = client.post("/accounts/password_change/", {
+        "old_password": PASSWORD, "new_password1": "a-new-long-passphrase",
+        "new_password2": "a-new-long-passphrase"}, REMOTE_ADDR="10.0.0.2")
+    logged_in = log_in(client, "alice@example.com", PASSWORD, address="10.0.0.3")
+
+    assert right.status_code == 429  # the counter is alice's, from any address
+    assert "Too many attempts; try again in 55 seconds." in right.content.decode()
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)
+    assert logged_in.status_code == 429  # and the log-in page shares it
+
+
+def test_reset_emails_are_limited_per_address_and_per_email(client, alice, clock, settings):
+    from django.core import mail
+
+    for number in range(5):
+        sent = client.post("/accounts/password_reset/", {"email": "alice@example.com"},
+                           REMOTE_ADDR=f"10.0.1.{number}")
+        assert sent.status_code == 302
+    flood = client.post("/accounts/password_reset/", {"email": "alice@example.com"},
+                        REMOTE_ADDR="10.0.1.99")
+    other = client.post("/accounts/password_reset/", {"email": "nobody@example.com"},
+                        REMOTE_ADDR="10.0.1.98")
+
+    assert len(mail.outbox) == 5
+    assert flood.status_code == 429 and "Too many attempts; try again in 60 minutes." in (
+        flood.content.decode())
+    assert other.status_code == 302
