@@ -54,11 +54,15 @@ def _fast_settings(settings, tmp_path):
             "RedisCache" in settings.CACHES["default"]["BACKEND"]):
         # xdist workers against one Redis (CI runs serially): each its own database, or
         # one worker's cache.clear() (a FLUSHDB) and counters reach into another's test.
+        # Redis has databases 0–15: counted on from the cache's, wrapping round, never
+        # the broker's (its queues must not be flushed).
         base, _, number = settings.CACHES["default"]["LOCATION"].rpartition("/")
+        broker = settings.CELERY_BROKER_URL.rpartition("/")[2]
         if number.isdigit():
-            settings.CACHES = {"default": {
-                **settings.CACHES["default"],
-                "LOCATION": f"{base}/{int(number) + 1 + int(worker[2:])}"}}
+            free = [n for n in range(16) if str(n) != broker]
+            mine = free[(free.index(int(number)) + 1 + int(worker[2:])) % len(free)]
+            settings.CACHES = {"default": {**settings.CACHES["default"],
+                                           "LOCATION": f"{base}/{mine}"}}
     from django.core.cache import cache
 
     cache.clear()  # throttles and cached reads start fresh in every test
