@@ -3,7 +3,7 @@
 from django import forms
 
 from .models import Connection, User
-from .services import time_zones
+from .timezones import time_zones
 
 
 class _Form(forms.Form):

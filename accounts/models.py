@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 
+from .timezones import time_zones, validate_time_zone
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -42,7 +44,13 @@ class User(AbstractUser):
     # Written by LastActiveMiddleware at most once an hour; the nightly refresh only
     # visits users active in the last 30 days.
     last_active_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+
+    @property
+    def shown_time_zone(self) -> str:
+        """The zone pages show times in: UTC if the stored one is not known here (a name
+        this machine's tz database lacks must not take every page down)."""
+        return self.timezone if self.timezone in time_zones() else "UTC"
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -139,4 +147,7 @@ class FinancialAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} …{self.mask}" if self.mask else self.name
+        # A name that ends with its mask already ("Account …1111") is not given it twice.
+        if not self.mask or self.name.endswith(f"…{self.mask}"):
+            return self.name
+        return f"{self.name} …{self.mask}"

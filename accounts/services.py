@@ -1,8 +1,4 @@
-import zoneinfo
-from functools import lru_cache
-
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.db import connection as db
 from django.db import transaction
 
@@ -10,19 +6,11 @@ from .crypto import decrypt_credentials, encrypt_credentials
 from .models import Connection, FinancialAccount, User
 from .netguard import check_outbound_url
 from .providers import ProviderInputError, provider_for_url
-
-
-@lru_cache(maxsize=1)
-def time_zones() -> frozenset[str]:
-    """The IANA time zone names this machine knows ("Europe/Paris", "UTC", …)."""
-    return frozenset(zoneinfo.available_timezones())
+from .timezones import validate_time_zone
 
 
 def time_zone_checked(name: str) -> str:
-    if name not in time_zones():
-        raise ValidationError(f"{name!r} is not a time zone this server knows; use an IANA "
-                              "name such as Europe/Paris or America/Los_Angeles",
-                              code="invalid_timezone")
+    validate_time_zone(name)
     return name
 
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -106,7 +106,12 @@ def exception_handler(exc, context):
     else:
         message = data.get("detail", str(exc)) if isinstance(data, dict) else str(data)
         details = {k: v for k, v in data.items() if k != "detail"} if isinstance(data, dict) else {}
-    response.data = {"error": {"code": _code(exc), "message": str(message), "details": details}}
+    code = _code(exc)
+    if not isinstance(exc, exceptions.ValidationError) and isinstance(details.get("code"), str):
+        # simplejwt puts the precise reason there ("password_changed", "token_not_valid"):
+        # the one place a client looks, whichever token was refused.
+        code = str(details["code"])
+    response.data = {"error": {"code": code, "message": str(message), "details": details}}
     return response
 
 
@@ -160,3 +165,25 @@ def _is_endpoint(path: str, urlconf) -> bool:
         return resolve(path, urlconf).url_name != NOT_FOUND_URL_NAME
     except Resolver404:
         return False
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's, and a body nested too deeply for Python's JSON reader (18 kB of ``{"a":``
+    is enough) is a 400 like any malformed body, not a RecursionError and a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply") from None
+
+
+class JSONField(serializers.JSONField):
+    """DRF's, with the same guard for JSON sent as a form field (a multipart upload's
+    ``options``)."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except RecursionError:
+            raise serializers.ValidationError("nested too deeply") from None

@@ -314,6 +314,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "mint.schema.MintAutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["mint.api.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "EXCEPTION_HANDLER": "mint.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "mint.api.CursorPagination",
     "PAGE_SIZE": 50,
@@ -349,7 +351,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Request bodies are documented as JSON (and uploads as multipart): form encodings
     # are still read, but cannot carry the nested or null values some bodies hold.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser",
+    "PARSER_WHITELIST": ["mint.api.JSONParser",
                          "rest_framework.parsers.MultiPartParser"],
 }
 

@@ -237,6 +237,7 @@ def test_the_pending_filter_reads_true_and_false(api, two_transactions, text, ex
     # past a bigint: SQLite could not compare it (a 500, found by the schema fuzz test)
     ("account=-39265220270631709730406400", "account"),
     ("account=9223372036854775808", "account"),
+    ("date_from=2024-02-01&date_to=2024-01-01", "date_to"),  # as the transactions page
 ])
 def test_a_filter_value_that_cannot_be_read_is_a_400_in_the_error_shape(
         api, two_transactions, query, field):
@@ -310,3 +311,32 @@ def test_a_page_size_above_500_is_cut_to_500(alice, api, path):
 
     assert len(big["results"]) == 500 and big["next"]
     assert len(one["results"]) == 1
+
+
+@pytest.mark.parametrize("path, authenticated", [
+    ("/api/v1/auth/token/", False), ("/api/v1/auth/register/", False),
+    ("/api/v1/rules/", True),
+])
+def test_a_body_nested_too_deeply_is_a_400_not_a_500(db, alice, path, authenticated):
+    from tests.conftest import api_client_for
+
+    client = api_client_for(alice if authenticated else None)
+    body = '{"a":' * 3000 + "1" + "}" * 3000
+
+    response = client.post(path, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+
+
+def test_import_options_nested_too_deeply_are_a_400(db, alice):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import api_client_for
+
+    response = api_client_for(alice).post("/api/v1/imports/", {
+        "file": SimpleUploadedFile("x.csv", b"Date,Description,Amount\n2024-01-01,A,-1\n"),
+        "options": "[" * 50_000 + "]" * 50_000}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "options: nested too deeply"

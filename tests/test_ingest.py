@@ -331,3 +331,11 @@ def test_a_real_account_name_with_numbers_is_kept_as_the_bank_gave_it(alice):
 
     assert set(FinancialAccount.objects.filter(user=alice).values_list("name", "mask")) == {
         ("Cash ISA 2023-24", ""), ("Loan 250 000", "")}
+
+
+def test_an_accounts_label_gives_its_mask_once():
+    from accounts.models import FinancialAccount
+
+    assert str(FinancialAccount(name="Checking …999", mask="999")) == "Checking …999"
+    assert str(FinancialAccount(name="Checking", mask="999")) == "Checking …999"
+    assert str(FinancialAccount(name="Checking", mask="")) == "Checking"

@@ -110,11 +110,57 @@ def test_a_password_change_ends_the_api_tokens_issued_before_it(client, alice):
         "new_password2": "a-new-long-passphrase"})
     assert changed.status_code == 302
 
-    assert api.get("/api/v1/me/").status_code == 401
+    old_access = api.get("/api/v1/me/")
+    assert old_access.status_code == 401
+    assert old_access.json()["error"]["code"] == "password_changed"
     refreshed = api_client_for(None).post("/api/v1/auth/token/refresh/",
                                           {"refresh": tokens["refresh"]}, format="json")
     assert refreshed.status_code == 401
     assert refreshed.json()["error"]["message"].startswith("The password has changed")
+    assert refreshed.json()["error"]["code"] == "password_changed"
     fresh = api_client_for(None).post("/api/v1/auth/token/", {
         "email": "alice@example.com", "password": "a-new-long-passphrase"}, format="json")
     assert fresh.status_code == 200
+
+
+def test_a_time_zone_this_server_does_not_know_shows_pages_in_utc(client, alice):
+    User.objects.filter(pk=alice.pk).update(timezone="Mars/Olympus")  # as an old row might
+    client.force_login(alice)
+
+    for path in ("/", "/budgets/", "/settings/"):
+        assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "EST", "Etc/GMT+5", "Mars/Olympus"])
+def test_odd_tz_database_entries_are_not_time_zones_here(alice, name):
+    client = api_client_for(alice)
+
+    assert client.patch("/api/v1/me/", {"timezone": name}, format="json").status_code == 400
+
+
+def test_the_admin_refuses_an_unknown_time_zone(client, alice):
+    root = User.objects.create_superuser(email="root@example.com", password="x-long-pass")
+    client.force_login(root)
+    page = client.get(f"/admin/accounts/user/{alice.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update({"timezone": "Europe/paris", "email": alice.email, "date_joined_0": "2026-01-01",
+                 "date_joined_1": "00:00:00"})
+
+    response = client.post(f"/admin/accounts/user/{alice.pk}/change/", data)
+
+    assert response.status_code == 200  # the form again, with its error
+    assert "is not a time zone this server knows" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.timezone != "Europe/paris"
+
+
+def test_the_reset_email_is_the_apps(client, alice):
+    from django.core import mail
+
+    client.post("/accounts/password_reset/", {"email": "alice@example.com"})
+
+    (email,) = mail.outbox
+    assert email.subject == "Reset your Mint password"
+    assert "reset the Mint password of alice@example.com" in email.body
+    assert "/accounts/reset/" in email.body and "team" not in email.body

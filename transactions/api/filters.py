@@ -17,6 +17,17 @@ class TransactionFilter(django_filters.FilterSet):
         model = Transaction
         fields = ["account", "connection", "date_from", "date_to", "q", "pending"]
 
+    def is_valid(self):
+        """As the transactions page: an end before the start is a 400 naming it, not an
+        empty list that looks like "no transactions"."""
+        valid = super().is_valid()
+        data = self.form.cleaned_data if valid else {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.form.add_error("date_to", "The end date is before the start date.")
+            return False
+        return valid
+
     def filter_text(self, queryset, name, value):
         from django.db.models import Q
 

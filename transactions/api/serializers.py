@@ -2,6 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import FinancialAccount
+from mint.api import JSONField
 
 from ..importers import FORMATS
 from ..models import ImportJob, RefreshRun, Transaction
@@ -40,7 +41,7 @@ class ImportUploadSerializer(serializers.Serializer):
         queryset=FinancialAccount.objects.none(), required=False, allow_null=True
     )
     format = serializers.ChoiceField(choices=FORMATS, required=False)
-    options = serializers.JSONField(required=False, help_text="CSV column mapping, see docs")
+    options = JSONField(required=False, help_text="CSV column mapping, see docs")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
