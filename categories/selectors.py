@@ -40,8 +40,10 @@ def category_id_for_name(*, user, name: str) -> int | None:
     found = _taxonomy_index().get(key)
     if found is not None:
         return found
-    own = Category.objects.filter(user=user, name__iexact=key).values_list("id", flat=True)
-    return next(iter(own), None)
+    # Compared here, not with name__iexact: SQLite folds the case of ASCII letters only
+    # ("Épicerie" would not find "épicerie"). A user has a few own categories.
+    own = Category.objects.filter(user=user).order_by("id").values_list("id", "name")
+    return next((pk for pk, name in own if " ".join(name.split()).lower() == key), None)
 
 
 def categories_for(*, user) -> QuerySet[Category]:

@@ -129,6 +129,20 @@ def test_mint_categories_the_taxonomy_lacks_become_the_users_own(api, alice, tax
     assert again.json()["notes"] == [] and Category.objects.filter(user=alice).count() == 2
 
 
+def test_a_mint_category_with_accents_files_its_rows_under_the_new_category(
+    api, alice, taxonomy
+):
+    rows = ('"1/05/2024","Marché","MARCHE 12","12.00","debit","Épicerie","Chk","",""\n'
+            '"1/06/2024","Marché","MARCHE 12","9.00","debit","ÉPICERIE","Chk","",""\n')
+
+    response = upload(api, "mint.csv", (MINT_HEADER + rows).encode())
+
+    assert response.status_code == 201, response.json()
+    rows = Transaction.objects.filter(user=alice)
+    assert {(str(t.category), t.category_source) for t in rows} == {
+        ("Uncategorized › Épicerie", "import")}
+
+
 def test_a_nul_in_a_csv_is_dropped(api, alice):
     csv = b"Date,Description,Amount\n2024-02-01,THI\x00NG,-3.50\n"
 

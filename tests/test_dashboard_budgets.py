@@ -154,7 +154,7 @@ def test_only_the_current_month_shows_the_forms_that_set_a_budget(alice_client, 
     # A later month: a form there set the budget from this month on, a surprise (the
     # API refuses another ?month= too); the page says where budgets are set.
     assert 'class="budget-form"' not in april and "Set the budget" not in april
-    assert "These are this month's budgets, which April 2026 will have" in april
+    assert "A budget set by hand holds in April 2026 as it does now" in april
 
 
 def test_a_recommendation_from_history_says_so(alice_client, alice):

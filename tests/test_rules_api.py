@@ -131,7 +131,7 @@ def test_a_second_rule_with_the_same_conditions_is_refused_naming_the_first(
     assert first.status_code == 201 and other.status_code == 201
     assert twin.status_code == 400 and changed.status_code == 400
     assert twin.json()["error"]["message"] == (
-        "A rule with the same conditions already files them under Food & Dining › "
+        "A rule for Starbucks already files them under Food & Dining › "
         "Restaurants: change or delete that one.")
     assert Rule.objects.filter(user=alice).count() == 2
 

@@ -149,9 +149,11 @@ def _rule_validate(*, user, rule: Rule, seller_key: str | None = None) -> None:
         amount_min=rule.amount_min, amount_max=rule.amount_max, account_id=rule.account_id,
     ).exclude(pk=rule.pk).select_related("category").first())
     if twin is not None:
-        raise ValidationError(f"A rule with the same conditions already files them under "
-                              f"{twin.category}: change or delete that one.",
-                              code="duplicate_rule")
+        named = (f"for {twin.seller}" if twin.seller else
+                 f"for “{twin.description_contains}”" if twin.description_contains else
+                 "with these conditions")
+        raise ValidationError(f"A rule {named} already files them under {twin.category}: "
+                              "change or delete that one.", code="duplicate_rule")
 
 
 @transaction.atomic
