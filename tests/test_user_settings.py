@@ -164,3 +164,12 @@ def test_the_reset_email_is_the_apps(client, alice):
     assert email.subject == "Reset your Mint password"
     assert "reset the Mint password of alice@example.com" in email.body
     assert "/accounts/reset/" in email.body and "team" not in email.body
+
+
+@pytest.mark.parametrize("name", ["Asia/Calcutta", "Europe/Kiev", "America/Buenos_Aires"])
+def test_old_names_browsers_still_report_are_time_zones(alice, name):
+    # Chromium reports some zones by their old names; the tzdata package keeps them
+    # whatever the OS has.
+    client = api_client_for(alice)
+
+    assert client.patch("/api/v1/me/", {"timezone": name}, format="json").status_code == 200
