@@ -143,6 +143,16 @@ def test_a_mint_category_with_accents_files_its_rows_under_the_new_category(
         ("Uncategorized › Épicerie", "import")}
 
 
+def test_byte_order_marks_inside_a_mint_export_are_dropped(api, alice, taxonomy):
+    rows = '"1/05/2024","Café \ufeffNul","CAFE NUL 12","4.00","debit","Coffee Shops","Chk","",""\n'
+    data = "\ufeff".encode() + (MINT_HEADER + rows).encode("utf-8-sig")  # two BOMs
+
+    response = upload(api, "mint.csv", data)
+
+    assert response.status_code == 201, response.json()
+    assert Transaction.objects.get(user=alice).seller == "Café Nul"
+
+
 def test_a_nul_in_a_csv_is_dropped(api, alice):
     csv = b"Date,Description,Amount\n2024-02-01,THI\x00NG,-3.50\n"
 

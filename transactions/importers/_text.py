@@ -17,8 +17,12 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 def decode_text(data: bytes) -> str:
     """Decodes an upload and normalises its line ends to ``\\n``. A stray NUL (a few
-    banks' exports pad fields with them) is dropped: no text column can hold one."""
-    return normalise_newlines(_decode(data)).replace("\x00", "")
+    banks' exports pad fields with them) is dropped: no text column can hold one; so is
+    a byte-order mark left inside the text (a file saved twice, or pasted together)."""
+    text = normalise_newlines(_decode(data))
+    if "\x00" in text or "\ufeff" in text:
+        text = text.replace("\x00", "").replace("\ufeff", "")
+    return text
 
 
 def _decode(data: bytes) -> str:
@@ -33,7 +37,7 @@ def _decode(data: bytes) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise ImportFormatError("the file starts like UTF-16 text but is not") from exc
-    data = data.removeprefix(UTF8_BOM)
+    data = _without_boms(data)
     for encoding in ("utf-8", "cp1252"):
         try:
             return data.decode(encoding)
@@ -54,10 +58,18 @@ def head_text(data: bytes, size: int = 8192) -> str:
     head = data[:size]
     if head.startswith(UTF16_BOMS):
         return normalise_newlines(head.decode("utf-16", errors="replace"))
-    head = head.removeprefix(UTF8_BOM)
+    head = _without_boms(head)
     try:
         return normalise_newlines(head.decode("utf-8"))
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 3:  # a character cut in half by the slice
             return normalise_newlines(head[: exc.start].decode("utf-8", errors="replace"))
         return normalise_newlines(head.decode("cp1252", errors="replace"))
+
+
+def _without_boms(data: bytes) -> bytes:
+    """The bytes after every UTF-8 byte-order mark at the start (a file re-saved by a
+    tool that adds one whether or not there is one already)."""
+    while data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    return data
