@@ -13,9 +13,10 @@ production, a folder or process memory in embedded mode and tests):
    - per email: a botnet cannot guess one account from many addresses.
 2. When either counter has reached the limit, the form answers "Too many attempts; try
    again in N seconds" with HTTP 429 (and Retry-After) until the window ends, without
-   checking the password. Refused attempts are not counted, so they cannot extend the
-   lock: an email is locked until the end of the window in which it reached the limit,
-   less than a window after the last wrong password. The price of the per-email counter,
+   checking the password. An attempt is counted before its password is checked (so that
+   attempts sent in parallel cannot all slip past the limit) and taken back when it
+   succeeds; a refused one stays counted, but only in its window: an email is locked
+   until the end of the window in which it reached the limit. The price of the per-email counter,
    which cannot tell the owner from a botnet: whoever sends 10 wrong passwords for an
    email every minute keeps its owner out for as long as they keep doing it.
 3. A successful log-in resets nothing: otherwise an attacker would interleave log-ins to
@@ -92,28 +93,36 @@ class LoginAttempt:
         retry_after = max(1, math.ceil((index + 1) * window - now))
         return cls(keys=keys, limit=limit, window=window, retry_after=retry_after)
 
-    def refused(self) -> bool:
+    def begin(self) -> bool:
+        """Counts the attempt before its password is checked, and says whether it may go
+        on: every counter of this window still within the limit. Counted first so that
+        parallel attempts cannot all read "under the limit" and slip past it together;
+        a refused attempt stays counted, but only in its window, which ends the lock
+        all the same. ``succeeded`` takes back an attempt that was not a failure."""
         # The cache failing must not become "nobody can log in" (a Redis outage would
         # lock out every user): without it, log-in works as it did before the limit, and
         # the outage is logged.
         try:
-            counts = cache.get_many(self.keys)
-        except Exception as error:
-            logger.warning("login limit: the cache cannot be read (%r); log-in is not "
-                           "limited", error)
-            return False
-        return any(count >= self.limit for count in counts.values())
-
-    def record_failure(self) -> None:
-        try:
+            counts = []
             for key in self.keys:
                 # The key outlives its window by less than a window (FileBasedCache's
                 # incr() re-sets its 300 s default: a stale key, never read again).
                 cache.add(key, 0, timeout=self.window)
-                cache.incr(key)
-        except Exception as error:  # as in refused(): an outage must not fail log-in
-            logger.warning("login limit: the cache cannot be written (%r); failure not "
-                           "counted", error)
+                counts.append(cache.incr(key))
+        except Exception as error:
+            logger.warning("login limit: the cache cannot be used (%r); log-in is not "
+                           "limited", error)
+            return True
+        return all(count <= self.limit for count in counts)
+
+    def succeeded(self) -> None:
+        try:
+            for key in self.keys:
+                cache.decr(key)
+        except ValueError:
+            pass  # the window ended meanwhile: its counter is gone, nothing to take back
+        except Exception as error:  # as in begin(): an outage must not fail log-in
+            logger.warning("login limit: the cache cannot be used (%r)", error)
 
 
 def _too_many(attempt: LoginAttempt) -> ValidationError:
@@ -138,16 +147,14 @@ class _LimitedMixin:
 
     def clean(self):
         attempt = LoginAttempt.of(self.request, self.cleaned_data.get("username"))
-        if attempt.refused():
+        if not attempt.begin():
             self.retry_after = attempt.retry_after
             raise _too_many(attempt)
-        try:
-            return super().clean()
-        except ValidationError:
-            # Raised only when authentication was tried: a wrong password, an inactive
-            # account, or (admin) an account that is not staff.
-            attempt.record_failure()
-            raise
+        # A ValidationError (a wrong password, an inactive account, or for the admin an
+        # account that is not staff) leaves the attempt counted.
+        cleaned = super().clean()
+        attempt.succeeded()
+        return cleaned
 
 
 class LimitedAuthenticationForm(_LimitedMixin, AuthenticationForm):
@@ -189,14 +196,12 @@ class LimitedPasswordChangeForm(PasswordChangeForm):
 
     def clean_old_password(self):
         attempt = LoginAttempt.of(self.request, self.user.email)
-        if attempt.refused():
+        if not attempt.begin():
             self.retry_after = attempt.retry_after
             raise _too_many(attempt)
-        try:
-            return super().clean_old_password()
-        except ValidationError:
-            attempt.record_failure()
-            raise
+        old_password = super().clean_old_password()  # a wrong one stays counted
+        attempt.succeeded()
+        return old_password
 
 
 class LimitedPasswordResetForm(PasswordResetForm):
@@ -212,10 +217,9 @@ class LimitedPasswordResetForm(PasswordResetForm):
     def clean_email(self):
         email = self.cleaned_data["email"]
         attempt = LoginAttempt.of(self.request, email, kind="password_reset")
-        if attempt.refused():
+        if not attempt.begin():  # every request counts, sent or not (no account)
             self.retry_after = attempt.retry_after
             raise _too_many(attempt)
-        attempt.record_failure()  # every request counts, sent or not (no account)
         return email
 
 

@@ -174,9 +174,32 @@ def test_a_cache_outage_lets_log_in_through_and_is_logged(client, alice, clock, 
         response = log_in(client, "alice@example.com", PASSWORD)
 
     assert response.status_code == 302 and client.session[SESSION_KEY] == str(alice.pk)
-    assert "the cache cannot be read (ConnectionError('Error 111" in caplog.text
+    assert "the cache cannot be used (ConnectionError('Error 111" in caplog.text
     assert "log-in is not limited" in caplog.text
-    assert "failure not counted" in caplog.text
+
+
+def test_attempts_sent_together_cannot_pass_the_limit_between_read_and_count(
+    client, alice, clock, monkeypatch
+):
+    # Ten wrong passwords whose checks all overlap: each is counted before its password
+    # is checked, so an eleventh that arrives meanwhile is refused, as it would be
+    # after them.
+    attempts = [login.LoginAttempt.of(None, "alice@example.com") for _ in range(10)]
+    assert all(attempt.begin() for attempt in attempts)  # none finished yet
+
+    def authenticate(*args, **kwargs):
+        raise AssertionError("the password was checked")
+
+    monkeypatch.setattr(auth_forms, "authenticate", authenticate)
+    assert log_in(client, "alice@example.com", PASSWORD).status_code == 429
+
+
+def test_a_right_password_takes_its_attempt_back(client, alice, clock):
+    for _ in range(20):  # twenty successful log-ins in a minute do not lock anyone out
+        assert log_in(client, "alice@example.com", PASSWORD).status_code == 302
+        client.logout()
+    fail(client, 9)
+    assert log_in(client, "alice@example.com", PASSWORD).status_code == 302
 
 
 def test_the_login_page_links_to_password_reset(client):

@@ -148,17 +148,21 @@ class TokenView(TokenObtainPairView):
     def post(self, request, *args, **kwargs):
         email = request.data.get("email") if hasattr(request.data, "get") else None
         attempt = LoginAttempt.of(request, email if isinstance(email, str) else None)
-        if attempt.refused():
+        if not attempt.begin():
             response = error_response(
                 429, "throttled",
                 f"Too many attempts; try again in {attempt.retry_after} seconds.")
             response["Retry-After"] = str(attempt.retry_after)
             return response
         try:
-            return super().post(request, *args, **kwargs)
+            response = super().post(request, *args, **kwargs)
         except AuthenticationFailed:
-            attempt.record_failure()
+            raise  # a wrong password: it stays counted
+        except Exception:
+            attempt.succeeded()  # bad input, not a guess
             raise
+        attempt.succeeded()
+        return response
 
 
 class MeView(APIView):
