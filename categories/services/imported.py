@@ -23,7 +23,7 @@ def categories_from_file(*, user, records: Iterable) -> list[tuple[Category, int
     ``source_category`` and ``amount``) name that neither the taxonomy nor the user has:
     under Income when most of its rows are money in, else under Uncategorized. Then the
     import files those rows under it, as in the file, instead of guessing from the seller
-    (a Mint user's "Kids Activities" or "Side Gig" survives the move). Returns the new
+    (a Mint user's "Dog Walking" or "Side Gig" survives the move). Returns the new
     categories with their row counts. Call inside the import's transaction."""
     rows: Counter[str] = Counter()
     money_in: Counter[str] = Counter()
