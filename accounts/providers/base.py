@@ -80,6 +80,12 @@ class Statement:
     transactions: list[TransactionRecord] = field(default_factory=list)
     cursor: str = ""
     institution: str = ""
+    # The first day the answer covers, for a provider that re-sends every transaction
+    # still pending from that day on (Plaid-style): a stored pending row of one of its
+    # accounts, dated from then on, that it no longer sends is gone at the bank (a hold
+    # released, or a charge that posted under another amount, a tip added). None (files,
+    # OFX): no pending row is ever taken away for not being sent.
+    window_start: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,7 @@ def _bank_view(login: str, start: date, end: date) -> dict:
     balances = {"chk": "4210.55", "sav": "12850.00", "card": "-1342.18"}
     return {
         "bank": "Mint Demo Bank",
+        "start": start.isoformat(),
         "as_of": end.isoformat(),
         "accounts": [
             {"id": key, "name": name, "type": kind, "mask": mask, "currency": "USD",
@@ -226,7 +227,12 @@ class SandboxProvider:
             )
             for t in body["transactions"]
         ]
-        return Statement(accounts, transactions, cursor=body["as_of"], institution=body["bank"])
+        # Every transaction still pending is in the answer (they are the last few days;
+        # the window reaches further back): from "start" on, one not sent is gone.
+        # (Dumps stored before the field existed have none: nothing is taken away.)
+        start = body.get("start")
+        return Statement(accounts, transactions, cursor=body["as_of"], institution=body["bank"],
+                         window_start=date.fromisoformat(start) if start else None)
 
 
 provider = SandboxProvider()

@@ -57,6 +57,7 @@ class IngestResult:
     updated: int = 0
     unchanged: int = 0
     replaced_pending: int = 0
+    expired_pending: int = 0  # pending rows the provider stopped sending (see Statement)
     account_ids: set[int] = field(default_factory=set)
     months: set[tuple[int, int]] = field(default_factory=set)
 
@@ -185,7 +186,39 @@ def transactions_ingest(
         empty -= account_ids
         result.account_ids |= account_ids
         result.months |= {(day.year, day.month) for day in set(map(_DAY, rows))}
+    if statement.window_start is not None and account is None:
+        covered = {accounts[r.external_id].id for r in statement.accounts
+                   if r.external_id in accounts} - empty  # (new accounts hold nothing)
+        result.expired_pending = _expire_pending(
+            user=user, account_ids=covered, since=statement.window_start,
+            sent={(accounts[r.account_external_id].id, r.external_id.replace("\x00", "")[:120])
+                  for r in records if r.account_external_id in accounts})
     return result
+
+
+def _expire_pending(*, user, account_ids: set[int], since: date,
+                    sent: set[tuple[int, str]]) -> int:
+    """Deletes the stored pending rows of ``account_ids`` dated from ``since`` on that the
+    provider no longer sends (see ``Statement.window_start``), taking their spending away.
+    Only pending rows are read (the partial index), never the history."""
+    if not account_ids:
+        return 0
+    pending = list(
+        Transaction.objects.filter(user_id=user.id, account_id__in=account_ids, pending=True,
+                                   posted_on__gte=since)
+        .select_for_update().values("id", "account_id", "external_id", "posted_on", "amount",
+                                    "category_id")
+    )
+    gone = [p for p in pending if (p["account_id"], p["external_id"]) not in sent]
+    if not gone:
+        return 0
+    Transaction.objects.filter(user_id=user.id, id__in=[p["id"] for p in gone]).delete()
+    delta = SpendingDelta()
+    for row in gone:
+        delta.remove(user_id=user.id, posted_on=row["posted_on"],
+                     category_id=row["category_id"], amount=row["amount"])
+    spending_apply(delta)
+    return len(gone)
 
 
 def commit_without_wal_flush() -> None:
