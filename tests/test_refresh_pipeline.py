@@ -113,6 +113,31 @@ def test_overlapping_fetch_windows_create_no_duplicates(alice, bank_today):
         ).exists()
 
 
+@pytest.mark.parametrize("gaps", [(1, 1, 1, 1), (2, 3, 1, 4), (5, 1, 6, 2), (12, 1, 1)])
+def test_after_refreshes_the_stored_rows_are_the_banks_view_of_the_last_window(
+    alice, bank_today, gaps
+):
+    from budgets.services.recompute import current_totals, totals_from_rows
+
+    connection = link(alice)
+    for gap in gaps:
+        bank_today["today"] += timedelta(days=gap)
+        refresh_request(connection=connection, trigger="manual")
+
+    # what the bank shows now for the days the last refresh asked about
+    end = bank_today["today"]
+    start = end - timedelta(days=sandbox.OVERLAP_DAYS + gaps[-1])
+    view = sandbox._bank_view("demo", start, end)["transactions"]
+    expected = {(t["account"], t["id"], t["status"] == "pending") for t in view}
+    stored = {(a, x, p) for a, x, p in Transaction.objects.filter(
+        user=alice, posted_on__gte=start).values_list("account__external_id", "external_id",
+                                                      "pending")}
+    assert stored == expected  # no pending row left behind, none lost
+    assert not Transaction.objects.filter(user=alice, pending=True,
+                                          posted_on__lt=start).exists()
+    assert current_totals(alice.id) == totals_from_rows(alice.id)
+
+
 def test_a_correction_updates_the_row_in_place(alice, bank_today):
     connection = link(alice)
     bank_today["today"] += timedelta(days=8)
