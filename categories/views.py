@@ -27,6 +27,14 @@ def _rule_name(rule: Rule) -> str:
     return "an amount range"
 
 
+def _saved(request, what: str, rule: Rule, apply_to_past: bool):
+    done = f"{what}: {_rule_name(rule)} is filed under {rule.category}."
+    if apply_to_past:
+        done += " Earlier transactions are being updated."
+    messages.success(request, done)
+    return redirect("dashboard:rules")
+
+
 def _render_rules(request, form: RuleCreateForm, *, status: int = 200):
     # Every rule, newest first, unpaged: rules are made one at a time by hand. The
     # category's parent ("Top › Sub") and the account come in the same query.
@@ -55,11 +63,7 @@ def rule_list(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            done = f"Added a rule: {_rule_name(rule)} is filed under {rule.category}."
-            if data["apply_to_past"]:
-                done += " Earlier transactions are being updated."
-            messages.success(request, done)
-            return redirect("dashboard:rules")
+            return _saved(request, "Added a rule", rule, data["apply_to_past"])
     messages.error(request, "The rule was not added: see below.")
     return _render_rules(request, form, status=400)
 
@@ -70,7 +74,7 @@ def rule_edit(request, pk):
     """Changes a rule's seller, description text, category or new name (its amount and
     account conditions stay: the API changes those). The seller's match key is worked out
     again only if the seller's text changed: a rule made with "Always for …" keeps the
-    exact key of its transaction."""
+    exact key of its transaction (``rule_update``)."""
     rule = get_object_or_404(rules_for(user=request.user), pk=pk)
     initial = {"seller": rule.seller, "description_contains": rule.description_contains,
                "category": rule.category_id, "rename_to": rule.rename_to}
@@ -78,20 +82,16 @@ def rule_edit(request, pk):
                           initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        fields = {"description_contains": data["description_contains"],
-                  "category": data["category"], "rename_to": data["rename_to"]}
-        if " ".join(data["seller"].split()) != rule.seller:
-            fields["seller"] = data["seller"]
         try:
-            rule = rule_update(rule=rule, apply_to_past=data["apply_to_past"], **fields)
+            rule = rule_update(
+                rule=rule, apply_to_past=data["apply_to_past"], seller=data["seller"],
+                description_contains=data["description_contains"],
+                category=data["category"], rename_to=data["rename_to"],
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            done = f"Changed the rule: {_rule_name(rule)} is filed under {rule.category}."
-            if data["apply_to_past"]:
-                done += " Earlier transactions are being updated."
-            messages.success(request, done)
-            return redirect("dashboard:rules")
+            return _saved(request, "Changed the rule", rule, data["apply_to_past"])
     if form.is_bound:
         messages.error(request, "The rule was not changed: see below.")
     return render(request, "categories/rule_edit.html", {"rule": rule, "form": form},

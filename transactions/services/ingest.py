@@ -168,6 +168,8 @@ def transactions_ingest(
         accounts, empty = {}, set()
     records = _latest_per_key(statement.transactions)
     result = IngestResult(fetched=len(statement.transactions))
+    expiring = statement.window_start is not None and account is None
+    sent: set[tuple[int, str]] = set()  # (account, external id) as written, if expiring
     for start in range(0, len(records), BATCH_SIZE):
         chunk = records[start : start + BATCH_SIZE]
         rows = _rows(user=user, connection=connection, records=chunk,
@@ -183,16 +185,16 @@ def transactions_ingest(
             result.replaced_pending += _replace_pending_twins(user=user, rows=rows)
             write = _write_postgres if db.vendor == "postgresql" else _write_portable
             result.add(write(rows))
+        if expiring:
+            sent.update(map(_KEY_OF_ROW, rows))
         empty -= account_ids
         result.account_ids |= account_ids
         result.months |= {(day.year, day.month) for day in set(map(_DAY, rows))}
-    if statement.window_start is not None and account is None:
+    if expiring:
         covered = {accounts[r.external_id].id for r in statement.accounts
                    if r.external_id in accounts} - empty  # (new accounts hold nothing)
         result.expired_pending = _expire_pending(
-            user=user, account_ids=covered, since=statement.window_start,
-            sent={(accounts[r.account_external_id].id, r.external_id.replace("\x00", "")[:120])
-                  for r in records if r.account_external_id in accounts})
+            user=user, account_ids=covered, since=statement.window_start, sent=sent)
     return result
 
 
@@ -254,7 +256,7 @@ _COLUMNS = (
 )
 U, A, X, D, AMOUNT, CUR, DESC, MEMO, SELLER, SKEY, CAT, SRC, PENDING, DUMP, TWIN = range(15)
 _DATA = ("posted_on", "amount", "currency", "description", "memo", "pending")
-_ACCOUNT, _DAY = itemgetter(A), itemgetter(D)
+_ACCOUNT, _DAY, _KEY_OF_ROW = itemgetter(A), itemgetter(D), itemgetter(A, X)
 
 
 # A record's fields in the order _rows reads them, in one call.
