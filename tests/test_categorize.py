@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from hypothesis import given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from accounts.providers import TransactionRecord
@@ -17,7 +17,7 @@ from categories.engine import Categorizer, categorizer, heuristic_for
 from categories.models import Category, CrowdSeller, Rule
 from categories.selectors import category_id_for_path
 from categories.sellers import load_sellers
-from categories.services import Item, categorize_items, compile_rules
+from categories.services import Item, categorize_items, categorize_records, compile_rules
 from tests.factories import ConnectionFactory, ingest_statement
 from tests.test_normalize import CASES
 from tests.test_seller_dictionary import write_synthetic
@@ -366,6 +366,35 @@ def test_a_batch_answers_each_item_as_if_it_were_alone(alice):
     assert len({a[2] for a in alone[:2]}) == 2  # the sign mattered
     assert [a[3] for a in alone[5:9]] == ["rule", "", "", "rule"]
     assert [a[0] for a in alone[10:]] == ["Starbucks", ""]
+
+
+_TEXTS = [STARBUCKS, UNKNOWN, "ZQX FLORBNIK 12", "POS PURCHASE", "INTEREST PAYMENT",
+          "AMZN Mktp US*2K4L02", "AMZN Mktp US*9ZZQ11", "ACME CORP PAYROLL", "", "STARBUCKS 1234",
+          "Razorz Barbershop", "Zelle payment to Jane Doe Conf# X1Y2Z3"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # alice only reads
+@given(st.lists(st.tuples(st.sampled_from(_TEXTS), st.sampled_from(_TEXTS),
+                          st.sampled_from(["", "Groceries", "Misc Stuff", "Paycheck"]),
+                          st.sampled_from(["", "Corner Shop"]),
+                          st.sampled_from(["-4.50", "2.50", "-40.00"])), max_size=30))
+@example([(UNKNOWN, "", "", "", "-4.50"), (UNKNOWN, "", "", "", "2.50"),
+          ("INTEREST PAYMENT", "", "", "", "2.50"), ("INTEREST PAYMENT", "", "", "", "-4.50")])
+def test_records_without_rules_get_what_items_get(alice, lines):
+    """categorize_records takes a shortcut when the user has no rules (answers per seller
+    match, not per text): it must answer exactly as the general path does."""
+    CrowdSeller.objects.get_or_create(seller_key="zqx florbnik",
+                                      defaults={"category_id": path_id("Shopping"), "voters": 3})
+    records = [TransactionRecord(account_external_id="chk", external_id=str(i),
+                                 posted_on=date(2026, 1, 10), amount=Decimal(amount),
+                                 description=description, memo=memo,
+                                 source_category=category, source_name=name)
+               for i, (description, memo, category, name, amount) in enumerate(lines)]
+    items = [Item(r.description, r.memo, r.amount, None, r.source_category, r.source_name)
+             for r in records]
+    assert categorize_records(user=alice, records=records) == categorize_items(
+        items=items, rules=[], user=alice)
 
 
 def test_the_pipeline_answers_each_record_as_if_it_were_alone(alice):

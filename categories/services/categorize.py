@@ -248,15 +248,44 @@ def categorize_records(
             for r, account_id in zip(records, account_ids, strict=True)
         ]
         return categorize_items(items=items, rules=rules, user=user)
-    # The keys of categorize_items, with an Item built for each distinct one only.
-    keys = [_text_key(r.description or "", r.memo or "", r.source_category or "", r.amount,
-                      r.source_name or "")
-            for r in records]
-    distinct: dict = {}
-    for key, record, account_id in zip(keys, records, account_ids, strict=True):
-        if key not in distinct:
-            distinct[key] = Item(key[0], key[1], record.amount, account_id, key[2], key[4])
-    return _answers(keys, distinct, rules=rules, user=user, crowd=None)
+    return _answers_without_rules(records, user=user)
+
+
+def _answers_without_rules(records: Sequence[TransactionRecord], *, user) -> list[Result]:
+    """``_answers`` for records when the user has no rules, with the same results. Without
+    rules an answer depends on the seller match (the engine caches it per raw text and
+    digit shape), the file's category and name and the sign of the amount only: most
+    lines are distinct texts (order numbers, dates, store numbers) but there are few such
+    combinations, so each is worked out once."""
+    engine = categorizer()
+    match = engine.match
+    matches: list[SellerMatch] = []
+    for r in records:
+        m = match(r.description or "")
+        if not m.key and m.heuristic is None and r.memo:  # as seller_match
+            from_memo = match(r.memo)
+            if from_memo.key or from_memo.heuristic is not None:
+                m = from_memo
+        matches.append(m)
+    unknown = {m.key for m in matches if m.key and m.path is None}
+    crowd = crowd_defaults(keys=unknown)
+    fallback = (uncategorized_id(), category_id_for_path(UNKNOWN_MONEY_IN))
+    named: dict[str, int | None] = {}
+    answers: dict[tuple, Result] = {}
+    out: list[Result] = []
+    # id(m): every match is held by ``matches`` until the end, so no id is reused here.
+    for r, m in zip(records, matches, strict=True):
+        key = (id(m), r.source_category, r.amount > 0, r.source_name)
+        answer = answers.get(key)
+        if answer is None:
+            item = Item(r.description or "", r.memo or "", r.amount, None,
+                        r.source_category or "", r.source_name or "")
+            answer = _without_rules(item, m, crowd, named, fallback, user)
+            if item.source_name:
+                answer = (item.source_name, *answer[1:])
+            answers[key] = answer
+        out.append(answer)
+    return out
 
 
 def seller_key_for(text: str) -> str:
