@@ -51,11 +51,13 @@ production), else the embedded folder broker and file cache, whose per-statement
 
 ``--workers N`` (default 1) models one Celery worker whose prefork pool has N child
 processes (Celery's default concurrency is the CPU count): N processes are forked once,
-after Django's connections are closed, and each opens its own database session. The
-statements are dealt to them round-robin by connection index (different connections
-never share rows); in 1 and 3 each process runs the same ``ingest_all`` on its share, and
-in 2 each COPYs its share of the rows (its COPY text built before the clock) into the
-same bare table at the same time, in its own transaction. The clock is the parent's
+after Django's connections are closed, and each opens its own database session. In 1
+and 3 the processes run the same ``ingest_all``, each taking the next statement (one
+connection's refresh, one task) whenever it is free, as the pool's fair scheduling with
+prefetch 1 hands out tasks (until 2026-12 each process had a fixed round-robin share,
+and the process with more rows set the clock: 5–15 % longer than the other). In 2 each
+COPYs a fixed share of the rows, balanced by rows (its COPY text built before the
+clock), into the same bare table at the same time, in its own transaction. The clock is the parent's
 wall-clock from handing out the work to the last process's answer; forking, Django's
 state and connecting happen before any clock starts, as in a worker that is already up.
 With N > 1 the headline figures (``rows_per_s``, ``copy_rows_per_s``, ``ratio``,
@@ -100,6 +102,7 @@ import tempfile
 import time
 import traceback
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -408,7 +411,7 @@ def settle() -> None:
 
 
 def ingest_all(plan: Plan, owners: Owners, phases: dict | None = None,
-               indices: list[int] | None = None) -> dict[str, int]:
+               indices: Iterable[int] | None = None) -> dict[str, int]:
     """The refresh pipeline's steps 3 and 5–6 for every statement, one per connection
     (or only the statements at ``indices``: one worker process's share).
     ``phases`` (optional) collects seconds spent in the dump, the ingest, the commit."""
@@ -571,9 +574,32 @@ def drop_bare_tables() -> int:
 # --------------------------------------------------------------------------- worker pool
 
 
-def worker_shares(statements: int, workers: int) -> list[list[int]]:
-    """Statement (= connection) indices per process, round-robin by connection index."""
-    return [list(range(k, statements, workers)) for k in range(workers)]
+def worker_shares(plan: Plan, workers: int) -> list[list[int]]:
+    """Statement (= connection) indices per process for the raw COPY, balanced by rows
+    (each statement to the process with the fewest rows so far, largest first): the
+    baseline's best split."""
+    sizes = [len(transactions) for _, transactions, _ in plan.statements]
+    shares: list[list[int]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for index in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        k = loads.index(min(loads))
+        shares[k].append(index)
+        loads[k] += sizes[index]
+    return [sorted(share) for share in shares]
+
+
+def taken_in_turn(counter, statements: int):
+    """Statement indices for one process, each taken from ``counter`` (shared by the
+    processes) when the process is free: how a Celery worker's prefork pool hands out
+    tasks (prefetch 1, fair scheduling), so that no process idles while the other still
+    has a queue of its own."""
+    while True:
+        with counter.get_lock():
+            index = counter.value
+            counter.value += 1
+        if index >= statements:
+            return
+        yield index
 
 
 class WorkerPool:
@@ -581,7 +607,8 @@ class WorkerPool:
     its own database connection, then waits on its pipe for commands. The parent times
     from sending a command to the last answer, so forking, Django's state and connecting
     are outside every clock (as in a worker, whose children start once, long before).
-    Each process gets a fixed share of the statements, round-robin by connection index."""
+    An ingest hands out the statements one at a time to whichever process is free
+    (``taken_in_turn``); a raw COPY gives each process a fixed share balanced by rows."""
 
     def __init__(self, plan: Plan, workers: int):
         import multiprocessing
@@ -592,13 +619,15 @@ class WorkerPool:
         self.children: list = []  # (process, pipe)
         self.backend_pids: list[int] = []
         context = multiprocessing.get_context("fork")
+        self.counter = context.Value("i", 0)  # the next statement to hand out
         connections.close_all()  # no child may inherit (and share) the parent's socket
         try:
-            for k, share in enumerate(worker_shares(len(plan.statements), workers)):
+            for k, share in enumerate(worker_shares(plan, workers)):
                 ours, theirs = context.Pipe()
                 inherited = [pipe for _, pipe in self.children] + [ours]
-                process = context.Process(target=_child_main, name=f"bench-worker-{k}",
-                                          args=(plan, share, theirs, inherited), daemon=True)
+                process = context.Process(
+                    target=_child_main, name=f"bench-worker-{k}",
+                    args=(plan, share, self.counter, theirs, inherited), daemon=True)
                 # A Ctrl-C that lands in the fork handlers is printed and dropped: hold it
                 # until the fork is done (the child unblocks it itself).
                 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -638,6 +667,7 @@ class WorkerPool:
     def ingest(self, owners: Owners) -> tuple[dict[str, int], list[float]]:
         """``ingest_all`` in every process on its share (the owners must have been sent
         with ``call("owners", owners)``); the summed totals and each process's seconds."""
+        self.counter.value = 0
         answers = self.call("ingest")
         totals = {key: sum(t[key] for t, _ in answers) for key in answers[0][0]}
         return totals, [seconds for _, seconds in answers]
@@ -675,7 +705,7 @@ class WorkerPool:
                 time.sleep(0.02 if pids else 0)
 
 
-def _child_main(plan: Plan, share: list[int], pipe, inherited: list) -> None:
+def _child_main(plan: Plan, share: list[int], counter, pipe, inherited: list) -> None:
     """A worker process: connect, then answer the parent's commands until "stop" (or
     until the parent is gone)."""
     from django.db import connection, connections
@@ -691,7 +721,8 @@ def _child_main(plan: Plan, share: list[int], pipe, inherited: list) -> None:
 
     def ingest() -> tuple[dict[str, int], float]:
         started = time.perf_counter()
-        totals = ingest_all(plan, state["owners"], indices=share)
+        totals = ingest_all(plan, state["owners"],
+                            indices=taken_in_turn(counter, len(plan.statements)))
         return totals, time.perf_counter() - started
 
     def copy_text(user_ids: list[int], account_ids: dict) -> None:
@@ -896,7 +927,7 @@ def measure_threads(plan: Plan, repeat: int, threads: int) -> dict:
 
     from django.db import connections
 
-    shares = worker_shares(len(plan.statements), threads)
+    shares = worker_shares(plan, threads)
     ingest_s, reingest_s, reingest_new = [], [], []
 
     def run(owners: Owners) -> dict[str, int]:

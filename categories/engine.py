@@ -359,6 +359,7 @@ class Categorizer:
         # STARBUCKS #20871" share the shape "POS 0000 STARBUCKS #00000").
         self._cache: dict[str, SellerMatch] = {}
         self._shapes: dict[str, SellerMatch] = {}
+        self._answers: dict[SellerMatch, SellerMatch] = {}
         self._cache_size = cache_size
 
     def match(self, raw: str) -> SellerMatch:
@@ -373,6 +374,11 @@ class Categorizer:
                 self._remember(self._cache, raw, hit)
                 return hit
         result, digit_free = self._match(raw)
+        # Equal answers are one object ("AMZN Mktp US*2K4L02" and "…*9ZZQ11" are both
+        # Amazon): callers may group rows by the answer's identity.
+        result = self._answers.setdefault(result, result)
+        if len(self._answers) > self._cache_size:
+            self._answers.clear()
         self._remember(self._cache, raw, result)
         if digit_free and shape != raw:
             self._remember(self._shapes, shape, result)
@@ -384,6 +390,7 @@ class Categorizer:
         which would otherwise find the previous repetition's descriptions cached."""
         self._cache.clear()
         self._shapes.clear()
+        self._answers.clear()
 
     def _remember(self, cache: dict[str, SellerMatch], key: str, value: SellerMatch) -> None:
         if len(cache) >= self._cache_size:
