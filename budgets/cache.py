@@ -7,13 +7,15 @@ the commit could read the old rows and cache them under the new version — stal
 the entry expired. A reader that computed from old rows under the old version caches its
 result where nobody looks any more.
 
-A missing version (evicted, or a fresh cache) starts at the current time in nanoseconds,
-never at 1, so it cannot meet entries cached under an earlier life of the key.
+A version is a fresh random number each time (and a missing one, evicted or never set,
+starts at the current time in nanoseconds), so it cannot meet entries cached under an
+earlier life of the key.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,12 +43,10 @@ def summary_version(user_id: int) -> int:
 
 
 def summary_invalidate(user_id: int) -> None:
-    key = _version_key(user_id)
-    try:
-        cache.incr(key)
-    except ValueError:  # no version yet: any new one is fresh
-        cache.set(key, time.time_ns(), VERSION_TTL)
-    # Any other error (the cache is down) propagates to the robust on_commit caller,
+    # A random new version, set in one round trip (``incr`` is two with Django's Redis
+    # cache: EXISTS, then INCR): 64 random bits never meet an earlier version.
+    cache.set(_version_key(user_id), secrets.randbits(64), VERSION_TTL)
+    # An error (the cache is down) propagates to the robust on_commit caller,
     # which logs it; entries cached before expire after ENTRY_TTL.
 
 
