@@ -147,7 +147,10 @@ class FinancialAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        # A name that ends with its mask already ("Account …1111") is not given it twice.
-        if not self.mask or self.name.endswith(f"…{self.mask}"):
-            return self.name
-        return f"{self.name} …{self.mask}"
+        return self.name + (f" …{self.mask}" if self.shows_mask else "")
+
+    @property
+    def shows_mask(self) -> bool:
+        """Whether "…<mask>" is worth showing after the name: a name that ends with its
+        mask already ("Account …1111", "Savings …9925") is not given it twice."""
+        return bool(self.mask) and not self.name.endswith(f"…{self.mask}")

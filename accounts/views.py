@@ -24,12 +24,15 @@ from .services import account_connect, account_unlink, user_register, user_timez
 
 RECENT_TRANSACTIONS = 10
 REFRESHING = ("refreshing", "Refreshing…")
+RETRYING = ("refreshing", "Retrying after an error…")  # the bank failed; tried again soon
 
 
 def _badge(connection) -> tuple[str, str]:
     """The status badge of a connection's card, as (CSS modifier, label). A queued or
     running refresh says so: the stored status is still the previous run's outcome, so
     "Up to date" (or "Refresh failing") would contradict the Last run and the button."""
+    if connection.last_run_status == RefreshRun.Status.RETRYING:
+        return RETRYING
     if connection.last_run_status in RefreshRun.ACTIVE:
         return REFRESHING
     return connection.status, connection.get_status_display()
@@ -52,7 +55,9 @@ def _render_home(request, link_form: LinkForm, status: int = 200):
             "connections": connections,
             "recent_transactions": recent,
             "link_form": link_form,
-            "auto_reload": any(c.is_refreshing for c in connections),
+            # Not under a form sent back with its errors: the page is the POST's answer,
+            # and reloading it would send the form (and the bank password) again.
+            "auto_reload": status == 200 and any(c.is_refreshing for c in connections),
         },
         status=status,
     )
@@ -87,6 +92,11 @@ def connection_link(request):
         # The card it lands on says what went wrong in plain words, with the detail.
         messages.error(request, f"Linked {connection.institution or connection.url}, "
                                 "but the first refresh failed: see below.")
+    elif connection.last_refreshed_at is None:
+        # The worker has not got to it yet: the login is not known to work.
+        messages.info(request, f"Linking {connection.institution or connection.url}: checking "
+                               "the login and getting the transactions… this page updates "
+                               "by itself.")
     else:
         messages.success(request, f"Linked {connection.institution or connection.url}.")
     return redirect(f"{reverse('dashboard:home')}#connection-{connection.pk}")

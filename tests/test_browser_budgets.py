@@ -75,3 +75,33 @@ def test_set_a_budget_below_the_spending_and_see_it_over_budget(browser_page, li
     expect(page.get_by_text("Food & Dining follows the recommendation again.")).to_be_visible()
     expect(food.locator('[data-field="amount"]')).to_have_text("600.00")
     expect(food.get_by_text("Over budget")).to_have_count(0)
+
+
+def test_a_refused_budget_far_down_the_page_says_why_where_she_is(browser_page, live_server):
+    """The page goes back to the row's anchor: its message must still be in view (it had
+    stayed at the top of the page, out of sight, and the box quietly showed the old
+    amount)."""
+    from playwright.sync_api import expect
+
+    from tests.factories import UserFactory
+
+    UserFactory(email="erin@example.com", password="a-long-passphrase")
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email address").fill("erin@example.com")
+    page.get_by_label("Password").fill("a-long-passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/budgets/")
+
+    last = page.locator("tr[data-category]").last
+    name = last.get_attribute("data-category")
+    last.get_by_label(f"Budget for {name}").fill("10000000000000")
+    last.get_by_role("button", name=f"Set the {name} budget").click()
+
+    expect(page).to_have_url(re.compile(r"#budget-\d+$"))
+    message = page.locator(".messages .message.error")
+    expect(message).to_contain_text("no more than 12 digits")
+    expect(message).to_be_in_viewport()
+    page.get_by_role("button", name="Dismiss the message").click()
+    expect(page.locator(".messages")).to_have_count(0)

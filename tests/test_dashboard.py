@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 from urllib.parse import urljoin
 
 import pytest
@@ -430,6 +431,33 @@ def test_the_accounts_page_reloads_itself_only_while_a_refresh_runs(alice_client
     assert 'class="button primary">Refresh</button>' in finished
 
 
+@pytest.mark.django_db
+def test_a_form_sent_back_with_its_errors_never_reloads_itself(alice_client, alice):
+    """The answer to a POST must not reload: the browser would send the form (and the
+    bank password) again every 3 seconds."""
+    connection = ConnectionFactory(user=alice)
+    RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+
+    response = alice_client.post("/connections/link/", {
+        "provider": "sandbox", "url": "ftp://nowhere", "login": "me", "password": "pw"})
+
+    assert response.status_code == 400
+    assert "window.location.reload()" not in response.content.decode()
+    assert "window.location.reload()" in alice_client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_linking_says_it_is_checking_until_the_first_refresh_has_run(alice_client, alice):
+    with mock.patch("transactions.tasks.refresh_connection.delay"):  # no worker yet
+        response = alice_client.post("/connections/link/", {
+            "provider": "sandbox", "url": "sandbox://demo", "login": "bad", "password": "pw"},
+            follow=True)
+
+    page = response.content.decode()
+    assert "Linking Mint Demo Bank: checking the login" in page
+    assert "Linked Mint Demo Bank." not in page
+
+
 def status_badge(page: str) -> tuple[str, str]:
     """The (modifier, text) of the one connection card's status badge."""
     found = re.findall(r'<span class="badge status-([\w-]+)" title="Connection status" '
@@ -443,7 +471,7 @@ def status_badge(page: str) -> tuple[str, str]:
     # A refresh queued or running after a good one: not "Up to date" yet.
     ("active", "queued", ("refreshing", "Refreshing…")),
     ("active", "running", ("refreshing", "Refreshing…")),
-    ("active", "retrying", ("refreshing", "Refreshing…")),
+    ("active", "retrying", ("refreshing", "Retrying after an error…")),
     # the first refresh of a new connection, and a retry of a failing one,
     ("pending", "queued", ("refreshing", "Refreshing…")),
     ("error", "running", ("refreshing", "Refreshing…")),
@@ -945,3 +973,25 @@ def test_templates_have_no_multi_line_hash_comments():
     for path in root.glob("*/templates/**/*.html"):
         for number, line in enumerate(path.read_text().splitlines(), 1):
             assert "{#" not in line or "#}" in line, f"{path}:{number}"
+
+
+@pytest.mark.django_db
+def test_an_account_named_after_its_number_shows_the_number_once(alice_client, alice):
+    connection = ConnectionFactory(user=alice)
+    FinancialAccountFactory(connection=connection, name="Savings …9925", mask="9925")
+    FinancialAccountFactory(connection=connection, name="Everyday Checking", mask="1111")
+
+    page = html.unescape(alice_client.get("/").content.decode())
+
+    assert page.count("9925") == 1
+    assert re.search(r"Everyday Checking</a>\s*<span class=\"muted\">…1111</span>", page)
+
+
+@pytest.mark.django_db
+def test_the_card_of_imported_files_shows_no_refresh_status(alice_client, alice):
+    ConnectionFactory(user=alice, provider=Connection.Provider.FILE, url="", institution="")
+
+    page = alice_client.get("/").content.decode()
+
+    assert "Import a file" in page
+    assert "Last refresh" not in page and 'title="Connection status"' not in page

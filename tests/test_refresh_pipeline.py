@@ -490,3 +490,32 @@ def test_s3_folders_are_the_common_prefixes_of_every_page():
     assert store.folders("raw/") == ["12", "3", "7"]
     assert [c.get("ContinuationToken") for c in calls] == [None, "t"]
     assert all(c["Delimiter"] == "/" and c["Prefix"] == "raw/" for c in calls)
+
+
+@pytest.mark.parametrize("then", ["answers", "refuses the login", "is down"])
+def test_unlinking_while_the_bank_answers_ends_the_refresh_quietly(alice, bank_today,
+                                                                   monkeypatch, then):
+    """The person unlinks the connection while its refresh waits for the bank: whatever
+    the bank answers then, nothing is stored and nobody is told a refresh failed."""
+    from accounts.services import account_unlink
+
+    real_fetch = sandbox.provider.fetch
+    connection = link(alice)
+    before = Notification.objects.filter(user=alice).count()
+
+    def fetch_while_unlinked(ctx):
+        account_unlink(connection=connection)
+        if then == "refuses the login":
+            raise sandbox.AuthenticationFailed("The bank refused the login.")
+        if then == "is down":
+            raise sandbox.TransientProviderError("The demo bank is down for maintenance.")
+        return real_fetch(ctx)
+
+    monkeypatch.setattr(sandbox.provider, "fetch", fetch_while_unlinked)
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+
+    assert refresh_execute(run_id=run.id, final_attempt=True) is None
+    assert not Connection.objects.filter(pk=connection.pk).exists()
+    assert not RefreshRun.objects.filter(connection_id=connection.pk).exists()
+    assert not Transaction.objects.filter(user=alice).exists()
+    assert Notification.objects.filter(user=alice).count() == before

@@ -159,11 +159,15 @@ def _parse_date(value: str, date_format: str | None, day_first: bool) -> date:
     if found is None and re.fullmatch(r"[0-9]{8}", value):
         found = _strptime(value, ("%Y%m%d",))
     if found is None:
+        # Said for both faces: the import form's "Dates are written" choice, and the
+        # API's day_first and date_format options.
         if day_first:
-            expected = "like 2024-01-15 or 15/01/2024"
-        else:
-            expected = "like 2024-01-15 or 01/15/2024 (pass day_first for 15/01/2024)"
-        raise FieldError(f"expected a date {expected} or a date_format, found {value!r}")
+            raise FieldError(f"expected a date like 2024-01-15 or 15/01/2024, found {value!r} "
+                             "(dates written another way need their format: date_format "
+                             "in the API)")
+        raise FieldError(f"expected a date like 2024-01-15 or 01/15/2024, found {value!r} (a "
+                         "file that writes the day first, as 15/01/2024, needs \"Dates are "
+                         "written: Day first\", day_first in the API)")
     return found
 
 

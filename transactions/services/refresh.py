@@ -183,6 +183,8 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
     except ProviderError as exc:
         _fail(run, str(exc))
     except Exception as exc:
+        if _unlinked(connection.pk, run):
+            return None  # its dump record could not point at it any more: not a bug
         # A bug: fail the run visibly (support sees it in the admin) instead of leaving it
         # "running" for the requeue sweep to repeat forever; the traceback goes to the log.
         _fail(run, f"internal error ({type(exc).__name__}); support has been told")
@@ -198,8 +200,16 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
             dedupe_key=f"refresh_finished:{run.id}",
         )
         return run
-    run.refresh_from_db()
-    return run
+    return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
+
+
+def _unlinked(connection_id, run: RefreshRun) -> bool:
+    """Whether the person unlinked the connection while its refresh ran (its runs went
+    with it): then the refresh ends quietly, with nothing to tell anyone."""
+    if Connection.objects.filter(pk=connection_id).exists():
+        return False
+    log.info("refresh %s ended: connection %s was unlinked meanwhile", run.pk, connection_id)
+    return True
 
 
 def _name(connection: Connection) -> str:
@@ -210,6 +220,8 @@ def _name(connection: Connection) -> str:
 def _fail(
     run: RefreshRun, message: str, status: str = Connection.Status.ERROR, release: bool = True
 ) -> None:
+    if _unlinked(run.connection_id, run):
+        return
     log.warning("refresh %s of connection %s failed: %s", run.pk, run.connection_id, message)
     with transaction.atomic():
         Connection.objects.filter(pk=run.connection_id).update(
