@@ -67,7 +67,7 @@ class IntegerFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-def query_bool(request, name: str, *, default: bool = False) -> bool:
+def query_bool(request, name: str, *, default: bool | None = False) -> bool | None:
     """A boolean query parameter outside a FilterSet (absent or empty: ``default``)."""
     text = request.query_params.get(name, "")
     if not text.strip():

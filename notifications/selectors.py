@@ -8,10 +8,11 @@ from .models import Channel, Notification, Preference, Webhook
 from .services.preferences import DEFAULTS
 
 
-def notifications_for(*, user, unread: bool = False) -> QuerySet[Notification]:
+def notifications_for(*, user, unread: bool | None = None) -> QuerySet[Notification]:
+    """Newest first; ``unread``: True only the unread ones, False only the read ones."""
     rows = Notification.objects.filter(user=user)
-    if unread:
-        rows = rows.filter(read_at__isnull=True)
+    if unread is not None:
+        rows = rows.filter(read_at__isnull=unread)
     return rows.order_by("-id")
 
 

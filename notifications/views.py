@@ -44,7 +44,7 @@ def notification_list(request):
     costs the same however far back it is, and one arriving meanwhile shifts nothing.
     ``?unread=1`` shows unread ones only."""
     unread_only = request.GET.get("unread") == "1"
-    rows = notifications_for(user=request.user, unread=unread_only)
+    rows = notifications_for(user=request.user, unread=True if unread_only else None)
     before = request.GET.get("before")
     if before:
         rows = rows.filter(id__lt=_positive_int(before, "before"))

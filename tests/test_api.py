@@ -231,6 +231,9 @@ def test_the_pending_filter_reads_true_and_false(api, two_transactions, text, ex
     ("pending=maybe", "pending"),
     ("pending=2", "pending"),
     ("date_from=yesterday", "date_from"),
+    # not read as January 11 (US order) when 1 November was meant: YYYY-MM-DD only
+    ("date_from=01/11/2026", "date_from"),
+    ("date_to=2026-11-1x", "date_to"),
     ("account=1.5", "account"),
     ("account=abc", "account"),
     ("account=0", "account"),
@@ -266,11 +269,14 @@ def test_the_unread_filter_of_notifications_refuses_an_unknown_word(alice, api):
 
     refused = api.get("/api/v1/notifications/?unread=maybe")
     only_unread = api.get("/api/v1/notifications/?unread=yes").json()["results"]
-    every = api.get("/api/v1/notifications/?unread=false").json()["results"]
+    only_read = api.get("/api/v1/notifications/?unread=false").json()["results"]
+    every = api.get("/api/v1/notifications/?unread=").json()["results"]
 
     assert refused.status_code == 400
     assert refused.json()["error"]["details"] == {"unread": ["must be true or false"]}
     assert [n["id"] for n in only_unread] == [unread.id]
+    # false filters as pending=false does (the read ones), not "all"
+    assert [n["id"] for n in only_read] == [read.id]
     assert [n["id"] for n in every] == [unread.id, read.id]
 
 

@@ -325,6 +325,31 @@ def test_an_alert_says_what_was_spent(alice, now):
     assert len(mail.outbox) <= 1  # email delivery is the notifications app's business
 
 
+def test_a_budget_of_nothing_set_by_hand_alerts_at_the_first_spending(alice, now):
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("0"))
+    budgets_check(user_id=alice.id)
+    assert not BudgetAlert.objects.exists()  # nothing spent yet
+
+    spend(alice, MARCH, sub("Fast Food"), "-12.50")
+    budgets_check(user_id=alice.id)
+    budgets_check(user_id=alice.id)
+
+    [alert] = BudgetAlert.objects.all()
+    assert alert.threshold == "exceeded"
+    [told] = Notification.objects.filter(user=alice, kind="budget_exceeded")
+    assert told.title == "Over budget: Food & Dining"
+    assert told.body == ("You have spent 12.50 on Food & Dining in March 2026, which you "
+                         "budgeted nothing for.")
+
+
+def test_a_recommendation_of_nothing_never_alerts(alice, now):
+    spend(alice, MARCH, sub("Fast Food"), "-12.50")
+    assert line(alice, MARCH, "Education").amount == 0
+    spend(alice, MARCH, sub("Tuition"), "-40.00")
+    budgets_check(user_id=alice.id)
+    assert not BudgetAlert.objects.filter(category=top("Education")).exists()
+
+
 def test_an_alert_writes_thousands_as_the_pages_do(alice, now):
     budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("6000"))
     spend(alice, MARCH, sub("Groceries"), "-6450.00")

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from categories.models import Category
+from categories.models import Category, SellerVote
 from tests.conftest import api_client_for
 from tests.factories import ConnectionFactory, FinancialAccountFactory
 from transactions.models import Transaction
@@ -193,6 +193,23 @@ def test_bob_cannot_file_his_transaction_under_alices_category(bob, farmers_mark
     assert set(response.json()["error"]["details"]) == {"category"}
     tx.refresh_from_db()
     assert (tx.category, tx.category_source) == (None, "")
+
+
+def test_a_rename_alone_keeps_the_category_and_locks_the_row(api, alice, farmers_market):
+    tx = spending(alice)
+    Transaction.objects.filter(pk=tx.pk).update(category=farmers_market, category_source="seller")
+
+    renamed = api.patch(f"/api/v1/transactions/{tx.id}/", {"rename_to": "Corner Market"},
+                        format="json")
+    neither = api.patch(f"/api/v1/transactions/{tx.id}/", {"always": True}, format="json")
+
+    assert renamed.status_code == 200
+    body = renamed.json()
+    assert (body["seller"], body["category"], body["category_source"], body["rule"]) == (
+        "Corner Market", farmers_market.id, "manual", None)
+    assert neither.status_code == 400
+    assert set(neither.json()["error"]["details"]) == {"category"}
+    assert not SellerVote.objects.filter(user=alice).exists()  # a rename is no vote
 
 
 # --- documentation ------------------------------------------------------------------------

@@ -667,3 +667,20 @@ def test_qif_accounts_listed_without_transactions_are_not_created():
     statement = parse_file(data)
     assert [(a.external_id, a.kind) for a in statement.accounts] == [
         ("Untyped Card", "credit_card")]
+
+
+def test_a_file_whose_accounts_share_an_id_is_refused_into_one_chosen_account():
+    """Banks number transactions per account: into one chosen account, the card's row
+    would have replaced the checking account's with the same id, and been counted
+    instead of it, without a word."""
+    two = (FIXTURES.parent / "ofx" / "two_accounts.ofx").read_bytes()
+    data = two.replace(b"LN-CC-0511-1", b"LN-CHK-0515-1")
+
+    apart = parse_file(data, filename="two.ofx")
+    assert len({(r.account_external_id, r.external_id) for r in apart.transactions}) == 5
+    with pytest.raises(ImportFormatError, match=r"holds 2 accounts .* 'LN-CHK-0515-1'.*"
+                                                r"without choosing an account"):
+        parse_file(data, filename="two.ofx", into_account=True)
+    # Ids that do not meet go into one account as before.
+    merged = parse_file(two, filename="two.ofx", into_account=True)
+    assert len(merged.transactions) == 5

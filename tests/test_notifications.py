@@ -335,7 +335,11 @@ def test_unread_count_and_unread_filter(alice, bob, api):
 
     assert api.get("/api/v1/notifications/unread-count/").json() == {"unread": 2}
     unread = api.get("/api/v1/notifications/?unread=true").json()["results"]
+    read = api.get("/api/v1/notifications/?unread=false").json()["results"]
+    every = api.get("/api/v1/notifications/").json()["results"]
     assert [n["id"] for n in unread] == [third.id, first.id]
+    assert [n["id"] for n in read] == [second.id]
+    assert [n["id"] for n in every] == [third.id, second.id, first.id]
 
 
 def test_marking_one_read_keeps_the_first_time_it_was_read(alice, api):

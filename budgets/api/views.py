@@ -90,8 +90,9 @@ class BudgetViewSet(viewsets.ViewSet):
             return error
         now = current_month(request.user)
         if month != now:
-            message = (f"budgets are set from the current month ({now:%Y-%m}) on; earlier "
-                       "months keep theirs")
+            message = (f"budgets are set from the current month ({now:%Y-%m}) on: leave out "
+                       "?month= (a budget set now holds for the months after it too; "
+                       "earlier months keep theirs)")
             return error_response(400, "invalid", message, {"month": [message]})
         return None
 

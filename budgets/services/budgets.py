@@ -120,13 +120,18 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
     approaching = Decimal(profile.approaching_percent if profile else 80)
     created: list[BudgetAlert] = []
     for line in budgets_for(user=user, month=month):
-        if line.amount <= 0:
-            continue
         crossed = []
-        if line.spent * 100 >= line.amount * approaching:
-            crossed.append(BudgetAlert.Threshold.APPROACHING)
-        if line.spent >= line.amount:
+        if line.amount > 0:
+            if line.spent * 100 >= line.amount * approaching:
+                crossed.append(BudgetAlert.Threshold.APPROACHING)
+            if line.spent >= line.amount:
+                crossed.append(BudgetAlert.Threshold.EXCEEDED)
+        elif line.source == "manual" and line.spent > 0:
+            # A budget of nothing, set by hand ("no takeaways this month"): any spending
+            # is over it. (A recommendation of nothing is no such wish: no alert.)
             crossed.append(BudgetAlert.Threshold.EXCEEDED)
+        if not crossed:
+            continue
         new = []
         with transaction.atomic():
             for threshold in crossed:
@@ -153,8 +158,12 @@ def _announce(user, line, alert: BudgetAlert, month) -> None:
     exceeded = alert.threshold == BudgetAlert.Threshold.EXCEEDED
     title = (f"Over budget: {line.name}" if exceeded
              else f"{line.percent}% of your {line.name} budget spent")
-    body = (f"You have spent {line.spent:,.2f} of your {line.amount:,.2f} {line.name} budget "
-            f"for {month:%B %Y} ({line.percent}%).")
+    if line.amount > 0:
+        body = (f"You have spent {line.spent:,.2f} of your {line.amount:,.2f} {line.name} "
+                f"budget for {month:%B %Y} ({line.percent}%).")
+    else:
+        body = (f"You have spent {line.spent:,.2f} on {line.name} in {month:%B %Y}, which you "
+                "budgeted nothing for.")
     notification_create(
         user=user,
         kind="budget_exceeded" if exceeded else "budget_approaching",

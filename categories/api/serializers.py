@@ -62,13 +62,21 @@ class RuleSerializer(serializers.ModelSerializer):
 
 
 class TransactionCategorizeSerializer(serializers.Serializer):
-    """``PATCH /api/v1/transactions/{id}/``: file the transaction under a category by
-    hand; it is never recategorised automatically again."""
+    """``PATCH /api/v1/transactions/{id}/``: file the transaction under a category, or
+    give its seller another name, or both, by hand; it is never recategorised
+    automatically again."""
 
-    category = UserCategoryField()
+    category = UserCategoryField(required=False,
+                                 help_text="left out: the transaction keeps its category")
     always = serializers.BooleanField(
         required=False, default=False,
         help_text="also create a rule: always do this for this seller (applied to the past)",
     )
     rename_to = serializers.CharField(required=False, allow_blank=True, default="",
                                       max_length=200, help_text="display name for the seller")
+
+    def validate(self, attrs):
+        if attrs.get("category") is None and not attrs.get("rename_to", "").strip():
+            raise serializers.ValidationError(
+                {"category": "Give a category, a new name (rename_to), or both."})
+        return attrs

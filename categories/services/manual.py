@@ -60,18 +60,23 @@ def category_create(*, user, parent: Category, name: str) -> Category:
 
 @transaction.atomic
 def transaction_categorize(
-    *, user, transaction_id: int, category: Category, always: bool = False,
+    *, user, transaction_id: int, category: Category | None = None, always: bool = False,
     rename_to: str = "",
 ) -> tuple[Transaction, Rule | None]:
-    """The user files a transaction under ``category`` by hand.
+    """The user files a transaction under ``category`` by hand (``None``: the category
+    it has, for a rename alone).
 
-    1. The row is locked and marked ``manual``: nothing automatic changes it again.
-    2. The choice is the user's vote for the seller's crowd category (one vote per user
-       and seller, their latest choice).
+    1. The row is locked and marked ``manual``: nothing automatic changes it again (nor
+       the name it was given).
+    2. A category chosen is the user's vote for the seller's crowd category (one vote per
+       user and seller, their latest choice); a rename alone votes for nothing.
     3. ``always``: a rule for the seller (Mint's "always do this for …"), applied to the
        user's past non-manual transactions in the background.
     """
     tx = Transaction.objects.select_for_update().get(user=user, id=transaction_id)
+    chosen = category is not None
+    if category is None:
+        category = tx.category or Category.objects.get(id=uncategorized_id())
     if not categories_for(user=user).filter(id=category.id).exists():
         raise ValidationError({"category": "Unknown category."})
     if tx.category_id != category.id:
@@ -85,7 +90,7 @@ def transaction_categorize(
     if rename_to:
         tx.seller = rename_to[:200]
     tx.save(update_fields=["category", "category_source", "seller", "updated_at"])
-    if tx.seller_key:
+    if tx.seller_key and chosen:
         crowd_vote(user=user, seller_key=tx.seller_key, category=category)
     rule = None
     if always:

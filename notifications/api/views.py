@@ -31,7 +31,8 @@ from .serializers import (
 
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           viewsets.GenericViewSet):
-    """The user's in-app notifications, newest first (``?unread=true`` for unread only)."""
+    """The user's in-app notifications, newest first (``?unread=true`` for the unread ones
+    only, ``?unread=false`` for the read ones)."""
 
     queryset = Notification.objects.none()  # for the schema; get_queryset scopes
     serializer_class = NotificationSerializer
@@ -40,10 +41,11 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     def get_queryset(self):
         return notifications_for(user=self.request.user,
-                                 unread=query_bool(self.request, "unread"))
+                                 unread=query_bool(self.request, "unread", default=None))
 
     @extend_schema(
-        parameters=[OpenApiParameter("unread", bool, description="only unread ones (true/false)")]
+        parameters=[OpenApiParameter("unread", bool,
+                                    description="true: only unread ones; false: only read ones")]
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)

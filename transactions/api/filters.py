@@ -8,8 +8,12 @@ from ..models import Transaction
 class TransactionFilter(django_filters.FilterSet):
     account = IntegerFilter(field_name="account_id")
     connection = django_filters.UUIDFilter(field_name="account__connection_id")
-    date_from = django_filters.DateFilter(field_name="posted_on", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="posted_on", lookup_expr="lte")
+    # YYYY-MM-DD only: Django would also read 01/11/2026, as January 11 (US order), and
+    # give someone who meant 1 November the wrong months without a word.
+    date_from = django_filters.DateFilter(field_name="posted_on", lookup_expr="gte",
+                                          input_formats=["%Y-%m-%d"])
+    date_to = django_filters.DateFilter(field_name="posted_on", lookup_expr="lte",
+                                        input_formats=["%Y-%m-%d"])
     q = django_filters.CharFilter(method="filter_text", label="text in description or seller")
     pending = StrictBooleanFilter()  # ?pending=maybe is a 400, not every row
 

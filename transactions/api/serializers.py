@@ -35,6 +35,18 @@ class TransactionSerializer(serializers.ModelSerializer):
         return str(obj.category) if obj.category_id else ""
 
 
+class TransactionCategorizedSerializer(TransactionSerializer):
+    """The answer to ``PATCH /api/v1/transactions/{id}/``: the transaction, and the rule
+    that ``"always": true`` made or changed."""
+
+    rule = serializers.IntegerField(read_only=True, allow_null=True,
+                                    help_text="the rule made or changed (always), else null")
+
+    class Meta(TransactionSerializer.Meta):
+        fields = [*TransactionSerializer.Meta.fields, "rule"]
+        read_only_fields = fields
+
+
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     account = serializers.PrimaryKeyRelatedField(

@@ -13,7 +13,12 @@ from ..selectors import import_jobs_for, transactions_for
 from ..services.imports import import_create
 from .filters import TransactionFilter
 from .pagination import KeysetPagination
-from .serializers import ImportJobSerializer, ImportUploadSerializer, TransactionSerializer
+from .serializers import (
+    ImportJobSerializer,
+    ImportUploadSerializer,
+    TransactionCategorizedSerializer,
+    TransactionSerializer,
+)
 
 
 class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
@@ -30,16 +35,16 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return transactions_for(user=self.request.user)
 
-    @extend_schema(request=TransactionCategorizeSerializer, responses=TransactionSerializer)
+    @extend_schema(request=TransactionCategorizeSerializer,
+                   responses=TransactionCategorizedSerializer)
     def partial_update(self, request, pk=None):
         tx = self.get_object()
         data = TransactionCategorizeSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         tx, rule = transaction_categorize(user=request.user, transaction_id=tx.id,
                                           **data.validated_data)
-        body = TransactionSerializer(tx).data
-        body["rule"] = rule.id if rule else None
-        return Response(body)
+        tx.rule = rule.id if rule else None
+        return Response(TransactionCategorizedSerializer(tx).data)
 
 
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -99,9 +99,29 @@ def parse_file(
     fmt = (format or detect_format(data, filename=filename)).strip().lower()
     parser = _parser(fmt)
     if fmt == "ofx":
-        return parser(data, unnamed_accounts=into_account)
-    known = {"qif": qif.OPTIONS, "csv": csv_import.OPTIONS, "mint": mint_csv.OPTIONS}[fmt]
-    return parser(data, {k: v for k, v in options.items() if k in known})
+        statement = parser(data, unnamed_accounts=into_account)
+    else:
+        known = {"qif": qif.OPTIONS, "csv": csv_import.OPTIONS, "mint": mint_csv.OPTIONS}[fmt]
+        statement = parser(data, {k: v for k, v in options.items() if k in known})
+    if into_account:
+        _refuse_ids_shared_by_accounts(statement)
+    return statement
+
+
+def _refuse_ids_shared_by_accounts(statement: Statement) -> None:
+    """A file of several accounts goes into the one account the user chose: an id that
+    two of its accounts both use (banks number transactions per account) would make one
+    row replace the other there, and a transaction would be lost without a word."""
+    first_account: dict[str, str] = {}
+    for record in statement.transactions:
+        account = first_account.setdefault(record.external_id, record.account_external_id)
+        if account != record.account_external_id:
+            accounts = sorted({r.account_external_id for r in statement.transactions})
+            raise ImportFormatError(
+                f"the file holds {len(accounts)} accounts ({', '.join(accounts)}) and two of "
+                f"them both have a transaction with the id {record.external_id!r}: in one "
+                "account, one would replace the other. Import the file without choosing an "
+                "account, and each of its accounts gets its own")
 
 
 def _parser(fmt: str) -> Callable[..., Statement]:
