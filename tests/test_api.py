@@ -214,6 +214,24 @@ def two_transactions(alice):
     return {"pending": tx("p", True), "posted": tx("s", False), "account": account}
 
 
+@pytest.mark.parametrize("query", ["lumière", "LUMIÈRE", "Lumière", "café lum", "été"])
+def test_the_text_filter_ignores_case_beyond_ascii(api, alice, query):
+    """On SQLite (embedded mode) LIKE folds ASCII letters only; PostgreSQL folds all."""
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    found = Transaction.objects.create(
+        user=alice, account=account, external_id="c", posted_on=date(2026, 5, 3),
+        amount=Decimal("-4.50"), description="CAFÉ LUMIÈRE BOSTON MA", seller="CAFÉ LUMIÈRE",
+        memo="ÉTÉ",
+    )
+    Transaction.objects.create(
+        user=alice, account=account, external_id="d", posted_on=date(2026, 5, 3),
+        amount=Decimal("-4.50"), description="COFFEE", seller="Coffee")
+
+    results = api.get("/api/v1/transactions/", {"q": query}).json()["results"]
+
+    assert [t["id"] for t in results] == [found.id]
+
+
 @pytest.mark.parametrize("text, expected", [
     ("true", ["pending"]), ("TRUE", ["pending"]), ("1", ["pending"]), ("yes", ["pending"]),
     ("false", ["posted"]), ("0", ["posted"]), ("no", ["posted"]),

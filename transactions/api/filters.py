@@ -33,11 +33,20 @@ class TransactionFilter(django_filters.FilterSet):
         return valid
 
     def filter_text(self, queryset, name, value):
-        from django.db.models import Q
+        from django.db import connection
+        from django.db.models import F, Func, Q
 
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(description__icontains=value) | Q(seller__icontains=value) | Q(memo__icontains=value)
-        )
+        fields = ("description", "seller", "memo")
+        if connection.vendor == "sqlite":
+            # SQLite's LIKE folds ASCII only: fold both sides (transactions/apps.py).
+            folded = {f"{f}_folded": Func(F(f), function="mint_casefold") for f in fields}
+            value = value.casefold()
+            queryset = queryset.alias(**folded)
+            fields = tuple(folded)
+        match = Q()
+        for field in fields:
+            match |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(match)
