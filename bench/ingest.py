@@ -59,7 +59,9 @@ and the process with more rows set the clock: 5–15 % longer than the other). I
 COPYs a fixed share of the rows, balanced by rows (its COPY text built before the
 clock), into the same bare table at the same time, in its own transaction. The clock is the parent's
 wall-clock from handing out the work to the last process's answer; forking, Django's
-state and connecting happen before any clock starts, as in a worker that is already up.
+state and connecting happen before any clock starts, as in a worker that is already up,
+and so does one small ingest per process (``warm_up``: the imports, the broker
+connection and the session caches that a worker's first task pays once in its life).
 With N > 1 the headline figures (``rows_per_s``, ``copy_rows_per_s``, ``ratio``,
 ``reingest_rows_per_s``, ``copy_from_records_rows_per_s``, the per-repetition seconds)
 are the N-process ones, and one process is measured in the same run, its repetitions
@@ -375,6 +377,23 @@ def delete_bench_users() -> int:
         for table in tables:
             cursor.execute(f"VACUUM ANALYZE {table}")
     return len(ids)
+
+
+WARM_UP_ROWS = 200
+
+
+def warm_up(plan: Plan) -> None:
+    """Outside every clock, once per process: one small statement ingested for a
+    throwaway user (deleted with the other bench users before the first repetition), so
+    that each process is in the state of a worker that has run tasks before. Its first
+    statement otherwise pays what a worker pays once in its life: importing the broker's
+    transport and opening its connection at the first task sent (~0.1 s), compiling
+    Django's queries, the database session's catalog caches (a fresh process took
+    ~0.5 s more over its first 10 statements, then ran as in the later repetitions)."""
+    accounts, transactions, payload = plan.statements[0]
+    small = Plan(users=1, connections=1, accounts=len(accounts),
+                 statements=[(accounts, transactions[:WARM_UP_ROWS], payload)])
+    ingest_all(small, create_owners(small, tag=f"warm{os.getpid()}"))
 
 
 def count_rows(owners: Owners) -> int:
@@ -732,7 +751,7 @@ def _child_main(plan: Plan, share: list[int], counter, pipe, inherited: list) ->
         copy_into(table, plan, user_ids, account_ids, share, state.pop("copy_text", None))
 
     commands = {"owners": owners, "ingest": ingest, "copy_text": copy_text, "copy": copy,
-                "forget": forget_descriptions}
+                "forget": forget_descriptions, "warm": partial(warm_up, plan)}
     try:
         connection.ensure_connection()
         with connection.cursor() as cursor:
@@ -1219,6 +1238,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.workers > 1:
                 log(f"starting {args.workers} worker processes (outside every clock) …")
                 pool = WorkerPool(plan, args.workers)
+                pool.call("warm")
+            warm_up(plan)  # this process measures the 1-process figures
+            delete_bench_users()
             ingest, copy = measure_paired(plan, args.repeat, pool)
             if pool is not None:
                 pool.close()
