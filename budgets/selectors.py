@@ -190,6 +190,16 @@ def budgets_for(*, user, month: date, tops: Tops | None = None,
     return lines
 
 
+def currencies_for(*, user) -> list[str]:
+    """The currencies of the user's accounts. Amounts are kept as the bank gives them and
+    added as written: with more than one currency the totals mix them (no conversion),
+    which the pages and the API say."""
+    from accounts.models import FinancialAccount
+
+    return sorted(set(FinancialAccount.objects.filter(user=user)
+                      .values_list("currency", flat=True)))
+
+
 def summary_for(*, user, month: date) -> dict:
     """Spending by top-level category, income, net and budgets for one month."""
     tops = top_levels(user=user)
@@ -204,6 +214,7 @@ def summary_for(*, user, month: date) -> dict:
     spent = sum((-current.get(t, ZERO) for t in tops.spending), ZERO)
     return {
         "month": f"{month:%Y-%m}",
+        "currencies": currencies_for(user=user),
         "spending": sorted(by_category, key=lambda c: Decimal(c["spent"]), reverse=True),
         "spent": _money(spent),
         "income": _money(income),

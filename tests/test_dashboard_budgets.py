@@ -584,9 +584,9 @@ def test_the_budgets_page_runs_a_fixed_number_of_queries(alice_client, alice,
     notify(alice, 5)
     alice_client.get("/")  # session and last-active writes out of the way
 
-    # session, user, unread badge; the summary (categories, spending, profile, budgets);
-    # the rows (the same four); the profile for the settings form
-    with django_assert_max_num_queries(12):
+    # session, user, unread badge; the summary (categories, spending, profile, budgets,
+    # the accounts' currencies); the rows (the same four); the profile for the settings form
+    with django_assert_max_num_queries(13):
         cold = alice_client.get("/budgets/", {"month": "2026-03"})
     # the summary from the cache
     with django_assert_max_num_queries(8):

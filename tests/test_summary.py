@@ -83,7 +83,7 @@ def test_a_summary_is_served_from_the_cache_with_few_queries(api, history,
 
 
 def test_a_cold_summary_costs_a_handful_of_queries(api, history, django_assert_max_num_queries):
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):  # … the accounts' currencies among them
         assert api.get("/api/v1/summary/?month=2026-03")["X-Cache"] == "miss"
 
 
@@ -135,3 +135,22 @@ def test_a_write_during_a_slow_read_is_never_hidden(api, alice, history,
     with mock.patch("budgets.api.views.summary_for", side_effect=slow_read):
         assert spent(api) == "45.00"  # the read that raced the write
     assert spent(api) == "52.00"
+
+
+def test_the_summary_names_the_currencies_it_adds_without_converting(api, alice, client,
+                                                                    history):
+    from tests.factories import FinancialAccountFactory
+
+    client.force_login(alice)
+    alice_client = client
+    one = api.get("/api/v1/summary/?month=2026-03").json()
+    page = alice_client.get("/budgets/?month=2026-03").content.decode()
+    assert one["currencies"] == ["USD"] and 'data-note="currencies"' not in page
+
+    FinancialAccountFactory(connection=history, currency="EUR")
+    two = api.get("/api/v1/summary/?month=2026-04").json()  # not cached yet
+    page = alice_client.get("/budgets/?month=2026-04").content.decode()
+
+    assert two["currencies"] == ["EUR", "USD"]
+    assert "Your accounts are in EUR, USD: these totals and budgets add their amounts as " \
+           "written, without converting them." in page

@@ -47,6 +47,10 @@ class BudgetProfileSerializer(serializers.ModelSerializer):
 
 class SummarySerializer(serializers.Serializer):
     month = serializers.CharField()
+    currencies = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="the currencies of the user's accounts; with more than one, the amounts "
+                  "are added as written, not converted")
     spending = serializers.ListField(child=serializers.DictField())
     spent = _money()
     income = _money()
