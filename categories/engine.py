@@ -493,24 +493,6 @@ class Categorizer:
                 return _word_heuristic(paths.pop())
         return None
 
-    def _says_another_business(self, key: str, following: list[str]) -> bool:
-        """Whether the words right after a one-word seller name say the line is another
-        kind of business: "DELTA DENTAL" is no airline, "JOHNSON & SONS PLUMBING" no
-        laundry (a one-word name is often also a surname or a place). Only a kind of
-        business of another top-level category than the seller's counts ("SHELL OIL",
-        "TARGET OPTICAL" of the same one keep the seller)."""
-        path = self.dictionary.lookup(key)[1]
-        if not path or not following:
-            return False
-        top = path.split(" › ")[0]
-        kinds = self._kinds
-        for i, word in enumerate(following):
-            pair = f"{word} {following[i + 1]}" if i + 1 < len(following) else ""
-            kind = kinds.get(pair) or kinds.get(word)
-            if kind is not None:
-                return kind.split(" › ")[0] != top
-        return False
-
     def _squashed(self, squashed: str) -> str | None:
         """The key whose words, run together, are ``squashed``: statements squash names
         (OFFICEDEPOT; PF CHANGS for P.F. Chang's, key "p f changs"). Walks the prefixes
@@ -565,8 +547,6 @@ class Categorizer:
             if i == 0 and best is not None:
                 # What the cleaned line starts with is the seller's name; a longer key
                 # further in would be a city or a street ("SAN DIEGO", "PARK CENTRAL").
-                if best_n == 1 and self._says_another_business(best, tokens[1:4]):
-                    return None
                 return best
             if i == 0:
                 best_n = 1  # further in, only keys of two or more words count

@@ -56,19 +56,6 @@ def test_sellers_are_found_in_bank_descriptions(raw, seller, path):
     assert (found_seller, found_path, source) == (seller, path, "seller")
 
 
-@pytest.mark.parametrize(("raw", "path"), [
-    # a one-word seller name followed by another kind of business is that business
-    ("DELTA DENTAL INS PREMIUM", "Health & Fitness › Dentist"),
-    ("JOHNSON & SONS PLUMBING", "Home › Home Services"),
-    # … but words of the seller's own kind, or a city, keep the seller
-    ("SHELL OIL 57444", "Auto & Transport › Gas & Fuel"),
-    ("STARBUCKS MENLO PARK CA", "Food & Dining › Coffee Shops"),
-    ("DELTA AIR 0062345678901", "Travel › Air Travel"),
-])
-def test_a_one_word_name_followed_by_another_kind_of_business_is_that_business(raw, path):
-    assert categorizer().classify(raw)[2] == path
-
-
 def test_one_seller_has_one_key_whatever_the_spelling():
     engine = categorizer()
     assert engine.match("WHOLEFDS MKT #10233").key == engine.match("WHOLE FOODS MARKET").key
