@@ -86,9 +86,10 @@ def account_connect(
 
 def _linked(*, user: User, provider: str, url: str, login: str) -> Connection | None:
     """The user's connection for this login at this URL (any case, with or without a
-    final /), if any. A login in another case is the same login: banks (and the demo
-    bank) do not tell "Frank" from "frank", and linking it again would count every
-    transaction twice. Logins are encrypted: each of the user's connections of that
+    final /), if any. A login in another case is taken as the same login: most banks (and
+    the demo bank) do not tell "Frank" from "frank", and linking it again would count
+    every transaction twice; two logins of one person at one bank that differ only in
+    case are not supported. Logins are encrypted: each of the user's connections of that
     provider is decrypted, a handful at most."""
     same, who = url.rstrip("/").lower(), login.strip().casefold()
     for connection in Connection.objects.filter(user=user, provider=provider):

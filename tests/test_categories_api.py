@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from categories.models import Category, SellerVote
+from categories.models import Category, Rule, SellerVote
 from tests.conftest import api_client_for
 from tests.factories import ConnectionFactory, FinancialAccountFactory
 from transactions.models import Transaction
@@ -202,13 +202,17 @@ def test_a_rename_alone_keeps_the_category_and_locks_the_row(api, alice, farmers
     renamed = api.patch(f"/api/v1/transactions/{tx.id}/", {"rename_to": "Corner Market"},
                         format="json")
     neither = api.patch(f"/api/v1/transactions/{tx.id}/", {"always": True}, format="json")
+    rule_of_a_guess = api.patch(f"/api/v1/transactions/{tx.id}/",
+                                {"rename_to": "Corner", "always": True}, format="json")
 
     assert renamed.status_code == 200
     body = renamed.json()
     assert (body["seller"], body["category"], body["category_source"], body["rule"]) == (
         "Corner Market", farmers_market.id, "manual", None)
-    assert neither.status_code == 400
+    assert neither.status_code == rule_of_a_guess.status_code == 400
     assert set(neither.json()["error"]["details"]) == {"category"}
+    assert "category for the rule" in str(rule_of_a_guess.json()["error"]["details"])
+    assert not Rule.objects.filter(user=alice).exists()
     assert not SellerVote.objects.filter(user=alice).exists()  # a rename is no vote
 
 

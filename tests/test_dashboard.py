@@ -594,6 +594,8 @@ def test_transactions_text_account_and_date_filters(alice_client, alice, bob):
     assert [tx.external_id for tx in since.context["transactions"]] == ["3", "2"]
     assert backwards.status_code == 400
     assert "The end date is before the start date." in backwards.content.decode()
+    # as the API: YYYY-MM-DD only (01/05/2026 would be January 5 to Django)
+    assert alice_client.get("/transactions/", {"date_from": "01/05/2026"}).status_code == 400
 
 
 @pytest.mark.django_db

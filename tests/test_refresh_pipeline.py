@@ -519,3 +519,41 @@ def test_unlinking_while_the_bank_answers_ends_the_refresh_quietly(alice, bank_t
     assert not RefreshRun.objects.filter(connection_id=connection.pk).exists()
     assert not Transaction.objects.filter(user=alice).exists()
     assert Notification.objects.filter(user=alice).count() == before
+
+
+def test_unlinking_before_the_claim_ends_the_last_attempt_quietly(alice, bank_today, monkeypatch):
+    from accounts.services import account_unlink
+    from transactions.services import refresh
+
+    connection = link(alice)
+    before = Notification.objects.filter(user=alice).count()
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+
+    def claim_lost_to_an_unlink(connection_id, run_id):
+        account_unlink(connection=connection)
+        return False
+
+    monkeypatch.setattr(refresh, "_claim", claim_lost_to_an_unlink)
+
+    assert refresh_execute(run_id=run.id, final_attempt=True) is None
+    assert Notification.objects.filter(user=alice).count() == before
+
+
+def test_a_bug_after_an_unlink_is_still_logged_with_its_traceback(alice, bank_today,
+                                                                  monkeypatch, caplog):
+    from accounts.services import account_unlink
+
+    connection = link(alice)
+
+    def broken(raw):
+        account_unlink(connection=connection)
+        raise KeyError("accounts")
+
+    monkeypatch.setattr(sandbox.provider, "parse", broken)
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+
+    with caplog.at_level("INFO", logger="transactions.services.refresh"):
+        assert refresh_execute(run_id=run.id, final_attempt=True) is None
+
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "unlinked" in record.getMessage() and record.exc_info[0] is KeyError

@@ -20,9 +20,11 @@ class TransactionFilterForm(forms.Form):
                         widget=forms.SearchInput(attrs={"placeholder": "Description or seller"}))
     account = _AccountChoiceField(label="Account", required=False, queryset=None,
                                   empty_label="All accounts")
-    date_from = forms.DateField(label="From", required=False,
+    # YYYY-MM-DD, as the date picker sends and as the API reads (transactions/api/filters.py):
+    # 01/11/2026 in a typed address would be January 11 to Django, not 1 November.
+    date_from = forms.DateField(label="From", required=False, input_formats=["%Y-%m-%d"],
                                 widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False,
+    date_to = forms.DateField(label="To", required=False, input_formats=["%Y-%m-%d"],
                               widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, user, **kwargs):

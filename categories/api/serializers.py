@@ -76,7 +76,13 @@ class TransactionCategorizeSerializer(serializers.Serializer):
                                       max_length=200, help_text="display name for the seller")
 
     def validate(self, attrs):
-        if attrs.get("category") is None and not attrs.get("rename_to", "").strip():
-            raise serializers.ValidationError(
-                {"category": "Give a category, a new name (rename_to), or both."})
+        if attrs.get("category") is None:
+            if not attrs.get("rename_to", "").strip():
+                raise serializers.ValidationError(
+                    {"category": "Give a category, a new name (rename_to), or both."})
+            if attrs.get("always"):
+                # The row's category may be a guess (a refund filed under Income): a rule
+                # would spread it over the seller's past rows.
+                raise serializers.ValidationError(
+                    {"category": "Choose the category for the rule that always applies."})
         return attrs

@@ -40,8 +40,11 @@ class TransactionFilter(django_filters.FilterSet):
         if not value:
             return queryset
         fields = ("description", "seller", "memo")
-        if connection.vendor == "sqlite":
-            # SQLite's LIKE folds ASCII only: fold both sides (transactions/apps.py).
+        if connection.vendor == "sqlite" and not value.isascii():
+            # SQLite's LIKE folds ASCII only: fold both sides (transactions/apps.py). A
+            # Python call per column and row scanned: 0.12 s per 100,000 rows against
+            # 0.02 s, so only for text that needs it ("lumière"; "cafe" finds no "CAFÉ"
+            # either way).
             folded = {f"{f}_folded": Func(F(f), function="mint_casefold") for f in fields}
             value = value.casefold()
             queryset = queryset.alias(**folded)

@@ -116,7 +116,8 @@ def _refuse_ids_shared_by_accounts(statement: Statement) -> None:
     for record in statement.transactions:
         account = first_account.setdefault(record.external_id, record.account_external_id)
         if account != record.account_external_id:
-            accounts = sorted({r.account_external_id for r in statement.transactions})
+            accounts = sorted({r.account_external_id or "(no id)"
+                               for r in statement.transactions})
             raise ImportFormatError(
                 f"the file holds {len(accounts)} accounts ({', '.join(accounts)}) and two of "
                 f"them both have a transaction with the id {record.external_id!r}: in one "

@@ -109,8 +109,7 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
     if not _claim(connection.pk, run.pk):
         if final_attempt:
             _fail(run, "another refresh of this connection kept it busy", release=False)
-            run.refresh_from_db()
-            return run
+            return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
         raise RefreshRetry("another refresh of this connection is running")
     RefreshRun.objects.filter(pk=run.pk).update(
         status=RefreshRun.Status.RUNNING, attempts=run.attempts + 1,
@@ -183,8 +182,10 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
     except ProviderError as exc:
         _fail(run, str(exc))
     except Exception as exc:
-        if _unlinked(connection.pk, run):
-            return None  # its dump record could not point at it any more: not a bug
+        # Unlinked meanwhile: the dump record could not point at the connection any more
+        # (an IntegrityError); anything else is logged with its traceback all the same.
+        if _unlinked(connection.pk, run, error=exc):
+            return None
         # A bug: fail the run visibly (support sees it in the admin) instead of leaving it
         # "running" for the requeue sweep to repeat forever; the traceback goes to the log.
         _fail(run, f"internal error ({type(exc).__name__}); support has been told")
@@ -203,12 +204,18 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
     return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
 
 
-def _unlinked(connection_id, run: RefreshRun) -> bool:
+def _unlinked(connection_id, run: RefreshRun, error: Exception | None = None) -> bool:
     """Whether the person unlinked the connection while its refresh ran (its runs went
-    with it): then the refresh ends quietly, with nothing to tell anyone."""
+    with it): then the refresh ends with nothing to tell the person. An error other than
+    the one the unlink causes is still logged with its traceback, for support."""
     if Connection.objects.filter(pk=connection_id).exists():
         return False
-    log.info("refresh %s ended: connection %s was unlinked meanwhile", run.pk, connection_id)
+    if error is None or isinstance(error, IntegrityError):
+        log.info("refresh %s ended: connection %s was unlinked meanwhile", run.pk,
+                 connection_id)
+    else:
+        log.error("refresh %s failed after connection %s was unlinked", run.pk, connection_id,
+                  exc_info=error)
     return True
 
 
