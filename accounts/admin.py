@@ -193,6 +193,16 @@ class ReadOnly(admin.ModelAdmin):
         return (isinstance(self, DeletesThroughService)
                 and super().has_delete_permission(request, obj))
 
+    def response_delete(self, request, obj_display, obj_id):
+        """Back to the list after a delete (Django goes there only for those who may
+        change rows, which nobody may here: it went to the admin's home page)."""
+        response = super().response_delete(request, obj_display, obj_id)
+        if response.status_code == 302 and self.has_view_permission(request):
+            opts = self.opts
+            response["Location"] = reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+        return response
+
 
 @admin.register(User)
 class UserAdmin(DeletesThroughService, BaseUserAdmin):
@@ -315,6 +325,7 @@ class FinancialAccountAdmin(DeletesThroughService, ReadOnly):
     # Deleting goes through the service, which takes the rows' spending away with them.
     def delete_model(self, request, obj):
         financial_account_delete(account=obj)
+        self._comes_back(request)
 
     def deleted_by_the_service(self, objs):
         return _transactions_of(objs)
@@ -322,3 +333,9 @@ class FinancialAccountAdmin(DeletesThroughService, ReadOnly):
     def delete_queryset(self, request, queryset):
         for account in queryset:
             financial_account_delete(account=account)
+        self._comes_back(request)
+
+    def _comes_back(self, request):
+        messages.info(request, "While its connection stays linked, the bank sends a deleted "
+                               "account again: it comes back at the next refresh, with its "
+                               "whole history. Unlink the connection to remove it for good.")

@@ -42,4 +42,12 @@ def decrypt_credentials(token: str) -> dict:
 
 
 def rotate_token(token: str) -> str:
-    return fernet().rotate(token.encode()).decode()
+    """The token re-encrypted with the first key. ImproperlyConfigured when no key of
+    ``CREDENTIALS_KEYS`` decrypts it (as ``decrypt_credentials``)."""
+    try:
+        return fernet().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "a stored secret cannot be decrypted with any key of CREDENTIALS_KEYS (a key was "
+            "dropped before rotation finished?)"
+        ) from exc

@@ -135,11 +135,15 @@ def account_unlink(*, connection: Connection) -> None:
 @transaction.atomic
 def financial_account_delete(*, account: FinancialAccount) -> None:
     """Deletes one account and its transactions (support, through the admin), taking their
-    spending away in the same transaction."""
+    spending away in the same transaction. While its connection stays linked the bank
+    still sends the account: the connection's fetch cursor is cleared, so that it comes
+    back at the next refresh with its whole history, not with the days since the last
+    refresh only (unlinking the connection is what removes an account for good)."""
     from budgets.services import spending_apply
     from transactions.models import Transaction
 
     Connection.objects.select_for_update().get(pk=account.connection_id)  # no ingest meanwhile
+    Connection.objects.filter(pk=account.connection_id).update(cursor="")
     rows = Transaction.objects.filter(user_id=account.user_id, account_id=account.pk)
     delta = _spending_of_deleted(user_id=account.user_id, transactions=rows)
     rows.delete()  # by (user, account): the unique index's prefix (see Transaction.account)

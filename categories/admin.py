@@ -23,6 +23,15 @@ class CategoryAdmin(DeletesThroughService, ReadOnly):
         return (obj is None or obj.user_id is not None) and super().has_delete_permission(
             request, obj)
 
+    def get_deleted_objects(self, objs, request):
+        """A selection holding a shared category is refused whole ("Delete selected"
+        would confirm it, then skip it and count it as deleted)."""
+        objs = list(objs)
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if any(category.user_id is None for category in objs):
+            perms_needed = {*perms_needed, "categories of the shared taxonomy"}
+        return deleted, counts, perms_needed, protected
+
     def delete_model(self, request, obj):
         category_delete(category=obj)
 

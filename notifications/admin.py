@@ -43,7 +43,13 @@ class DeliveryAdmin(ReadOnly):
     readonly_fields = ["user", "notification", *DELIVERY_FIELDS, "claimed_until"]
     actions = ["retry_failed"]
 
-    @admin.action(description="Send failed deliveries again", permissions=["view"])
+    def has_resend_permission(self, request):
+        """Sending again writes (as retrying a refresh, which needs the same kind of
+        permission): the right to change deliveries, though no page edits one."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Send failed deliveries again", permissions=["resend"])
     def retry_failed(self, request, queryset):
         count = deliveries_retry(ids=queryset.values_list("id", flat=True))
         messages.success(request, f"{count} failed deliveries queued again.")

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.forms.models import model_to_dict
 
 from accounts.crypto import encrypt_credentials
-from accounts.models import FinancialAccount
+from accounts.models import Connection, FinancialAccount
 from budgets.services.recompute import current_totals, totals_from_rows
 from categories.models import Category, Rule
 from categories.services import rule_create
@@ -521,3 +521,34 @@ def test_a_connections_deletion_page_counts_the_transactions_the_service_deletes
     assert f"<li>Transactions: {expected}</li>" in connection_page
     assert (f"<li>Transactions: {Transaction.objects.filter(account=card).count()}</li>"
             in account_page)
+
+
+def test_a_deleted_account_comes_back_whole_at_the_next_refresh_and_support_is_told(
+        support, data):
+    connection, card = data["connection"], data["card"]
+    Connection.objects.filter(pk=connection.pk).update(cursor="2026-03-01")
+
+    answer = support.post(url(card, "delete"), {"post": "yes"}, follow=True)
+
+    connection.refresh_from_db()
+    assert connection.cursor == ""  # the next refresh fetches the whole history again
+    assert answer.redirect_chain[-1][0] == url(FinancialAccount, "changelist")  # not /admin/
+    assert "it comes back at the next refresh, with its whole history" in \
+        answer.content.decode()
+
+
+def test_delete_selected_refuses_a_selection_holding_a_shared_category(support, alice):
+    shared = Category.objects.get(user=None, name="Auto & Transport")
+    mine = Category.objects.create(user=alice, parent=shared, name="Tolls")
+    selected = {"action": "delete_selected", "_selected_action": [str(shared.pk), str(mine.pk)]}
+
+    confirm = support.post(url(Category, "changelist"), selected)
+    done = support.post(url(Category, "changelist"), {**selected, "post": "yes"})
+
+    assert "categories of the shared taxonomy" in confirm.content.decode()
+    assert done.status_code == 403
+    assert Category.objects.filter(pk__in=[shared.pk, mine.pk]).count() == 2
+    alone = support.post(url(Category, "changelist"),
+                         {"action": "delete_selected", "_selected_action": [str(mine.pk)],
+                          "post": "yes"})
+    assert alone.status_code == 302 and not Category.objects.filter(pk=mine.pk).exists()

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth.models import Permission
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.crypto import decrypt_credentials, encrypt_credentials
 from accounts.models import Connection
@@ -41,6 +41,28 @@ def test_keys_rotate_without_losing_a_credential(settings, alice):
 
     connection.refresh_from_db()
     assert decrypt_credentials(connection.secret)["password"] == SECRET
+
+
+@pytest.mark.django_db
+def test_rotating_without_the_old_key_says_which_credentials_it_cannot_read(settings, alice):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.CREDENTIALS_KEYS = [old]
+    lost = Connection.objects.create(
+        user=alice, provider="sandbox", secret=encrypt_credentials(login="me", password=SECRET))
+    settings.CREDENTIALS_KEYS = [new]
+    readable = Connection.objects.create(
+        user=alice, provider="sandbox", secret=encrypt_credentials(login="you", password="x"))
+    before = Connection.objects.get(pk=lost.pk).secret
+
+    with pytest.raises(CommandError, match=rf"1 credentials could not be decrypted .*"
+                                           rf"connections {lost.pk}\) .*put back the key"):
+        call_command("rotate_credentials", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    assert Connection.objects.get(pk=lost.pk).secret == before  # left for a later run
+    assert decrypt_credentials(Connection.objects.get(pk=readable.pk).secret)["login"] == "you"
+    settings.CREDENTIALS_KEYS = ["not-a-key"]
+    with pytest.raises(CommandError, match="CREDENTIALS_KEYS"):
+        call_command("rotate_credentials", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
 @pytest.mark.django_db(transaction=True)

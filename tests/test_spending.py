@@ -5,7 +5,8 @@ import io
 from datetime import date
 from decimal import Decimal
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -196,6 +197,25 @@ def test_recompute_all_walks_every_user_in_batches(alice, bob):
     call_command("recompute_spending", "--all", "--batch-size", "1", stdout=out)
     assert table(alice) and table(bob)
     assert "2 rewritten" in out.getvalue()
+
+
+@pytest.mark.parametrize("command", ["recompute_spending", "recategorize"])
+@pytest.mark.parametrize(("args", "error"), [
+    (["--user", ""], "give a user's email or id"),  # an unset shell variable: not everyone
+    (["--user", "  "], "give a user's email or id"),
+    (["--all", "--batch-size", "0"], "at least 1"),
+    (["--all", "--batch-size", "-1"], "at least 1"),
+    (["--all", "--batch-size", "x"], "not a whole number"),
+])
+def test_a_command_over_users_refuses_an_empty_user_and_a_bad_batch_size(
+        alice, command, args, error):
+    ingest(alice, ConnectionFactory(user=alice), [rec("a", "-40.00")])
+    MonthlySpending.objects.all().delete()
+
+    with pytest.raises(CommandError, match=error):
+        call_command(command, *args, stdout=io.StringIO())
+
+    assert not table(alice)  # nothing ran
 
 
 def test_recategorize_files_old_rows_with_todays_rules_and_keeps_choices_made_by_hand(

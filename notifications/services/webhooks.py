@@ -35,7 +35,7 @@ from cryptography.fernet import InvalidToken
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 
-from accounts.crypto import fernet
+from accounts.crypto import fernet, rotate_token
 from accounts.netguard import check_outbound_url
 from accounts.providers.base import ProviderError
 
@@ -123,7 +123,7 @@ def webhook_secrets_rotate(*, batch_size: int = 500) -> int:
         for webhook in rows:
             # Conditional: a secret changed meanwhile is left for the next run.
             Webhook.objects.filter(pk=webhook.pk, secret=webhook.secret).update(
-                secret=fernet().rotate(webhook.secret.encode()).decode()
+                secret=rotate_token(webhook.secret)
             )
         done += len(rows)
         last_id = rows[-1].id

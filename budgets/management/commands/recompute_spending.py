@@ -13,24 +13,22 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.selectors import user_ids_in_batches, user_ids_named
 from budgets.services.recompute import spending_recompute
+from mint.commands import add_user_arguments
 
 
 class Command(BaseCommand):
     help = "Rebuild monthly spending per category from the transactions (or the raw dumps)."
 
     def add_arguments(self, parser):
-        who = parser.add_mutually_exclusive_group(required=True)
-        who.add_argument("--user", help="a user's email or id")
-        who.add_argument("--all", action="store_true", help="every user, in batches")
+        add_user_arguments(parser, all_help="every user, in batches")
         parser.add_argument("--from-raw", action="store_true",
                             help="replay the raw dumps in the object store instead of the rows")
         parser.add_argument("--dry-run", action="store_true",
                             help="only report the differences")
-        parser.add_argument("--batch-size", type=int, default=500)
 
     def handle(self, *args, user=None, all=False, from_raw=False, dry_run=False,
                batch_size=500, **options):
-        if user:
+        if user is not None:
             ids = user_ids_named(user)
             if not ids:
                 raise CommandError(f"no user {user!r}")

@@ -14,19 +14,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.selectors import user_ids_in_batches, user_ids_named
 from categories.services.recategorize import transactions_recategorize_user_batch
+from mint.commands import add_user_arguments
 
 
 class Command(BaseCommand):
     help = "Categorise stored transactions again (manual choices are never touched)."
 
     def add_arguments(self, parser):
-        who = parser.add_mutually_exclusive_group(required=True)
-        who.add_argument("--user", help="a user's email or id")
-        who.add_argument("--all", action="store_true", help="every user, by id in batches")
-        parser.add_argument("--batch-size", type=int, default=500)
+        add_user_arguments(parser)
 
     def handle(self, *args, user=None, all=False, batch_size=500, **options):
-        if user:
+        if user is not None:
             ids = user_ids_named(user)
             if not ids:
                 raise CommandError(f"no user {user!r}")
