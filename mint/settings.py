@@ -13,10 +13,10 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("MINT_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # first: .env may set any below
+VAR_DIR = Path(env.str("MINT_VAR_DIR", default=str(BASE_DIR / "var")))
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -51,6 +51,12 @@ def _required(name: str, what: str) -> str:
 SECRET_KEY = _required("SECRET_KEY", "Django needs a secret key to sign sessions and tokens")
 if not SECRET_KEY:
     SECRET_KEY = "embedded-dev-only-secret-key-not-for-production"  # noqa: S105
+elif not DEBUG and (SECRET_KEY == "change-me" or len(SECRET_KEY) < 32):  # noqa: S105
+    # .env.example's placeholder, copied as it is, or a short one: sessions and API
+    # tokens are signed with it.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a placeholder or shorter than 32 characters: set a long random "
+        'string, e.g. python -c "import secrets; print(secrets.token_urlsafe(50))"')
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else []
@@ -114,6 +120,11 @@ TEMPLATES = [
 _database_url = _required("DATABASE_URL", "the PostgreSQL database to use")
 if _database_url:
     DATABASES = {"default": env.db_url_config(_database_url)}
+    if DATABASES["default"].get("ENGINE") not in ("django.db.backends.postgresql",
+                                                  "django.db.backends.sqlite3"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL={_database_url.split('@')[-1]!r} is not a PostgreSQL URL: "
+            "write it as postgres://user:password@host:5432/name")
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -169,7 +180,18 @@ def _next_redis_db(url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{db + 1}"))
 
 
-REDIS_URL = _required("REDIS_URL", "the Redis server used as Celery broker and cache")
+def _redis_url(url: str) -> str:
+    """``redis://host:port/db`` (or ``rediss://``), refused with its name otherwise."""
+    import re
+
+    if url and not re.fullmatch(r"rediss?://[^/\s]+(/\d*)?", url):
+        raise ImproperlyConfigured(
+            f"REDIS_URL={url!r} is not a Redis URL: write it as redis://host:6379/0")
+    return url
+
+
+REDIS_URL = _redis_url(
+    _required("REDIS_URL", "the Redis server used as Celery broker and cache"))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CACHES = {
@@ -257,6 +279,16 @@ if not CREDENTIALS_KEYS:
             'print(Fernet.generate_key().decode())"'
         )
     CREDENTIALS_KEYS = ["ZW1iZWRkZWQtZGV2LW9ubHkta2V5LW5vdC1zZWNyZXQ="]
+for _key in CREDENTIALS_KEYS:  # checked at start-up, not at the first link
+    try:
+        from cryptography.fernet import Fernet
+
+        Fernet(_key.strip())
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            "CREDENTIALS_KEYS holds a value that is not a Fernet key (url-safe base64 of 32 "
+            'bytes): generate one with python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"') from None
 
 # --- Email ----------------------------------------------------------------------------
 _email_url = env.str("EMAIL_URL", default="")

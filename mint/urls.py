@@ -9,6 +9,7 @@ from accounts.login import (
 )
 
 from .health import healthz
+from .views import server_error
 
 limit_admin_login(admin.site)  # before admin.site.urls is read below
 
@@ -24,3 +25,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("mint.dashboard_urls")),
 ]
+
+handler500 = server_error

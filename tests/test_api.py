@@ -364,3 +364,29 @@ def test_import_options_nested_too_deeply_are_a_400(db, alice):
 
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "options: nested too deeply"
+
+
+def test_a_crash_under_the_api_answers_in_the_error_shape(alice, monkeypatch):
+    from transactions.api.views import TransactionViewSet
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(TransactionViewSet, "list", crash)
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+
+    api = client.get("/api/v1/transactions/")
+
+    assert api.status_code == 500 and api["Content-Type"] == "application/json"
+    assert api.json()["error"]["code"] == "server_error"
+    assert "a bug" not in api.content.decode()
+
+
+def test_a_crash_on_a_page_is_djangos_page(rf):
+    from mint.views import server_error
+
+    response = server_error(rf.get("/transactions/"))
+
+    assert response.status_code == 500
+    assert not response["Content-Type"].startswith("application/json")

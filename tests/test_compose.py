@@ -2,6 +2,7 @@
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -56,3 +57,24 @@ def test_every_setting_variable_is_in_env_example():
     missing = {v for v in read if f"\n{v}=" not in "\n" + ENV_EXAMPLE}
 
     assert read and not missing
+
+
+def test_the_image_never_takes_secrets_or_local_data():
+    """``COPY . .`` in the Dockerfile: .env (the keys), the embedded database and raw
+    dumps, the virtualenv and the history stay out."""
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+
+    assert {".env", "var/", ".venv/", ".git/"} <= ignored
+    assert "!.env.example" in ignored
+
+
+def test_env_example_copied_as_it_is_works_with_compose():
+    """The compose header says to put the secrets in .env, next to it: the rest of
+    .env.example must then still fit the compose services (mail host, local address)."""
+    example = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                   if line and not line.startswith("#") and "=" in line)
+    services = set(yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"])
+
+    assert urlsplit(example["EMAIL_URL"]).hostname in services
+    assert {"localhost", "127.0.0.1"} <= set(example["ALLOWED_HOSTS"].split(","))

@@ -178,6 +178,34 @@ def test_a_cache_outage_lets_log_in_through_and_is_logged(client, alice, clock, 
     assert "log-in is not limited" in caplog.text
 
 
+def test_a_cache_outage_lets_api_sign_up_and_log_in_through(client, alice, monkeypatch,
+                                                            caplog):
+    """As the pages: unlimited, with a warning, not a 500 for everyone."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    class Down:
+        def __getattr__(self, name):
+            def down(*args, **kwargs):
+                raise ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+            return down
+
+    monkeypatch.setattr(login, "cache", Down())
+    monkeypatch.setattr(SimpleRateThrottle, "cache", Down())
+
+    with caplog.at_level(logging.WARNING):
+        signed_up = client.post("/api/v1/auth/register/", {
+            "email": "dora@example.com", "password": "a-long-passphrase-9"},
+            content_type="application/json")
+        token = client.post("/api/v1/auth/token/", {
+            "email": "alice@example.com", "password": PASSWORD},
+            content_type="application/json")
+
+    assert (signed_up.status_code, token.status_code) == (201, 200)
+    assert "access" in token.json()
+    assert "rate limit cache unavailable" in caplog.text
+
+
 def test_attempts_sent_together_cannot_pass_the_limit_between_read_and_count(
     client, alice, clock, monkeypatch
 ):

@@ -52,6 +52,22 @@ def test_production_refuses_to_start_without(missing):
     assert f"{missing} is not set" in result.stderr
 
 
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("SECRET_KEY", "change-me", "SECRET_KEY is a placeholder"),  # .env.example's, as copied
+    ("SECRET_KEY", "short-secret", "shorter than 32 characters"),
+    ("CREDENTIALS_KEYS", "notakey", "not a Fernet key"),
+    ("REDIS_URL", "127.0.0.1:6379", "not a Redis URL"),
+    ("DATABASE_URL", "nonsense", "not a PostgreSQL URL"),
+])
+def test_production_refuses_to_start_with_a_malformed(name, value, says):
+    """At start-up, naming the variable: not a 500 at the first link, nor a bare
+    ValueError from deep inside a library."""
+    result = start({**PROD, name: value})
+
+    assert result.returncode != 0
+    assert says in result.stderr and name in result.stderr
+
+
 def test_debug_falls_back_to_the_embedded_parts():
     result = start({"DEBUG": "true"})
 

@@ -1,3 +1,5 @@
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
@@ -31,11 +33,33 @@ from .serializers import (
     UserUpdateSerializer,
 )
 
+log = logging.getLogger(__name__)
+
+
+class SignUpRateThrottle(AnonRateThrottle):
+    """Anonymous sign-ups, per address ("anon" rate). With the cache down the request is
+    let through, unlimited, with a warning (as the log-in pages do): refusing it would
+    lock everyone out while the cache is away."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # the cache is unreachable
+            log.warning("rate limit cache unavailable: %s is not limited", request.path,
+                        exc_info=True)
+            return True
+
+
+class LoginRateThrottle(SignUpRateThrottle):
+    """Password guessing against the token endpoint: 10 tries a minute per address."""
+
+    scope = "login"
+
 
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [AnonRateThrottle]
+    throttle_classes = [SignUpRateThrottle]
 
     @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
     def post(self, request):
@@ -130,12 +154,6 @@ class LegacyConnectView(APIView):
                 "status": "success",
             }
         )
-
-
-class LoginRateThrottle(AnonRateThrottle):
-    """Password guessing against the token endpoint: 10 tries a minute per address."""
-
-    scope = "login"
 
 
 class TokenView(TokenObtainPairView):
