@@ -256,8 +256,26 @@ def test_healthz_reports_database_broker_and_object_store(client):
     response = client.get("/healthz")
 
     body = response.json()
-    assert set(body["checks"]) == {"database", "broker", "object_store"}
+    assert set(body["checks"]) == {"database", "broker", "object_store", "cache"}
     assert response.status_code == 200, body
+
+
+def test_healthz_reports_a_cache_outage_without_failing(client, monkeypatch):
+    """The site runs without its cache (slower summaries, log-in not limited): reported,
+    not a 503 that would take the web process out of a load balancer."""
+    from django.core.cache import caches
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    monkeypatch.setattr(type(caches["default"]), "get", down)
+    response = client.get("/healthz")
+
+    body = response.json()
+    assert response.status_code == 200 and body["ok"] is True
+    assert body["checks"]["cache"] == {"ok": False,
+                                       "detail": "ConnectionError: Error 111 connecting to "
+                                                 "127.0.0.1:6379"}
 
 
 def test_transaction_pages_are_keyset_not_offset(api, alice):
