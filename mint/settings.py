@@ -184,9 +184,10 @@ def _redis_url(url: str) -> str:
     """``redis://host:port/db`` (or ``rediss://``), refused with its name otherwise."""
     import re
 
-    if url and not re.fullmatch(r"rediss?://[^/\s]+(/\d*)?", url):
+    if url and not re.fullmatch(r"rediss?://[^/\s?]+(/\d*)?(\?\S*)?", url):
+        shown = url.split("@")[-1]  # never a password in the message
         raise ImproperlyConfigured(
-            f"REDIS_URL={url!r} is not a Redis URL: write it as redis://host:6379/0")
+            f"REDIS_URL (…{shown!r}) is not a Redis URL: write it as redis://host:6379/0")
     return url
 
 
