@@ -40,6 +40,9 @@ def top(raw, sign=-1):
         ("WHOLEFDS MKT 10234 PALO ALTO CA", "Whole Foods Market", "Food & Dining › Groceries"),
         ("DOORDASH*ZEEKS PIZZA", "DoorDash", "Food & Dining › Food Delivery"),
         ("NETFLIX.COM 866-579-7172 CA", "Netflix", "Entertainment › Movies & DVDs"),
+        # a longer name wins over a one-word alias of another seller ("DELTA" is the airline)
+        ("DELTA DENTAL INS PREMIUM", "Delta Dental", "Health & Fitness › Health Insurance"),
+        ("DELTA AIR 0062345678901", "Delta Air Lines", "Travel › Air Travel"),
         # fixed-width exports pad with runs of spaces
         ("PURCHASE                                AUTHORIZED ON   01/23 STARBUCKS STORE 98",
          "Starbucks", "Food & Dining › Coffee Shops"),
