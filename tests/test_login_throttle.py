@@ -158,16 +158,19 @@ def test_the_admin_and_the_dashboard_share_the_counters(client, charlie, clock):
     assert response.status_code == 429
 
 
+class CacheDown:
+    """A cache whose server cannot be reached: every call raises, as Redis's client does."""
+
+    def __getattr__(self, name):
+        def down(*args, **kwargs):
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+        return down
+
+
 def test_a_cache_outage_lets_log_in_through_and_is_logged(client, alice, clock, monkeypatch,
                                                           caplog):
-    class Down:
-        def __getattr__(self, name):
-            def down(*args, **kwargs):
-                raise ConnectionError("Error 111 connecting to 127.0.0.1:6379")
-
-            return down
-
-    monkeypatch.setattr(login, "cache", Down())
+    monkeypatch.setattr(login, "cache", CacheDown())
 
     with caplog.at_level(logging.WARNING, logger="accounts.login"):
         fail(client, 11)
@@ -183,15 +186,8 @@ def test_a_cache_outage_lets_api_sign_up_and_log_in_through(client, alice, monke
     """As the pages: unlimited, with a warning, not a 500 for everyone."""
     from rest_framework.throttling import SimpleRateThrottle
 
-    class Down:
-        def __getattr__(self, name):
-            def down(*args, **kwargs):
-                raise ConnectionError("Error 111 connecting to 127.0.0.1:6379")
-
-            return down
-
-    monkeypatch.setattr(login, "cache", Down())
-    monkeypatch.setattr(SimpleRateThrottle, "cache", Down())
+    monkeypatch.setattr(login, "cache", CacheDown())
+    monkeypatch.setattr(SimpleRateThrottle, "cache", CacheDown())
 
     with caplog.at_level(logging.WARNING):
         signed_up = client.post("/api/v1/auth/register/", {
