@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import server_error as html_server_error
 from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -111,7 +112,7 @@ def exception_handler(exc, context):
         # simplejwt puts the precise reason there ("password_changed", "token_not_valid"):
         # the one place a client looks, whichever token was refused.
         code = str(details["code"])
-    response.data = {"error": {"code": code, "message": str(message), "details": details}}
+    response.data = error_body(code, str(message), details)
     return response
 
 
@@ -131,10 +132,13 @@ def _first_message(data) -> str | None:
     return str(data)
 
 
+def error_body(code: str, message: str, details=None) -> dict:
+    """The API's one error shape."""
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
 def error_response(status: int, code: str, message: str, details=None) -> Response:
-    return Response(
-        {"error": {"code": code, "message": message, "details": details or {}}}, status=status
-    )
+    return Response(error_body(code, message, details), status=status)
 
 
 NOT_FOUND_URL_NAME = "not-found"
@@ -154,10 +158,17 @@ def not_found(request, *args, **kwargs):
         message = f"Not found. Did you mean {request.path}/ (with the slash)?"
     else:
         message = str(exceptions.NotFound.default_detail)
-    return JsonResponse(
-        {"error": {"code": exceptions.NotFound.default_code, "message": message, "details": {}}},
-        status=404,
-    )
+    return JsonResponse(error_body(exceptions.NotFound.default_code, message), status=404)
+
+
+def server_error(request, *args, **kwargs):
+    """``handler500``: a crash under ``/api/`` answers in the API's error shape (a mobile
+    client reads JSON, not Django's HTML page), elsewhere Django's page. Details stay in
+    the log."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", "Something went wrong on our side; "
+                                                       "it has been logged."), status=500)
+    return html_server_error(request, *args, **kwargs)
 
 
 def _is_endpoint(path: str, urlconf) -> bool:

@@ -8,8 +8,8 @@ from accounts.login import (
     limit_admin_login,
 )
 
+from .api import server_error
 from .health import healthz
-from .views import server_error
 
 limit_admin_login(admin.site)  # before admin.site.urls is read below
 

@@ -384,7 +384,7 @@ def test_a_crash_under_the_api_answers_in_the_error_shape(alice, monkeypatch):
 
 
 def test_a_crash_on_a_page_is_djangos_page(rf):
-    from mint.views import server_error
+    from mint.api import server_error
 
     response = server_error(rf.get("/transactions/"))
 
