@@ -200,6 +200,20 @@ def test_a_refund_from_a_shop_keeps_the_shops_category():
     )
 
 
+@pytest.mark.parametrize(("raw", "seller"), [
+    ("VANGUARD EDI PYMNTS", "Vanguard"),  # was a supermarket brand of the same name
+    ("GEMINI TRUST COMPANY", "Gemini"),  # was a pharmacy chain of the same name
+    ("FID BKG SVC LLC MONEYLINE", "Fidelity Investments"),
+    ("COINBASE.COM 8889087930 CA", "Coinbase"),
+    ("KRAKEN.COM SAN FRANCISCO CA", "Kraken"),
+    ("ROBINHOOD DES:DEBITS ID:XXXXX1234 INDN:JOHN DOE CO ID:XXXXX1234 WEB", "Robinhood"),
+])
+def test_brokerages_and_crypto_exchanges_are_investments(raw, seller):
+    assert categorizer().classify(raw)[::2] == (seller, "Investments")
+    # "LES SCHWAB" stays the tyre shop, whatever "SCHWAB" alone means
+    assert categorizer().classify("LES SCHWAB TIRES #123 BEND OR")[0] == "Les Schwab Tire Center"
+
+
 def test_heuristic_for_reads_words_not_substrings():
     assert heuristic_for("TRANSFERWISE FEE") is not None  # the fee, not a transfer
     assert heuristic_for("TRANSFERWISE FEE").name == "bank_fee"
