@@ -15,6 +15,12 @@ Heuristics come in two kinds:
   consulted — ``ONLINE TRANSFER TO SAV 1234`` must not match a shop called *Sav*;
 - **keywords** (fees, rent, insurance, tax, loan): used only when no seller matched.
 
+Two exceptions name a seller anyway. A Fedwire line (``WIRE TYPE:WIRE OUT … BNF:COINBASE
+INC …``) is a movement whose other party (the beneficiary of a wire out, the originator
+of a wire in) is the seller, with its dictionary category when it has one. Money in from
+a known seller's payments arm (``AIRBNB PAYMENTS``, ``ETSY PAYOUT``) is income, not a
+refund in the seller's category.
+
 Everything per description is cached (statements repeat the same lines month after month,
 and overlapping fetch windows re-send last night's): a hit costs one dict lookup.
 """
@@ -84,6 +90,10 @@ _MOVEMENTS: list[_Rule] = [
      None, None, "Investments", "Investments"),
     ("atm_fee", ["atm"], ["fee", "fees", "surcharge"], None,
      "Fees & Charges › ATM Fee", "Income › Reimbursement"),
+    # What the bank charges for a transfer ("WIRE TRANSFER FEE", "OUTGOING WIRE FEE") is
+    # a fee, not the transfer.
+    ("transfer_fee", ["fee", "fees"], ["wire", "transfer", "xfer", "xfr", "tfr", "trnsfr"],
+     None, "Fees & Charges › Bank Fee", "Income › Reimbursement"),
     # A card issuer's name with a payment word: the card's bill paid from checking.
     ("card_issuer_payment", [*_ISSUERS.split("|"), "crcardpmt"], _PAY_WORDS.split("|"),
      ["loan", "ln"], "Transfer › Credit Card Payment", "Transfer › Credit Card Payment"),
@@ -316,6 +326,48 @@ def _ticket_airline(m: re.Match[str]) -> str | None:
     return key if key.replace(" ", "").startswith(m.group(1).replace(" ", "").lower()) else None
 
 
+# A Fedwire transfer as banks print it (Chase, Wells Fargo): labelled fields,
+# "WIRE TYPE:WIRE OUT DATE:230317 … ORIG:JOHN DOE ID:… BNF:COINBASE INC ID:… BNF BK:
+# JPMORGAN CHASE … PMT DET:…". The other party is the beneficiary (BNF:) of a wire out
+# and the originator (ORIG:) of a wire in. Without reading the fields, the banks' names
+# and "PMT DET" in them read as a credit card's bill paid to that bank.
+_WIRE_LABELS = (r"ID|SND BK|RCV BK|BNF BK|ORIG BK|BNF|ORIG|PMT DET|OBI|IMAD|OMAD|TRN|SEQ"
+                r"|DATE|TIME|SERVICE REF|FED REF|REF|RFB|BBI|WIRE TYPE")
+_WIRE_PARTY_RE = {
+    label: re.compile(rf"(?:^|\s){label}:\s*(.*?)(?=\s+(?:{_WIRE_LABELS}):|$)")
+    for label in ("BNF", "ORIG")
+}
+_WIRE_DIRECTION_RE = re.compile(r"\b(?:WIRE|WIRE TYPE:\s*(?:[A-Z]+\s+)?)(IN|OUT)\b"
+                                r"|\b(INCOMING|OUTGOING) WIRE\b")
+_MASKED_RE = re.compile(r"[\sX*#\d\W]*")
+_WIRE_BANK_RE = re.compile(rf"(?:^|\s)(?:SND|RCV|BNF|ORIG) BK:.*?(?=\s+(?:{_WIRE_LABELS}):|$)")
+_TRANSFER = Heuristic("transfer", "Transfer", "Transfer")
+
+
+def _wire_counterparty(text: str) -> str | None:
+    """The other party's name in a Fedwire line (upper case), as printed; None when the
+    line does not say which way the money went or masks the name."""
+    direction = _WIRE_DIRECTION_RE.search(text)
+    if direction is None:
+        return None
+    label = "BNF" if (direction.group(1) or direction.group(2)) in ("OUT", "OUTGOING") else "ORIG"
+    party = _WIRE_PARTY_RE[label].search(text)
+    if party is None or _MASKED_RE.fullmatch(party.group(1)):  # "ORIG:XXXXX1234"
+        return None
+    return party.group(1)
+
+
+_PAYOUT_WORDS = frozenset(["payments", "payout", "payouts"])
+
+
+def _payout_heuristic(path: str | None) -> Heuristic:
+    key = f"payout:{path}"
+    found = _WORD_HEURISTICS.get(key)
+    if found is None:
+        found = _WORD_HEURISTICS[key] = Heuristic("payout", path, "Income")
+    return found
+
+
 def _word_heuristic(path: str) -> Heuristic:
     """A kind-of-business word categorises money out; money in is a refund from it,
     which belongs to the same category (it reduces that spending)."""
@@ -417,6 +469,8 @@ class Categorizer:
         shape: true when no word with a digit reached a dictionary lookup (the word rules
         and the normaliser look at how many digits there are, never at which)."""
         words = _words(raw)
+        if "wire" in words and ":" in raw and (wire := self._wire(raw.upper())) is not None:
+            return wire
         movement = movement_for(words)
         if movement is not None:
             return SellerMatch("", "", None, movement), True
@@ -436,7 +490,15 @@ class Categorizer:
             seller, path = self.dictionary.lookup(entry_key)
             # The seller's identity for rules is its name's key, whatever the spelling:
             # "WHOLEFDS MKT" and "WHOLE FOODS MARKET" are both "whole foods market".
-            return SellerMatch(seller, match_key(seller)[:200] or entry_key, path, None), digit_free
+            seller_key = match_key(seller)[:200] or entry_key
+            last = key.rpartition(" ")[2]
+            if last in _PAYOUT_WORDS and last not in entry_key.split():
+                # "AIRBNB PAYMENTS", "ETSY PAYOUT": money in from a company's payments
+                # arm is what it pays out (a host's, a shop's earnings), not a refund of
+                # spending with it; money out is still spending with the seller.
+                return SellerMatch(seller, seller_key, None,
+                                   _payout_heuristic(path)), digit_free
+            return SellerMatch(seller, seller_key, path, None), digit_free
         heuristic = (
             _KEYWORD_RULES.first(words)
             or (_PROCESSOR_KINDS.get(words[0]) if words else None)
@@ -449,6 +511,33 @@ class Categorizer:
         if not key or all(t in GENERIC_WORDS for t in key.split()):
             return (SellerMatch("", "", None, heuristic) if heuristic else _NONE), digit_free
         return SellerMatch(display_name(key)[:200], key[:200], None, heuristic), digit_free
+
+    def _wire(self, text: str) -> tuple[SellerMatch, bool] | None:
+        """A Fedwire line (upper case; None for other lines): its other party as the
+        seller, with its dictionary entry when it has one (a wire to Coinbase buys
+        crypto); the line's money-movement words otherwise (a payroll), read without the
+        banks' names, which with "PMT DET" would make it a card's bill paid to that bank;
+        else a transfer."""
+        if "WIRE TYPE:" not in text and "BNF:" not in text and "ORIG:" not in text:
+            return None
+        movement = movement_for(_words(_WIRE_BANK_RE.sub(" ", text)))
+        party = _wire_counterparty(text)
+        if movement is None or (party is not None and movement.name == "transfer_fee"):
+            movement = _TRANSFER  # what "PMT DET:LEGAL FEES" paid for is no bank fee
+        if party is None:
+            return SellerMatch("", "", None, movement), True
+        key, tokens = _clean(party)
+        digit_free = _HAS_DIGIT.search(key) is None and not any(
+            _HAS_DIGIT.search(t) for t in tokens
+        )
+        entry_key = self._find(key, tokens) if key else None
+        if entry_key is not None:
+            seller, path = self.dictionary.lookup(entry_key)
+            seller_key = match_key(seller)[:200] or entry_key
+            return SellerMatch(seller, seller_key, path, movement), digit_free
+        if not key or all(t in GENERIC_WORDS for t in key.split()):
+            return SellerMatch("", "", None, movement), digit_free
+        return SellerMatch(display_name(key)[:200], key[:200], None, movement), digit_free
 
     def _kind_of_business(
         self, tokens: list[str], more: list[str], camel: list[str] = ()

@@ -15,7 +15,8 @@ dictionary entry for it:
   whole cleaned key, then the longest dictionary key found inside the description
   (token-based), with a per-matcher cache of raw → payload.
 
-What is removed, in order: HTML entities; leading channel and processor prefixes
+What is removed, in order: HTML entities; Chase's labelled ACH fields (of
+``ORIG CO NAME:GEICO ORIG ID:… CO ENTRY DESCR:…`` only the company's name stays); leading channel and processor prefixes
 (``POS PURCHASE``, ``CHECKCARD 0412``, ``PURCHASE AUTHORIZED ON 04/12``, ``ACH DEBIT``,
 ``DEBIT CARD PURCHASE``, ``RECURRING PAYMENT``, ``VISA DDA PUR``, ``SQ *``, ``TST*``,
 ``PAYPAL *``, ``PP*``, ``CARD 1234``, ``XXXX1234``, leading dates and numbers); anything
@@ -148,6 +149,13 @@ _CUT_RE = re.compile(
     r"|(?:POS |DEBIT CARD )?PURC(?:H(?:A(?:S(?:E)?)?)?)?(?![A-Z0-9])).*"
 )
 _CUT_HINTS = ("ID:", "DES:", "INDN:", "PURC")
+# Chase's ACH lines are labelled fields: "ORIG CO NAME:GEICO ORIG ID:9876 DESC DATE:
+# CO ENTRY DESCR:AUTOPAY SEC:PPD TRACE#:… IND NAME:JOHN DOE". The seller is the company
+# name; the rest (the payer's own name included) is not.
+_ACH_NAME_RE = re.compile(
+    r"\bCO NAME:\s*(.*?)(?=\s+(?:ORIG ID|CO ID|CO ENTRY DESCR|DESC DATE|SEC|TRACE ?#|EED"
+    r"|IND ID|IND NAME|ORIG CO NAME):|$)"
+)
 # Tokens that are a phone number: 800-123-4567, (800)123-4567, 800-COMCAST, 800-CALL-KFC,
 # 8005551234.
 _PHONE_RE = re.compile(r"\(?\d{3}\)?[-.]?\d{3}[-.]\d{4}|\d{3}-[A-Z]{3,}(?:-[A-Z]+)*|1?\d{10}")
@@ -511,6 +519,9 @@ def _clean(raw: str) -> tuple[str, list[str]]:
     if "&" in s and ";" in s:
         for _ in range(2):
             s = html.unescape(s)
+    if ("CO NAME:" in s and (ach := _ACH_NAME_RE.search(s)) is not None
+            and any(c.isalnum() for c in ach.group(1))):
+        s = ach.group(1)
     head = s.lstrip()[:2]
     if head in _PREFIX_STARTS or head[:1].isdigit():
         stripped = _PREFIX_RE.sub("", s, count=1)

@@ -200,6 +200,57 @@ def test_a_refund_from_a_shop_keeps_the_shops_category():
     )
 
 
+# Fedwire lines as Chase and Wells Fargo print them: labelled fields, the sending and
+# receiving banks' names among them.
+WIRE_OUT = ("WIRE TYPE:WIRE OUT DATE:230317 TIME:1212 ET TRN:2023031700012 SERVICE REF:001"
+            " BNF:{} ID:123456 BNF BK:JPMORGAN CHASE BANK, N ID:021000021 PMT DET:{}")
+WIRE_IN = ("WIRE TYPE:WIRE IN DATE: 230317 TIME:1212 ET TRN:XXXXXXXXXX7991721 SEQ:XXXXX129812"
+           "/0077821 ORIG:{} ID:XXXXX221342 SND BK:WELLS FARGO BANK ID:XXXXX22671 PMT DET:X99")
+
+
+@pytest.mark.parametrize(("raw", "sign", "expected"), [
+    # the other party is the beneficiary of a wire out, the originator of a wire in
+    (WIRE_OUT.format("COINBASE INC", "ACCT 99"), -1, ("Coinbase", "Investments", "seller")),
+    (WIRE_IN.format("OKCOIN USA INC."), 1, ("OKCoin", "Investments", "seller")),
+    # a party not in the dictionary keeps its name; the wire is a transfer, not a card's
+    # bill (the bank's name with "PMT DET") nor a fee ("LEGAL FEES" is what it paid for)
+    (WIRE_OUT.format("ZQX FLORBNIK LLC", "INVOICE 22"), -1, ("Zqx Florbnik Llc", "Transfer", "heuristic")),
+    (WIRE_OUT.format("ZQX FLORBNIK LLC", "LEGAL FEES"), -1, ("Zqx Florbnik Llc", "Transfer", "heuristic")),
+    (WIRE_IN.format("JOHN DOE"), 1, ("John Doe", "Transfer", "heuristic")),
+    # a payroll by wire is still a paycheck
+    (WIRE_IN.format("ZQX FLORBNIK PAYROLL"), 1, ("Zqx Florbnik Payroll", "Income › Paycheck", "heuristic")),
+    # a masked name is no seller
+    (WIRE_IN.format("XXXXXX1234"), 1, ("", "Transfer", "heuristic")),
+    # the bank's fee for a wire is a fee
+    ("WIRE TRANSFER FEE", -1, ("", "Fees & Charges › Bank Fee", "heuristic")),
+    ("OUTGOING WIRE FEE REF:20230317", -1, ("", "Fees & Charges › Bank Fee", "heuristic")),
+    ("OUTGOING WIRE TRANSFER", -1, ("", "Transfer", "heuristic")),
+])
+def test_a_wire_names_the_other_party(raw, sign, expected):
+    seller, _key, path, source = categorizer().classify(raw, sign)
+    assert (seller, path, source) == expected
+
+
+ACH = ("ORIG CO NAME:{} ORIG ID:9876543210 DESC DATE:230301 CO ENTRY DESCR:{} SEC:PPD"
+       " TRACE#:021000021234567 EED:230301 IND ID:1234 IND NAME:JOHN DOE TRN: 1234567890TC")
+
+
+@pytest.mark.parametrize(("raw", "sign", "expected"), [
+    # Chase's ACH lines: the company's name is the seller, the payer's own name is not
+    (ACH.format("GEICO", "AUTOPAY"), -1, ("GEICO", "Auto & Transport › Auto Insurance")),
+    (ACH.format("ZQX FLORBNIK", "WEB PMTS"), -1, ("Zqx Florbnik", "Uncategorized")),
+    (ACH.format("ZQX FLORBNIK", "PAYROLL"), 1, ("", "Income › Paycheck")),
+    # money in from a company's payments arm is a payout, money out spending with it
+    (ACH.format("AIRBNB PAYMENTS", "AIRBNB"), 1, ("Airbnb", "Income")),
+    (ACH.format("AIRBNB PAYMENTS", "AIRBNB"), -1, ("Airbnb", "Travel › Hotel")),
+    ("ETSY PAYOUT", 1, ("Etsy", "Income")),
+    # … but a refund from the seller keeps its category
+    ("AIRBNB * HMXQZ3 415-800-5959 CA", 1, ("Airbnb", "Travel › Hotel")),
+])
+def test_chase_ach_lines_name_the_company(raw, sign, expected):
+    assert categorizer().classify(raw, sign)[::2] == expected
+
+
 @pytest.mark.parametrize(("raw", "seller"), [
     ("VANGUARD EDI PYMNTS", "Vanguard"),  # was a supermarket brand of the same name
     ("GEMINI TRUST COMPANY", "Gemini"),  # was a pharmacy chain of the same name
@@ -235,6 +286,9 @@ CORPUS = [raw for raw, _key in CASES] + [
     "AMZN Mktp US*2K4L02 Amzn.com/bill WA",
     "MCDONALD'S F11173 3905 GEIST RD FAIRBANKS 99709 AK USA",
     "AMERICAN0012345678901",  # the ticket's airline code is read by value
+    WIRE_OUT.format("7-ELEVEN INC", "ACCT 99"),
+    WIRE_IN.format("ZQX 12 FLORBNIK"),
+    ACH.format("GEICO", "AUTOPAY"),
     "SOUTHWES 5262345678901",
 ]
 
