@@ -98,6 +98,21 @@ def test_mint_csv_export_keeps_the_names_mint_showed(api, alice, taxonomy):
     assert pay.seller == "Acme Corp" and pay.category.name == "Paycheck"
 
 
+def test_a_rule_for_the_past_refiles_mint_rows_but_keeps_the_names_mint_showed(
+        api, alice, taxonomy):
+    from categories.models import Category
+    from categories.services import rule_create, transactions_recategorize_user
+
+    upload(api, "mint_export.csv")
+    pay = Transaction.objects.get(user=alice, description__icontains="PAYROLL")
+    bonus = Category.objects.get(parent__name="Income", name="Bonus", user=None)
+    # a rule for the payroll line that names no other name, applied to the past
+    rule_create(user=alice, category=bonus, description_contains="PAYROLL")
+    transactions_recategorize_user(user_id=alice.id)
+    pay.refresh_from_db()
+    assert (pay.seller, pay.category_id, pay.category_source) == ("Acme Corp", bonus.id, "rule")
+
+
 MINT_HEADER = ('"Date","Description","Original Description","Amount","Transaction Type",'
                '"Category","Account Name","Labels","Notes"\n')
 

@@ -48,7 +48,11 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
     groups: dict[tuple, list[int]] = defaultdict(list)
     delta = SpendingDelta()
     for user_id, user_rows in by_user.items():
-        items = [Item(r["description"], r["memo"], r["amount"], r["account_id"]) for r in user_rows]
+        # The name an imported file gave a row (Mint's Description) stays its name under
+        # a rule that renames nothing, as it does when the file is imported.
+        items = [Item(r["description"], r["memo"], r["amount"], r["account_id"],
+                      source_name=r["seller"] if r["category_source"] == IMPORT else "")
+                 for r in user_rows]
         answers = categorize_items(items=items, rules=compiled.get(user_id, []))
         for row, (seller, seller_key, category_id, source) in zip(user_rows, answers,
                                                                    strict=True):
