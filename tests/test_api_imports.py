@@ -262,6 +262,70 @@ def test_a_big_file_is_imported_in_the_background_and_polled(api, alice, setting
     assert api_client_for(None).get(f"/api/v1/imports/{job_id}/").status_code == 401
 
 
+@pytest.fixture
+def queued_job(api, alice, settings, monkeypatch):
+    """An import queued for the worker, which has not run it yet."""
+    from transactions import tasks
+
+    settings.IMPORT_INLINE_MAX_ROWS = 1
+    monkeypatch.setattr(tasks.import_file, "delay", lambda job_id: None)
+    job_id = upload(api, "two_accounts.ofx").json()["id"]
+    return ImportJob.objects.get(pk=job_id)
+
+
+def _ingest_raising(monkeypatch, exc):
+    from transactions.services import imports
+
+    def fail(**kwargs):
+        raise exc
+
+    monkeypatch.setattr(imports, "transactions_ingest", fail)
+
+
+def test_a_queued_import_that_hits_an_error_ends_failed_with_a_reason(
+        queued_job, monkeypatch, caplog):
+    from django.db import DataError
+
+    from transactions.services.imports import import_execute
+
+    _ingest_raising(monkeypatch, DataError("numeric field overflow"))
+    with pytest.raises(DataError):  # raised, for the worker's log
+        import_execute(job_id=queued_job.pk, final_attempt=False)
+
+    queued_job.refresh_from_db()
+    assert queued_job.status == "failed" and "error on our side" in queued_job.error
+    assert not Transaction.objects.exists()
+    assert f"import {queued_job.pk} failed" in caplog.text
+
+
+def test_a_queued_import_retries_an_unavailable_database_then_ends_failed(
+        queued_job, monkeypatch):
+    from django.db import OperationalError
+
+    from transactions.services.imports import import_execute
+
+    _ingest_raising(monkeypatch, OperationalError("server closed the connection"))
+    with pytest.raises(OperationalError):
+        import_execute(job_id=queued_job.pk, final_attempt=False)
+    queued_job.refresh_from_db()
+    assert queued_job.status == "running"  # to be retried
+
+    with pytest.raises(OperationalError):
+        import_execute(job_id=queued_job.pk, final_attempt=True)
+    queued_job.refresh_from_db()
+    assert queued_job.status == "failed" and "upload the file again" in queued_job.error
+
+
+def test_an_import_that_fails_while_writing_leaves_no_job_behind(api, alice, monkeypatch):
+    _ingest_raising(monkeypatch, ValueError("a bug"))
+    api.raise_request_exception = False
+
+    response = upload(api, "two_accounts.ofx")
+
+    assert response.status_code == 500
+    assert not ImportJob.objects.exists() and not RawDump.objects.exists()
+
+
 def test_bob_cannot_see_alices_import(api, bob):
     job_id = upload(api, "bank_v2.ofx").json()["id"]
 

@@ -6,7 +6,7 @@ from django.db import InterfaceError, OperationalError
 
 from .objectstore import StorageUnavailable
 from .services.dumps import raw_dumps_delete_for, raw_dumps_sweep
-from .services.imports import import_execute
+from .services.imports import TRANSIENT, import_execute
 from .services.refresh import (
     RefreshRetry,
     nightly_refresh_batch,
@@ -49,13 +49,14 @@ def requeue_stale_runs() -> None:
 
 
 @shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
+    bind=True,
+    autoretry_for=TRANSIENT,
     retry_backoff=5,
     retry_jitter=True,
     max_retries=5,
 )
-def import_file(job_id: str) -> None:
-    import_execute(job_id=job_id)
+def import_file(self, job_id: str) -> None:
+    import_execute(job_id=job_id, final_attempt=self.request.retries >= self.max_retries)
 
 
 @shared_task(

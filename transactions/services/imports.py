@@ -7,11 +7,12 @@ are queued (202) and ``import_execute`` ingests them from the stored dump.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts.models import Connection, FinancialAccount
@@ -21,9 +22,11 @@ from categories.services import categories_from_file
 from ..importers import detect_format, parse_file
 from ..importers.errors import ImportFormatError
 from ..models import ImportJob
-from ..objectstore import get_store
+from ..objectstore import StorageUnavailable, get_store
 from .dumps import raw_dump_store
 from .ingest import transactions_ingest
+
+logger = logging.getLogger(__name__)
 
 MEDIA_TYPES = {"ofx": "application/x-ofx", "qif": "application/qif", "csv": "text/csv",
                "mint": "text/csv"}
@@ -51,22 +54,34 @@ def import_create(
         raise ImportFormatError("the file holds no transactions")
     job_id = uuid.uuid4()
     connection = account.connection if account else file_connection_for(user=user)
-    dump = raw_dump_store(user=user, connection=connection, source_id=job_id, payload=data,
-                          media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"))
-    job = ImportJob.objects.create(
-        id=job_id, user=user, account=account, filename=filename[:255], format=fmt,
-        options=options or {}, dump=dump,
-    )
-    if len(statement.transactions) <= settings.IMPORT_INLINE_MAX_ROWS:
-        _ingest(job, statement)
-    else:
-        from ..tasks import import_file
+    # One transaction: an error while the rows are written leaves no job behind that
+    # would show "queued" for ever (the dump's object stays, unreferenced).
+    with transaction.atomic():
+        dump = raw_dump_store(user=user, connection=connection, source_id=job_id,
+                              payload=data,
+                              media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"))
+        job = ImportJob.objects.create(
+            id=job_id, user=user, account=account, filename=filename[:255], format=fmt,
+            options=options or {}, dump=dump,
+        )
+        if len(statement.transactions) <= settings.IMPORT_INLINE_MAX_ROWS:
+            _ingest(job, statement)
+        else:
+            from ..tasks import import_file
 
-        transaction.on_commit(partial(import_file.delay, str(job.id)))
+            transaction.on_commit(partial(import_file.delay, str(job.id)))
     return job
 
 
-def import_execute(*, job_id) -> ImportJob | None:
+# What a retry may cure: the database or the object store briefly unavailable.
+TRANSIENT = (OperationalError, InterfaceError, StorageUnavailable)
+
+
+def import_execute(*, job_id, final_attempt: bool = True) -> ImportJob | None:
+    """Ingests a queued import from its stored dump. A job always ends: succeeded, or
+    failed with a reason — a malformed file at once; the database or object store still
+    unavailable on the ``final_attempt`` (earlier attempts raise, to be retried); any
+    other error at once, logged and raised."""
     job = ImportJob.objects.select_related("user", "account", "dump").filter(pk=job_id).first()
     if job is None or job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
         return job
@@ -75,13 +90,28 @@ def import_execute(*, job_id) -> ImportJob | None:
         data = get_store().get(job.dump.key)
         statement = parse_file(data, filename=job.filename, format=job.format,
                                options=job.options, into_account=job.account_id is not None)
+        _ingest(job, statement)
     except ImportFormatError as exc:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED, error=str(exc), finished_at=timezone.now()
-        )
-        return job
-    _ingest(job, statement)
+        _fail(job, str(exc))
+    except TRANSIENT:
+        if final_attempt:
+            _fail(job, "the import could not finish: the database or the file store was "
+                       "unavailable for too long. Nothing was imported; upload the file again.")
+        raise
+    except Exception:
+        logger.exception("import %s failed", job.pk)
+        _fail(job, "the import failed because of an error on our side (it has been logged). "
+                   "Nothing was imported.")
+        raise
     return job
+
+
+def _fail(job: ImportJob, error: str) -> None:
+    try:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, error=error, finished_at=timezone.now())
+    except (OperationalError, InterfaceError):  # the database is what failed
+        logger.exception("import %s: could not record its failure", job.pk)
 
 
 def _ingest(job: ImportJob, statement) -> None:
