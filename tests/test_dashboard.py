@@ -20,7 +20,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Connection, User
+from accounts.models import Connection, FinancialAccount, User
 from accounts.providers import sandbox
 from accounts.services import account_connect
 from categories.models import Category, Rule, SellerVote
@@ -810,6 +810,23 @@ def test_importing_a_csv_twice_shows_created_then_duplicate_counts(alice_client,
     assert Transaction.objects.filter(user=alice).count() == 3
     listing = alice_client.get("/import/").content.decode()
     assert listing.count("export.csv") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_csv_files_imported_under_two_names_land_in_two_accounts(alice_client, alice):
+    def upload(name):
+        return alice_client.post(
+            "/import/", {"file": SimpleUploadedFile("export.csv", SMALL_CSV, "text/csv"),
+                         "account_name": name}, follow=True)
+
+    upload("Chase Checking"), upload("BofA Checking")
+    again = upload("Chase Checking")
+
+    assert again.context["job"].created == 0
+    assert sorted(FinancialAccount.objects.filter(user=alice).values_list("name", flat=True)) \
+        == ["BofA Checking", "Chase Checking"]
+    assert Transaction.objects.filter(user=alice).count() == 6
 
 
 SPANISH_CSV = (b"Fecha;Concepto;Importe\n"

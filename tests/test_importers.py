@@ -6,6 +6,8 @@ public export formats with made-up rows.
 
 from __future__ import annotations
 
+import csv
+import re
 import sys
 import types
 from datetime import date
@@ -117,12 +119,33 @@ def test_ofx_is_handed_to_the_ofx_parser_without_options(monkeypatch):
     fake.parse_ofx = lambda data, **kw: seen.append((data, kw)) or Statement(institution="fake")
     monkeypatch.setitem(sys.modules, "transactions.importers.ofx", fake)
 
-    statement = parse_file(b"OFXHEADER:100\n<OFX>", options={"day_first": True})
+    statement = parse_file(b"OFXHEADER:100\n<OFX>", options={"amount": "Amount"})
     parse_file(b"OFXHEADER:100\n<OFX>", into_account=True)
 
     assert statement.institution == "fake"
     assert seen == [(b"OFXHEADER:100\n<OFX>", {"unnamed_accounts": False}),
                     (b"OFXHEADER:100\n<OFX>", {"unnamed_accounts": True})]
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("bank_v2.ofx", {"day_first": True}),
+    ("bank_v2.ofx", {"date_format": "%d/%m/%Y"}),
+    ("bank_v2.ofx", {"decimal": ","}),
+])
+def test_an_option_that_changes_how_values_read_is_refused_where_it_does_not_apply(
+        name, options):
+    with pytest.raises(ImportFormatError, match=r"does not apply to an OFX/QFX file"):
+        parse_file((FIXTURES.parent / "ofx" / name).read_bytes(), options=options)
+    with pytest.raises(ImportFormatError, match=r"does not apply to Mint's CSV export"):
+        parse_file(fixture("mint_export.csv"), options={"negate": True})
+
+
+def test_negate_flips_an_ofx_card_file_that_writes_purchases_as_positive():
+    data = (FIXTURES.parent / "ofx" / "bank_v2.ofx").read_bytes()
+    plain = parse_file(data).transactions
+    flipped = parse_file(data, options={"negate": True}).transactions
+    assert [t.amount for t in flipped] == [-t.amount for t in plain]
+    assert parse_file(data, options={"negate": "false"}).transactions == plain
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -159,6 +182,58 @@ def test_chase_checking_export_is_read_without_a_mapping():
 def test_account_name_option_names_the_single_csv_account():
     statement = parse_fixture("chase_checking.csv", account_name="Chase Total Checking")
     assert statement.accounts[0].name == "Chase Total Checking"
+
+
+def test_files_imported_under_other_account_names_go_to_other_accounts():
+    # the same $45 Zelle in two banks' exports is two transactions, not one
+    row = b"Date,Description,Amount\n01/05/2024,ZELLE TO JOHN,-45.00\n"
+    chase = parse_file(row, options={"account_name": "Chase Checking"})
+    bofa = parse_file(row, options={"account_name": "BofA Checking"})
+    again = parse_file(row, options={"account_name": "Chase Checking"})
+    qif_chase = parse_file(b"!Type:Bank\nD01/05/2024\nT-45.00\nPZELLE\n^\n",
+                           options={"account_name": "Chase Checking"})
+
+    assert chase.accounts[0].external_id != bofa.accounts[0].external_id
+    assert chase.transactions[0].external_id != bofa.transactions[0].external_id
+    assert again.transactions == chase.transactions  # a re-import adds nothing
+    assert qif_chase.accounts[0].external_id == chase.accounts[0].external_id
+
+
+STARLING = (b"Date,Counter Party,Reference,Type,Amount (GBP)\n"
+            b"01/01/2024,Tesco,TESCO STORES 1234,CONTACTLESS,-12.50\n"
+            b"03/01/2024,Tesco,TESCO STORES 1234,CONTACTLESS,-8.20\n"
+            b"05/01/2024,John Smith,RENT,FASTER PAYMENT,-800.00\n")
+STARLING_OPTIONS = {"amount": "Amount (GBP)", "description": "Counter Party", "day_first": True}
+
+
+def test_a_reference_column_that_repeats_is_not_read_as_ids():
+    statement = parse_file(STARLING, options=STARLING_OPTIONS)
+
+    ids = [t.external_id for t in statement.transactions]
+    assert len(set(ids)) == 3 and "TESCO STORES 1234" not in ids
+    # the same file again gives the same ids: a re-import adds nothing
+    assert [t.external_id for t in parse_file(STARLING, options=STARLING_OPTIONS).transactions] == ids
+    # a column that does hold one id per row stays the id
+    unique = STARLING.replace(b"TESCO STORES 1234,CONTACTLESS,-8.20", b"TX2,CONTACTLESS,-8.20")
+    assert "TX2" in [t.external_id for t in parse_file(unique, options=STARLING_OPTIONS).transactions]
+
+
+def test_an_id_column_named_by_the_user_that_repeats_is_refused_with_both_lines():
+    with pytest.raises(ImportFormatError,
+                       match=r"^line 3: the id column 'Reference' holds 'TESCO STORES 1234' on "
+                             r"lines 2 and 3"):
+        parse_file(STARLING, options={**STARLING_OPTIONS, "id": "Reference"})
+
+
+def test_a_dos_end_of_file_mark_ends_the_file():
+    data = fixture("chase_checking.csv") + b"\x1a"
+    assert parse_file(data).transactions == parse_fixture("chase_checking.csv").transactions
+    assert len(parse_file(b"!Type:Bank\nD01/05/2024\nT-45.00\nPZELLE\n^\n\x1a").transactions) == 1
+
+
+def test_an_amount_that_rounds_past_the_largest_one_stored_is_refused():
+    with pytest.raises(ImportFormatError, match=r"^line 2: amount '999999999999.999' is too large"):
+        parse_file(b"Date,Description,Amount\n2024-01-05,X,999999999999.999\n")
 
 
 def test_chase_card_export_uses_the_posting_date_and_keeps_category_and_memo():
@@ -458,8 +533,27 @@ def test_mint_format_forced_on_another_csv_says_which_header_was_expected():
 
 def test_mint_dates_are_month_first():
     data = fixture("mint_export.csv").replace(b'"1/22/2024"', b'"22/1/2024"', 1)
-    with pytest.raises(ImportFormatError, match=r"^line 2: .*'%m/%d/%Y'"):
+    with pytest.raises(ImportFormatError, match=r"^line 2: expected a date like .*01/15/2024"):
         parse_file(data)
+
+
+def test_a_mint_export_re_saved_by_a_spreadsheet_imports_as_mint_wrote_it():
+    original = parse_file(fixture("mint_export.csv"))
+    text = fixture("mint_export.csv").decode()
+    header, *rows = text.splitlines()
+    # Excel in a European locale: ";" between cells, two-digit years, empty trailing
+    # cells dropped
+    resaved = "\n".join(
+        [header.replace('","', '";"'),
+         *(re.sub(r"/20(\d\d)\b", r"/\1", ";".join(next(csv.reader([row]))).rstrip(";"))
+           for row in rows)])
+    again = parse_file(resaved.encode())
+    day_first = re.sub(r"\b(\d{1,2})/(\d{1,2})/(\d\d)\b", r"\2/\1/\3", resaved)
+    assert [(t.posted_on, t.amount, t.source_category) for t in again.transactions] == [
+        (t.posted_on, t.amount, t.source_category) for t in original.transactions]
+    assert [t.posted_on for t in parse_file(day_first.encode(),
+                                            options={"day_first": True}).transactions] == [
+        t.posted_on for t in original.transactions]
 
 
 # --------------------------------------------------------------------------------- QIF

@@ -53,6 +53,11 @@ class ImportForm(forms.Form):
         empty_label="Create from the file",
         help_text="Leave empty to file the rows under the accounts the file names.",
     )
+    account_name = forms.CharField(
+        label="New account's name", required=False, max_length=100,
+        help_text="For a bank CSV or QIF, which name no account: files imported under one "
+                  "name go into one account (“Chase Checking”, “Amex Gold”). Left empty, "
+                  "they all go into “Imported CSV” (or “Imported QIF”).")
     format = forms.ChoiceField(label="Format", required=False, choices=FORMAT_CHOICES)
 
     # A bank CSV whose headers are not recognised: the column mapping the API takes as
@@ -97,6 +102,8 @@ class ImportForm(forms.Form):
             options["day_first"] = True
         if data["negate"]:
             options["negate"] = True
+        if data["account_name"].strip() and data["account"] is None:
+            options["account_name"] = " ".join(data["account_name"].split())
         return options
 
 

@@ -144,8 +144,9 @@ def import_upload(request):
             form.add_error("file", str(exc))
         else:
             if job.status == ImportJob.Status.SUCCEEDED:
-                messages.success(request, f"Imported {job.filename}: {job.created} new, "
-                                          f"{job.duplicates} already known.")
+                corrected = f", {job.updated} corrected" if job.updated else ""
+                messages.success(request, f"Imported {job.filename}: {job.created} new"
+                                          f"{corrected}, {job.duplicates} already known.")
             else:
                 messages.info(request, f"{job.filename} is being imported.")
             return redirect("dashboard:import_detail", pk=job.pk)

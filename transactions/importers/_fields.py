@@ -78,7 +78,8 @@ def parse_amount(text: str, *, decimal: str = ".") -> Decimal:
 
 
 def _checked(value: Decimal, text: str) -> Decimal:
-    if abs(value) >= MAX_AMOUNT:
+    # Compared as stored (to the cent): 999999999999.999 rounds up to the bound.
+    if abs(value) >= MAX_AMOUNT or abs(value).quantize(CENT) >= MAX_AMOUNT:
         raise FieldError(f"amount {text.strip()!r} is too large to be a transaction")
     return value if value else abs(value)  # never a "-0.00"
 

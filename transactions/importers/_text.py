@@ -18,10 +18,17 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 def decode_text(data: bytes) -> str:
     """Decodes an upload and normalises its line ends to ``\\n``. A stray NUL (a few
     banks' exports pad fields with them) is dropped: no text column can hold one; so is
-    a byte-order mark left inside the text (a file saved twice, or pasted together)."""
+    a byte-order mark left inside the text (a file saved twice, or pasted together), and
+    a trailing DOS end-of-file mark."""
     text = normalise_newlines(_decode(data))
     if "\x00" in text or "\ufeff" in text:
         text = text.replace("\x00", "").replace("\ufeff", "")
+    if "\x1a" in text:
+        # DOS's end-of-file mark (Ctrl-Z), which old banking software still writes: the
+        # file ends there when nothing but blanks follows it.
+        end = text.index("\x1a")
+        if not text[end:].replace("\x1a", "").strip():
+            text = text[:end]
     return text
 
 

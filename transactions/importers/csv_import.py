@@ -13,7 +13,13 @@ Every bank invents its own columns, so ``options`` says which header holds what:
                           Discover): flips every amount to Mint's convention
     skip_rows             physical lines before the header (a bank's summary block);
                           default: the header is found among the first 20 lines
-    account_name          name of the single account when there is no account column
+    account_name          name of the single account when there is no account column;
+                          files imported under one name share that account (without
+                          it, every such file goes to one "Imported CSV" account)
+
+An id column must hold each id once per account. A column recognised by its header that
+repeats values ("Reference" in UK exports holds the payment's reference text) is not
+read as ids; one named with the ``id`` option is refused.
 
 Column names match headers case-insensitively. Without a mapping the common headers are
 recognised (Chase, Capital One, Citi, Bank of America, Amex, Discover exports).
@@ -309,9 +315,9 @@ def _require_columns(columns: dict[str, int], table: Table) -> None:
 
 def _build_statement(table: Table, columns: dict[str, int], settings: CsvSettings,
                      decimal: str) -> Statement:
-    ids = ExternalIds()
     accounts: dict[str, AccountRecord] = {}
     transactions = []
+    bank_ids: list[tuple[str, int]] = []  # (the bank's id or "", line) per record
     for line, cells in table.rows:
         row = _Row(line, cells, table.headers)
         if _is_balance_line(row, columns):
@@ -321,16 +327,24 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
             v, date_format=settings.date_format, day_first=settings.day_first))
         amount = _amount(row, columns, decimal)
         amount = -amount if settings.negate and amount else amount
-        description = row.optional(columns.get("description"))
-        external_id = _bank_id(row.optional(columns.get("id"))) or ids.next(
-            account=account_id, posted_on=posted_on, amount=amount, description=description)
+        bank_ids.append((_bank_id(row.optional(columns.get("id"))), line))
         transactions.append(TransactionRecord(
-            account_external_id=account_id, external_id=external_id, posted_on=posted_on,
-            amount=amount, description=description,
+            account_external_id=account_id, external_id="", posted_on=posted_on,
+            amount=amount, description=row.optional(columns.get("description")),
             memo=row.optional(columns.get("memo")),
             source_category=row.optional(columns.get("category")),
             currency=_currency(row, columns, named="currency" in settings.columns),
         ))
+    if "id" in columns and not _unique_ids(transactions, bank_ids, table, columns,
+                                           named="id" in settings.columns):
+        bank_ids = [("", line) for _, line in bank_ids]
+    ids = ExternalIds()
+    transactions = [
+        replace(record, external_id=bank_id or ids.next(
+            account=record.account_external_id, posted_on=record.posted_on,
+            amount=record.amount, description=record.description))
+        for record, (bank_id, _) in zip(transactions, bank_ids, strict=True)
+    ]
     # An account whose rows all name one currency is in that currency.
     currencies: dict[str, set[str]] = {}
     for record in transactions:
@@ -340,6 +354,27 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
             accounts[account_id] = replace(accounts[account_id], currency=code)
     return Statement(accounts=list(accounts.values()), transactions=transactions,
                      cursor=statement_cursor(transactions))
+
+
+def _unique_ids(transactions: list[TransactionRecord], bank_ids: list[tuple[str, int]],
+                table: Table, columns: dict[str, int], *, named: bool) -> bool:
+    """Whether the id column holds each id once per account. Two rows under one id would
+    be one transaction, the later replacing the earlier: a column that repeats values is
+    no id column. Recognised by its header only, it is left unread (False); named with
+    the ``id`` option, the file is refused with the two lines."""
+    first: dict[tuple[str, str], int] = {}
+    for record, (bank_id, line) in zip(transactions, bank_ids, strict=True):
+        if not bank_id:
+            continue
+        seen = first.setdefault((record.account_external_id, bank_id), line)
+        if seen != line:
+            if not named:
+                return False
+            raise fail(f"the id column {table.headers[columns['id']]!r} holds {bank_id!r} on "
+                       f"lines {seen} and {line}: each transaction needs its own id (leave "
+                       "the id option out to have ids made from date, amount and "
+                       "description)", line)
+    return True
 
 
 def _currency(row: _Row, columns: dict[str, int], *, named: bool) -> str:
@@ -427,7 +462,12 @@ def _account(row: _Row, columns: dict[str, int], settings: CsvSettings,
              accounts: dict[str, AccountRecord]) -> str:
     """The row's account id; registers the account the first time it is seen."""
     name = row.optional(columns.get("account"))
-    external_id = account_external_id(name) if name else DEFAULT_ACCOUNT_ID
+    if name:
+        external_id = account_external_id(name)
+    elif settings.account_name != DEFAULT_ACCOUNT_NAME:  # the name the user gave
+        external_id = account_external_id(settings.account_name)
+    else:
+        external_id = DEFAULT_ACCOUNT_ID
     if external_id not in accounts:
         accounts[external_id] = AccountRecord(external_id=external_id,
                                               name=name or settings.account_name)

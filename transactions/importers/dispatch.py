@@ -7,11 +7,12 @@ Mint's export, a ".txt" QIF); the name decides only when the content is not tell
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from accounts.providers.base import Statement
 
 from . import csv_import, mint_csv, qif
-from ._fields import check_options
+from ._fields import check_options, option_bool, option_str
 from ._text import head_text
 from .errors import ImportFormatError
 
@@ -19,6 +20,16 @@ FORMATS = ("ofx", "qif", "csv", "mint")
 SUPPORTED = "OFX/QFX, QIF, CSV (with a column mapping) or Mint's CSV export"
 EXTENSIONS = {".ofx": "ofx", ".qfx": "ofx", ".qif": "qif", ".csv": "csv"}
 OPTIONS = frozenset((*csv_import.OPTIONS, *qif.OPTIONS, *mint_csv.OPTIONS))
+# The options each format reads. OFX carries its accounts, dates and signs itself; only
+# ``negate`` applies, for card files that write purchases as positive amounts.
+FORMAT_OPTIONS = {"ofx": ("negate",), "qif": qif.OPTIONS, "csv": csv_import.OPTIONS,
+                  "mint": mint_csv.OPTIONS}
+FORMAT_NAMES = {"ofx": "an OFX/QFX file", "qif": "a QIF file", "csv": "a bank CSV",
+                "mint": "Mint's CSV export"}
+# Options that change how values are read: one the format does not read is refused, not
+# dropped, or a file would import with other signs or dates than the user asked for.
+# (A column mapping the format has no use for is harmless and passes.)
+VALUE_OPTIONS = ("negate", "day_first", "date_format", "decimal")
 # Files people upload by mistake: say what they are instead of "unknown format".
 NOT_TEXT = {b"%PDF": "a PDF statement", b"PK\x03\x04": "an Excel (.xlsx) or zip file",
             b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file"}
@@ -98,14 +109,31 @@ def parse_file(
         raise ImportFormatError(f"format must be one of {', '.join(FORMATS)}")
     fmt = (format or detect_format(data, filename=filename)).strip().lower()
     parser = _parser(fmt)
+    known = FORMAT_OPTIONS[fmt]
+    for name in VALUE_OPTIONS:
+        given = (option_bool(options, name) if name in ("negate", "day_first")
+                 else bool(option_str(options, name)))
+        if given and name not in known:
+            raise ImportFormatError(
+                f"option {name!r} does not apply to {FORMAT_NAMES[fmt]}, which writes "
+                f"{'its dates' if name != 'negate' else 'its signs'} its own way; "
+                f"{FORMAT_NAMES[fmt]} takes: {', '.join(known)}")
     if fmt == "ofx":
         statement = parser(data, unnamed_accounts=into_account)
+        if option_bool(options, "negate"):
+            statement = _negated(statement)
     else:
-        known = {"qif": qif.OPTIONS, "csv": csv_import.OPTIONS, "mint": mint_csv.OPTIONS}[fmt]
         statement = parser(data, {k: v for k, v in options.items() if k in known})
     if into_account:
         _refuse_ids_shared_by_accounts(statement)
     return statement
+
+
+def _negated(statement: Statement) -> Statement:
+    """Every amount flipped, for a card file that writes purchases as positive."""
+    return replace(statement, transactions=[
+        replace(record, amount=-record.amount if record.amount else record.amount)
+        for record in statement.transactions])
 
 
 def _refuse_ids_shared_by_accounts(statement: Statement) -> None:

@@ -10,6 +10,10 @@ Its shape is fixed, so no mapping is needed::
 Amounts are always positive; "Transaction Type" carries the direction (debit = money
 out). The category is kept (``source_category``) so years of hand-made
 categorisation survive the move. Every distinct "Account Name" becomes an account.
+
+The same file re-saved by a spreadsheet is read too: separated by ";" or tabs (Excel in
+many European locales), with dates as 1/15/24 or 2024-01-15 (or day first, 15/01/2024,
+with ``day_first``), and rows whose empty Labels and Notes cells were dropped.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ._fields import (
     check_options,
     fail,
     guess_account_kind,
+    option_bool,
     option_str,
     parse_amount,
     parse_date,
@@ -37,7 +42,10 @@ from .errors import ImportFormatError
 
 COLUMNS = ("Date", "Description", "Original Description", "Amount", "Transaction Type",
            "Category", "Account Name", "Labels", "Notes")
-OPTIONS = ("account_name",)
+OPTIONS = ("account_name", "day_first")
+DELIMITERS = (",", ";", "\t")
+# Date to Account Name must be there; Labels and Notes may have been dropped when empty.
+REQUIRED_COLUMNS = 7
 DEFAULT_ACCOUNT_ID = "mint"
 DEFAULT_ACCOUNT_NAME = "Mint import"
 DIRECTIONS = {"debit": -1, "credit": 1}
@@ -45,19 +53,28 @@ DIRECTIONS = {"debit": -1, "credit": 1}
 
 def is_mint_header(line: str) -> bool:
     """True when ``line`` is exactly Mint's export header (quoted or not)."""
-    cells = next(csv.reader([line]), [])
-    return tuple(cell.strip() for cell in cells) == COLUMNS
+    return header_delimiter(line) is not None
+
+
+def header_delimiter(line: str) -> str | None:
+    """The separator with which ``line`` is exactly Mint's export header, if any."""
+    for delimiter in DELIMITERS:
+        cells = next(csv.reader([line], delimiter=delimiter), [])
+        if tuple(cell.strip() for cell in cells) == COLUMNS:
+            return delimiter
+    return None
 
 
 def parse_mint_csv(data: bytes, options: dict | None = None) -> Statement:
     """Mint's CSV export → Statement with one account per account name."""
     options = check_options(options, OPTIONS)
     default_name = option_str(options, "account_name") or DEFAULT_ACCOUNT_NAME
+    day_first = option_bool(options, "day_first")
     ids = ExternalIds()
     accounts: dict[str, AccountRecord] = {}
     transactions = []
     for line, cells in _rows(decode_text(data)):
-        record = _record(line, cells, ids)
+        record = _record(line, cells, ids, day_first=day_first)
         name = cells[6].strip()
         if record.account_external_id not in accounts:
             accounts[record.account_external_id] = AccountRecord(
@@ -70,7 +87,9 @@ def parse_mint_csv(data: bytes, options: dict | None = None) -> Statement:
 
 def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
     """(physical line, cells) of each data row, after checking the header."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    reader = csv.reader(io.StringIO(text, newline=""),
+                        delimiter=header_delimiter(first) or ",")
     start, header_seen = 1, False
     try:
         for cells in reader:
@@ -81,10 +100,10 @@ def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
                 _check_header(cells, line)
                 header_seen = True
                 continue
-            if len(cells) != len(COLUMNS):
+            if not REQUIRED_COLUMNS <= len(cells) <= len(COLUMNS):
                 raise fail(f"expected {len(COLUMNS)} columns as in Mint's export, found "
                            f"{len(cells)}", line)
-            yield line, cells
+            yield line, cells + [""] * (len(COLUMNS) - len(cells))
     except csv.Error as exc:
         raise fail(f"unreadable CSV record ({exc})", start) from exc
     if not header_seen:
@@ -98,11 +117,12 @@ def _check_header(cells: list[str], line: int) -> None:
                    f"{','.join(cells)[:200]!r}", line)
 
 
-def _record(line: int, cells: list[str], ids: ExternalIds) -> TransactionRecord:
+def _record(line: int, cells: list[str], ids: ExternalIds, *,
+            day_first: bool) -> TransactionRecord:
     date_text, short, original, amount_text, direction, category, account, labels, notes = (
         cell.strip() for cell in cells)
     try:
-        posted_on = parse_date(date_text, date_format="%m/%d/%Y")
+        posted_on = parse_date(date_text, day_first=day_first)  # Mint's own: 1/15/2024
         magnitude = abs(parse_amount(amount_text))
     except FieldError as exc:
         raise fail(str(exc), line) from exc

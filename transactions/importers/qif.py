@@ -179,10 +179,15 @@ class _Parser:
         """The selected !Account, or one default account for single-account files."""
         if self.account_id is not None:
             return self.account_id
-        if DEFAULT_ACCOUNT_ID not in self.accounts:
-            self.accounts[DEFAULT_ACCOUNT_ID] = AccountRecord(
-                external_id=DEFAULT_ACCOUNT_ID, name=self.settings.account_name, kind="")
-        return DEFAULT_ACCOUNT_ID
+        # A name the user gave is the account's identity: files imported under one name
+        # share an account, files under another name do not.
+        named = self.settings.account_name != DEFAULT_ACCOUNT_NAME
+        external_id = account_external_id(self.settings.account_name) if named else (
+            DEFAULT_ACCOUNT_ID)
+        if external_id not in self.accounts:
+            self.accounts[external_id] = AccountRecord(
+                external_id=external_id, name=self.settings.account_name, kind="")
+        return external_id
 
     def date(self, record: _Record) -> date:
         found = record.first("D")
