@@ -31,6 +31,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from accounts.providers.base import AccountRecord, Statement, TransactionRecord
 
+from ._fields import CENT, MAX_ACCOUNT_ID, MAX_AMOUNT
 from .errors import ImportFormatError
 
 __all__ = [
@@ -239,7 +240,7 @@ def _read(data: bytes) -> _Node:
 
 def _read_sgml(data: bytes) -> _Node:
     header, body_start = _sgml_header(data)
-    if "OFXHEADER" not in header and b"<OFX>" not in data[:65536].upper():
+    if "OFXHEADER" not in header and not _OFX_START.search(data[:65536]):
         raise ImportFormatError(
             "this is not an OFX or QFX file: expected an 'OFXHEADER:100' header "
             "or an <OFX> element at the start"
@@ -303,9 +304,10 @@ def _read_sgml_after_xml(data: bytes) -> _Node:
     The XML parser has already refused any DTD it reached; refuse one it did not reach."""
     if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
         raise ImportFormatError("the file declares a DTD or XML entities; it is refused")
-    start = data.upper().find(b"<OFX>")
-    if start < 0:
+    found = _OFX_START.search(data)
+    if found is None:
         raise ImportFormatError("this XML file is not OFX: no <OFX> element found")
+    start = found.start()
     declared = re.search(rb"encoding=[\"']([A-Za-z0-9_-]+)", data[:start])
     header = {"ENCODING": declared.group(1).decode().upper()} if declared else {}
     text = _decode(data[start:], header)
@@ -344,7 +346,15 @@ class _XMLNodeBuilder:
         return self.root
 
 
-_TOKEN = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9._]*)\s*>|<!--.*?-->|<![^>]*>", re.DOTALL)
+# The root of OFX 2.x may carry attributes (``<OFX xmlns="http://ofx.net/ifx/2.0/ofx">``).
+_OFX_START = re.compile(rb"<OFX[\s>]", re.IGNORECASE)
+# A tag, with XML attributes allowed (name="value"); a value stops at "<" or ">", so an
+# unclosed quote cannot make one tag swallow the rest of the file.
+_TOKEN = re.compile(
+    r"""<\s*(/?)\s*([A-Za-z][A-Za-z0-9._]*)(?:\s+[A-Za-z_:][\w:.-]*\s*=\s*"""
+    r"""(?:"[^"<>]*"|'[^'<>]*'))*\s*>|<!--.*?-->|<![^>]*>""",
+    re.DOTALL,
+)
 _ENTITY = re.compile(r"&(amp|lt|gt|quot|apos|nbsp|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 _ENTITY_TEXT = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": " "}
 
@@ -516,6 +526,7 @@ def _no_statement_error(root: _Node) -> ImportFormatError:
 def _statement(root: _Node, *, unnamed_accounts: bool = False) -> Statement:
     statement = Statement(institution=_clean(root.value_path("SIGNONMSGSRSV1/SONRS/FI/ORG")))
     seen: dict[str, AccountRecord] = {}
+    balance_dates: dict[str, date | None] = {}
     ends: list[date] = []
     unnamed = 0
     for stmtrs in (*root.iter("STMTRS"), *root.iter("CCSTMTRS")):
@@ -528,7 +539,7 @@ def _statement(root: _Node, *, unnamed_accounts: bool = False) -> Statement:
                     "choose the account to import it into", line=stmtrs.line)
             unnamed += 1
             account = _unnamed_account(stmtrs, unnamed)
-        seen.setdefault(account.external_id, account)
+        _keep_latest_balance(seen, balance_dates, account, _balance_date(stmtrs))
         statement.transactions.extend(_transactions(stmtrs, account))
         end = _statement_end(stmtrs)
         if end:
@@ -539,6 +550,29 @@ def _statement(root: _Node, *, unnamed_accounts: bool = False) -> Statement:
         ends = [t.posted_on for t in statement.transactions]
     statement.cursor = max(ends).isoformat() if ends else ""
     return statement
+
+
+def _keep_latest_balance(seen: dict[str, AccountRecord], balance_dates: dict[str, date | None],
+                         account: AccountRecord, as_of: date | None) -> None:
+    """Records ``account`` in ``seen``, or, when an earlier statement of the file named it
+    already, takes this statement's balance if it is the later one: a file may hold
+    January's statement and then February's, in either order. A balance without a date
+    counts as older than any dated one; between equal dates the later statement wins."""
+    known = seen.get(account.external_id)
+    if known is None:
+        seen[account.external_id] = account
+        balance_dates[account.external_id] = as_of
+        return
+    if account.balance is None:
+        return
+    kept = balance_dates[account.external_id]
+    if known.balance is None or _date_key(as_of) >= _date_key(kept):
+        seen[account.external_id] = replace(known, balance=account.balance)
+        balance_dates[account.external_id] = as_of
+
+
+def _date_key(day: date | None) -> tuple[bool, date]:
+    return (day is not None, day or date.min)
 
 
 def _downloadable(service: _Node | None) -> bool:
@@ -563,13 +597,12 @@ def _unnamed_account(stmtrs: _Node, n: int) -> AccountRecord:
     kind = "credit_card" if card else _BANK_KINDS.get(
         acct.value("ACCTTYPE").upper() if acct is not None else "", "checking")
     return AccountRecord(external_id=f"{DEFAULT_ACCOUNT_ID}-{n}", name=DEFAULT_ACCOUNT_NAME,
-                         kind=kind, currency=(stmtrs.value("CURDEF") or "USD").upper(),
-                         balance=_balance(stmtrs))
+                         kind=kind, currency=_currency(stmtrs), balance=_balance(stmtrs))
 
 
 def _account(stmtrs: _Node) -> AccountRecord | None:
     """The statement's account, None when it names none (no <ACCTID>)."""
-    currency = (stmtrs.value("CURDEF") or "USD").upper()
+    currency = _currency(stmtrs)
     balance = _balance(stmtrs)
     card = stmtrs.tag == "CCSTMTRS"
     acct = stmtrs.child("CCACCTFROM" if card else "BANKACCTFROM")
@@ -581,6 +614,11 @@ def _account(stmtrs: _Node) -> AccountRecord | None:
     else:
         external_id = _bank_external_id(acct)
         kind = _BANK_KINDS.get(acct.value("ACCTTYPE").upper(), "checking")
+    if len(external_id) > MAX_ACCOUNT_ID:
+        what = "<ACCTID> has" if card else "<BANKID> and <ACCTID> together have"
+        raise ImportFormatError(
+            f"the account number is too long: {what} {len(external_id)} characters, and "
+            f"an account id holds at most {MAX_ACCOUNT_ID}", line=acct.child("ACCTID").line)
     mask = re.sub(r"\W", "", acctid)[-4:]
     return AccountRecord(
         external_id=external_id, name=f"{_KIND_LABELS[kind]} …{mask}", kind=kind,
@@ -588,9 +626,35 @@ def _account(stmtrs: _Node) -> AccountRecord | None:
     )
 
 
+def _currency(stmtrs: _Node) -> str:
+    """The statement's <CURDEF>, USD when absent. Accounts and transactions store a
+    three-letter ISO 4217 code, so anything else is refused rather than cut."""
+    node = stmtrs.child("CURDEF")
+    if node is None or not node.text:
+        return "USD"
+    code = node.text.upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ImportFormatError(
+            f"<CURDEF> {node.text!r} is not a currency code: expected three letters, such as "
+            "USD or EUR", line=node.line)
+    return code
+
+
 def _balance(stmtrs: _Node) -> Decimal | None:
     node = stmtrs.find("LEDGERBAL/BALAMT")
     return _amount(node) if node and node.text else None
+
+
+def _balance_date(stmtrs: _Node) -> date | None:
+    """The <DTASOF> of the ledger balance. It only orders balances, so an unreadable one
+    counts as missing instead of refusing a file that imported before it was read."""
+    node = stmtrs.find("LEDGERBAL/DTASOF")
+    if node is None or not node.text:
+        return None
+    try:
+        return _date(node)
+    except ImportFormatError:
+        return None
 
 
 def _statement_end(stmtrs: _Node) -> date | None:
@@ -681,26 +745,38 @@ def _date(node: _Node) -> date:
 
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+# "-1,234": one comma after a 1–3 digit group (not a lone 0) and before exactly three
+# digits is how US banks write whole dollars. "-5,00" and "0,125" keep a decimal comma.
+_WHOLE_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")
 
 
 def _amount(node: _Node) -> Decimal:
     """An OFX amount. The spec allows a comma as the decimal mark; banks also send
-    ``+12.50``, spaces, and thousands separators (``1,234.56``)."""
+    ``+12.50``, spaces, and thousands separators (``1,234.56``, ``-1,234``).
+
+    Refused when it would not fit Transaction.amount, DECIMAL(14, 2), once rounded to
+    the cent; balances get the same bound (their column is wider)."""
     raw = node.text
     text = re.sub(r"\s", "", raw)
     if "," in text and "." in text:
         thousands = "," if text.rfind(",") < text.rfind(".") else "."
         text = text.replace(thousands, "").replace(",", ".")
-    elif text.count(",") > 1:
+    elif text.count(",") > 1 or _WHOLE_THOUSANDS.fullmatch(text):
         text = text.replace(",", "")
     else:
         text = text.replace(",", ".")
     if not _NUMBER.fullmatch(text):
         raise ImportFormatError(f"<{node.tag}> {raw!r} is not an amount", line=node.line)
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:
         raise ImportFormatError(f"<{node.tag}> {raw!r} is not an amount", line=node.line) from None
+    # The first test keeps quantize() from failing on more than 28 digits.
+    if abs(value) >= MAX_AMOUNT or abs(value.quantize(CENT)) >= MAX_AMOUNT:
+        raise ImportFormatError(
+            f"<{node.tag}> {raw.strip()!r} is too large to be an amount (the most that can "
+            f"be stored is {MAX_AMOUNT - CENT:,}); the file may be damaged", line=node.line)
+    return value
 
 
 def _clean(text: str) -> str:
