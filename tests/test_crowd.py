@@ -331,3 +331,19 @@ def test_always_twice_for_one_seller_keeps_one_rule(db, django_capture_on_commit
                                always=True)
     assert list(Rule.objects.filter(user=alice).values_list("category__name", flat=True)) == [
         "Books"]
+
+
+def test_always_again_without_a_name_keeps_the_name_the_rule_gives(
+        db, django_capture_on_commit_callbacks):
+    (alice,) = users(1)
+    first, second, third = tx(alice, 1), tx(alice, 2), tx(alice, 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction_categorize(user=alice, transaction_id=first.id, category=cat("Hobbies"),
+                               always=True, rename_to="Corner Books")
+        transaction_categorize(user=alice, transaction_id=second.id, category=cat("Books"),
+                               always=True)
+    rule = Rule.objects.get(user=alice)
+    third.refresh_from_db()
+    assert (rule.category.name, rule.rename_to) == ("Books", "Corner Books")
+    assert (third.seller, third.category.name, third.category_source) == (
+        "Corner Books", "Books", "rule")

@@ -112,8 +112,10 @@ def transaction_categorize(
                                seller=(shown or tx.seller_key)[:200], rename_to=rename_to,
                                apply_to_past=True, _seller_key=tx.seller_key)
         else:
-            rule = rule_update(rule=rule, category=category, rename_to=rename_to,
-                               apply_to_past=True)
+            # No new name keeps the rule's: choosing another category must not undo the
+            # name its rows were given (the Rules page clears it).
+            rule = rule_update(rule=rule, category=category,
+                               rename_to=rename_to or rule.rename_to, apply_to_past=True)
     return tx, rule
 
 
