@@ -316,6 +316,26 @@ def test_a_queued_import_retries_an_unavailable_database_then_ends_failed(
     assert queued_job.status == "failed" and "upload the file again" in queued_job.error
 
 
+def test_a_queued_import_into_an_account_unlinked_before_it_ran_fails_and_files_nothing(
+        api, alice, settings, monkeypatch):
+    from accounts.models import FinancialAccount
+    from transactions import tasks
+    from transactions.services.imports import import_execute
+
+    settings.IMPORT_INLINE_MAX_ROWS = 1
+    monkeypatch.setattr(tasks.import_file, "delay", lambda job_id: None)
+    account = FinancialAccountFactory(connection__user=alice)
+    job_id = upload(api, "bank_v2.ofx", account=account.id).json()["id"]
+    assert api.delete(f"/api/v1/accounts/{account.connection.pk}/").status_code == 204
+
+    import_execute(job_id=job_id)
+
+    job = api.get(f"/api/v1/imports/{job_id}/").json()
+    assert job["status"] == "failed" and "unlinked" in job["error"]
+    assert not FinancialAccount.objects.filter(user=alice).exists()
+    assert not Transaction.objects.exists()
+
+
 def test_an_import_that_fails_while_writing_leaves_no_job_behind(api, alice, monkeypatch):
     _ingest_raising(monkeypatch, ValueError("a bug"))
     api.raise_request_exception = False

@@ -188,6 +188,9 @@ class ImportJob(models.Model):
     account = models.ForeignKey(
         "accounts.FinancialAccount", null=True, blank=True, on_delete=models.SET_NULL
     )
+    # The user chose ``account``: a job whose account was unlinked before it ran must
+    # fail, not file the rows under new accounts.
+    into_account = models.BooleanField(default=False)
     filename = models.CharField(max_length=255, blank=True)
     format = models.CharField(max_length=10)
     options = models.JSONField(default=dict, blank=True)

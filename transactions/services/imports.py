@@ -61,8 +61,8 @@ def import_create(
                               payload=data,
                               media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"))
         job = ImportJob.objects.create(
-            id=job_id, user=user, account=account, filename=filename[:255], format=fmt,
-            options=options or {}, dump=dump,
+            id=job_id, user=user, account=account, into_account=account is not None,
+            filename=filename[:255], format=fmt, options=options or {}, dump=dump,
         )
         if len(statement.transactions) <= settings.IMPORT_INLINE_MAX_ROWS:
             _ingest(job, statement)
@@ -84,6 +84,10 @@ def import_execute(*, job_id, final_attempt: bool = True) -> ImportJob | None:
     other error at once, logged and raised."""
     job = ImportJob.objects.select_related("user", "account", "dump").filter(pk=job_id).first()
     if job is None or job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
+        return job
+    if (job.into_account and job.account_id is None) or job.dump_id is None:
+        _fail(job, "the account this file was to be imported into was unlinked before the "
+                   "import ran. Nothing was imported.")
         return job
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
     try:
