@@ -116,6 +116,15 @@ def test_a_name_already_under_the_parent_is_refused_whatever_its_case(api, farme
     assert Category.objects.filter(parent=food, name__iexact=name).count() == 1
 
 
+def test_a_name_with_accents_already_under_the_parent_is_refused_whatever_its_case(api, food):
+    assert create(api, "Café Crème", food.id).status_code == 201
+
+    response = create(api, "CAFÉ CRÈME", food.id)  # SQLite's iexact folds ASCII only
+
+    assert response.status_code == 400
+    assert Category.objects.filter(parent=food, user__isnull=False).count() == 1
+
+
 def test_a_sub_category_as_parent_is_refused_saying_what_a_parent_must_be(api):
     groceries = Category.objects.get(user=None, name="Groceries")
 

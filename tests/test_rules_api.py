@@ -136,6 +136,17 @@ def test_a_second_rule_with_the_same_conditions_is_refused_naming_the_first(
     assert Rule.objects.filter(user=alice).count() == 2
 
 
+def test_a_second_rule_whose_text_differs_only_in_case_is_refused_accents_too(
+    api, alice, restaurants
+):
+    first = post_rule(api, description_contains="lumière", category=restaurants.id)
+
+    twin = post_rule(api, description_contains="LUMIÈRE", category=restaurants.id)
+
+    assert first.status_code == 201 and twin.status_code == 400
+    assert Rule.objects.filter(user=alice).count() == 1
+
+
 def test_the_rule_list_is_paged_by_cursor_and_holds_only_the_users_own_rules(
     api, alice, bob, restaurants
 ):

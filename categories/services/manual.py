@@ -48,7 +48,10 @@ def category_create(*, user, parent: Category, name: str) -> Category:
         raise ValidationError({"name": "A category needs a name."})
     if parent.parent_id is not None or parent.user_id is not None:
         raise ValidationError({"parent": "Choose a top-level category of the taxonomy."})
-    if categories_for(user=user).filter(parent=parent, name__iexact=name).exists():
+    # Compared here, not with name__iexact: SQLite folds the case of ASCII letters only
+    # ("CAFÉ" would not find "Café"). A parent has a few dozen children at most.
+    taken = categories_for(user=user).filter(parent=parent).values_list("name", flat=True)
+    if any(existing.casefold() == name.casefold() for existing in taken):
         raise ValidationError({"name": f"“{parent.name} › {name}” already exists."})
     return Category.objects.create(
         user=user, parent=parent, name=name,
@@ -150,11 +153,13 @@ def _rule_validate(*, user, rule: Rule, seller_key: str | None = None) -> None:
         raise ValidationError({"account": "Unknown account."})
     # Two rules with the same conditions: the newer one always wins, the older one never
     # does, and the list would show both as if they were in force.
-    twin = (Rule.objects.filter(
+    # The text compared here, not with __iexact, for the reason category_create gives.
+    same = (Rule.objects.filter(
         user=user, seller_key=rule.seller_key,
-        description_contains__iexact=rule.description_contains,
         amount_min=rule.amount_min, amount_max=rule.amount_max, account_id=rule.account_id,
-    ).exclude(pk=rule.pk).select_related("category").first())
+    ).exclude(pk=rule.pk).select_related("category").order_by("id"))
+    text = rule.description_contains.casefold()
+    twin = next((r for r in same if r.description_contains.casefold() == text), None)
     if twin is not None:
         named = (f"for {twin.seller}" if twin.seller else
                  f"for “{twin.description_contains}”" if twin.description_contains else
