@@ -190,14 +190,20 @@ def budgets_for(*, user, month: date, tops: Tops | None = None,
     return lines
 
 
-def currencies_for(*, user) -> list[str]:
-    """The currencies of the user's accounts. Amounts are kept as the bank gives them and
-    added as written: with more than one currency the totals mix them (no conversion),
-    which the pages and the API say."""
+def currencies_for(*, user, first: date, last: date) -> list[str]:
+    """The currencies of the user's accounts and of their rows from month ``first`` to
+    month ``last`` (a row may carry its own: a CSV's currency column). Amounts are kept as
+    the bank gives them and added as written: with more than one currency the totals mix
+    them (no conversion), which the pages and the API say. One query (a UNION); the rows
+    are read by the (user, date) index."""
     from accounts.models import FinancialAccount
+    from transactions.models import Transaction
 
-    return sorted(set(FinancialAccount.objects.filter(user=user)
-                      .values_list("currency", flat=True)))
+    accounts = FinancialAccount.objects.filter(user=user).values_list("currency")
+    rows = (Transaction.objects.filter(user=user, posted_on__gte=first,
+                                       posted_on__lt=add_months(last, 1))
+            .values_list("currency"))
+    return sorted({code for (code,) in accounts.union(rows)})
 
 
 def summary_for(*, user, month: date) -> dict:
@@ -214,7 +220,8 @@ def summary_for(*, user, month: date) -> dict:
     spent = sum((-current.get(t, ZERO) for t in tops.spending), ZERO)
     return {
         "month": f"{month:%Y-%m}",
-        "currencies": currencies_for(user=user),
+        "currencies": currencies_for(user=user, first=add_months(month, -HISTORY_MONTHS),
+                                     last=month),
         "spending": sorted(by_category, key=lambda c: Decimal(c["spent"]), reverse=True),
         "spent": _money(spent),
         "income": _money(income),

@@ -154,3 +154,13 @@ def test_the_summary_names_the_currencies_it_adds_without_converting(api, alice,
     assert two["currencies"] == ["EUR", "USD"]
     assert "Your accounts are in EUR, USD: these totals and budgets add their amounts as " \
            "written, without converting them." in page
+
+
+def test_the_summary_names_a_currency_its_rows_carry_that_no_account_has(api, alice, history):
+    # a CSV's currency column gives a row its own currency, whatever its account's
+    Transaction.objects.filter(user=alice, external_id="g1").update(currency="GBP")
+    Transaction.objects.filter(user=alice, external_id="o1").update(currency="JPY")
+
+    body = api.get("/api/v1/summary/?month=2026-03").json()
+
+    assert body["currencies"] == ["GBP", "USD"]  # o1 is older than the summary's year
