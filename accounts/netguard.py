@@ -31,10 +31,26 @@ class CheckedURL:
     address: str
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits and reach it through a
+# translator: NAT64's well-known prefix (RFC 6052) and its local-use one (RFC 8215).
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
 def _is_public(address: str) -> bool:
+    """Whether the address is a public one, also when it is an IPv4 address wrapped in
+    IPv6 (mapped ::ffff:a.b.c.d, 6to4 2002::/16, Teredo, NAT64): Python calls those
+    global whatever IPv4 address they carry (64:ff9b::7f00:1 is 127.0.0.1)."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        if ip.teredo is not None:
+            return all(_is_public(str(part)) for part in ip.teredo)
+        embedded = ip.ipv4_mapped or ip.sixtofour or (
+            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        if embedded is not None:
+            ip = embedded
     return ip.is_global and not ip.is_multicast
 
 
