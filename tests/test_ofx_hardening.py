@@ -2,6 +2,7 @@
 separators, amounts and ids too large for their columns, a namespaced OFX 2.x root in
 a damaged file, and the balance kept when one file holds several statements."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -209,3 +210,19 @@ def test_an_upload_of_january_then_february_leaves_februarys_balance_on_the_acco
     assert response.status_code == 201, response.json()
     assert FinancialAccount.objects.get().balance == Decimal("250.00")
     assert Transaction.objects.count() == 2
+
+
+def test_an_older_statement_imported_after_a_newer_one_keeps_the_newer_balance(api):
+    february = statements_file(stmttrnrs(balance="250.00", as_of="20240229", fitid="F"))
+    january = statements_file(stmttrnrs(balance="100.00", as_of="20240131", fitid="J"))
+    march = statements_file(stmttrnrs(balance="75.00", as_of="20240331", fitid="M"))
+
+    upload(api, "feb.ofx", data=february)
+    upload(api, "jan.ofx", data=january)
+    account = FinancialAccount.objects.get()
+    assert (account.balance, account.balance_at.date()) == (Decimal("250.00"), date(2024, 2, 29))
+
+    upload(api, "mar.ofx", data=march)
+    account.refresh_from_db()
+    assert (account.balance, account.balance_at.date()) == (Decimal("75.00"), date(2024, 3, 31))
+    assert Transaction.objects.count() == 3

@@ -53,6 +53,9 @@ class AccountRecord:
     mask: str = ""
     currency: str = "USD"
     balance: Decimal | None = None
+    # The day the balance is of (OFX's <DTASOF>), when the source says: an older
+    # statement imported after a newer one must not put its balance back.
+    balance_as_of: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -526,7 +526,6 @@ def _no_statement_error(root: _Node) -> ImportFormatError:
 def _statement(root: _Node, *, unnamed_accounts: bool = False) -> Statement:
     statement = Statement(institution=_clean(root.value_path("SIGNONMSGSRSV1/SONRS/FI/ORG")))
     seen: dict[str, AccountRecord] = {}
-    balance_dates: dict[str, date | None] = {}
     ends: list[date] = []
     unnamed = 0
     for stmtrs in (*root.iter("STMTRS"), *root.iter("CCSTMTRS")):
@@ -539,7 +538,7 @@ def _statement(root: _Node, *, unnamed_accounts: bool = False) -> Statement:
                     "choose the account to import it into", line=stmtrs.line)
             unnamed += 1
             account = _unnamed_account(stmtrs, unnamed)
-        _keep_latest_balance(seen, balance_dates, account, _balance_date(stmtrs))
+        _keep_latest_balance(seen, account)
         statement.transactions.extend(_transactions(stmtrs, account))
         end = _statement_end(stmtrs)
         if end:
@@ -552,8 +551,7 @@ def _statement(root: _Node, *, unnamed_accounts: bool = False) -> Statement:
     return statement
 
 
-def _keep_latest_balance(seen: dict[str, AccountRecord], balance_dates: dict[str, date | None],
-                         account: AccountRecord, as_of: date | None) -> None:
+def _keep_latest_balance(seen: dict[str, AccountRecord], account: AccountRecord) -> None:
     """Records ``account`` in ``seen``, or, when an earlier statement of the file named it
     already, takes this statement's balance if it is the later one: a file may hold
     January's statement and then February's, in either order. A balance without a date
@@ -561,14 +559,13 @@ def _keep_latest_balance(seen: dict[str, AccountRecord], balance_dates: dict[str
     known = seen.get(account.external_id)
     if known is None:
         seen[account.external_id] = account
-        balance_dates[account.external_id] = as_of
         return
     if account.balance is None:
         return
-    kept = balance_dates[account.external_id]
-    if known.balance is None or _date_key(as_of) >= _date_key(kept):
-        seen[account.external_id] = replace(known, balance=account.balance)
-        balance_dates[account.external_id] = as_of
+    if known.balance is None or _date_key(account.balance_as_of) >= _date_key(
+            known.balance_as_of):
+        seen[account.external_id] = replace(known, balance=account.balance,
+                                            balance_as_of=account.balance_as_of)
 
 
 def _date_key(day: date | None) -> tuple[bool, date]:
@@ -597,7 +594,8 @@ def _unnamed_account(stmtrs: _Node, n: int) -> AccountRecord:
     kind = "credit_card" if card else _BANK_KINDS.get(
         acct.value("ACCTTYPE").upper() if acct is not None else "", "checking")
     return AccountRecord(external_id=f"{DEFAULT_ACCOUNT_ID}-{n}", name=DEFAULT_ACCOUNT_NAME,
-                         kind=kind, currency=_currency(stmtrs), balance=_balance(stmtrs))
+                         kind=kind, currency=_currency(stmtrs), balance=_balance(stmtrs),
+                         balance_as_of=_balance_date(stmtrs))
 
 
 def _account(stmtrs: _Node) -> AccountRecord | None:
@@ -623,6 +621,7 @@ def _account(stmtrs: _Node) -> AccountRecord | None:
     return AccountRecord(
         external_id=external_id, name=f"{_KIND_LABELS[kind]} …{mask}", kind=kind,
         mask=mask, currency=currency, balance=balance,
+        balance_as_of=_balance_date(stmtrs) if balance is not None else None,
     )
 
 

@@ -22,7 +22,7 @@ import re
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import partial
 from operator import attrgetter, itemgetter
@@ -104,6 +104,15 @@ def _last4(external_id: str) -> str:
     return re.sub(r"\D", "", numbers[-1])[-4:]
 
 
+def _balance_at(record: AccountRecord, now: datetime) -> datetime:
+    """When the record's balance was the account's: its as-of day when the source gives
+    one (at noon UTC, so that the day shows as that day in every time zone but the
+    farthest; never later than now), else now."""
+    if record.balance_as_of is None:
+        return now
+    return min(datetime.combine(record.balance_as_of, time(12), tzinfo=UTC), now)
+
+
 def accounts_upsert(
     *, user, connection: Connection, records: list[AccountRecord]
 ) -> tuple[dict[str, FinancialAccount], set[int]]:
@@ -121,11 +130,14 @@ def accounts_upsert(
                 user=user, connection=connection, external_id=record.external_id,
                 name=_shown_name(_clean(record.name, 200), record.external_id), kind=kind,
                 mask=record.mask[-4:] or _last4(record.external_id),
-                currency=record.currency or "USD",
-                balance=record.balance, balance_at=now if record.balance is not None else None,
+                currency=record.currency or "USD", balance=record.balance,
+                balance_at=_balance_at(record, now) if record.balance is not None else None,
             )
         elif record.balance is not None and record.balance != account.balance:
-            account.balance, account.balance_at = record.balance, now
+            balance_at = _balance_at(record, now)
+            if account.balance_at is not None and balance_at < account.balance_at:
+                continue  # an older statement's balance (imported after a newer one)
+            account.balance, account.balance_at = record.balance, balance_at
             if account.pk is not None:
                 changed[record.external_id] = account
     if new:
