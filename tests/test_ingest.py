@@ -100,6 +100,36 @@ def test_a_correction_updates_amount_and_keeps_a_manual_category(alice):
     assert (row.category, row.category_source) == (coffee, "manual")
 
 
+def test_an_id_a_bank_reuses_for_another_transaction_keeps_both_and_adds_nothing_again(alice):
+    from budgets.models import MonthlySpending
+
+    # a bank that numbers each month's statement from 1 again
+    connection = ConnectionFactory(user=alice)
+    january = [tx("1", "-4.50", date(2026, 1, 5), description="STARBUCKS"),
+               tx("2", "-60.00", date(2026, 1, 10), description="SHELL OIL")]
+    february = [tx("1", "-1200.00", date(2026, 2, 3), description="RENT"),
+                tx("2", "-9.99", date(2026, 2, 7), description="NETFLIX"),
+                tx("3", "-3.00", date(2026, 2, 8), description="PARKING")]
+    ingest(alice, connection, january)
+
+    first = ingest(alice, connection, february)
+    again = ingest(alice, connection, february)
+    # a correction stays a correction: the same row a few days off, or renamed
+    corrected = ingest(alice, connection, [tx("1", "-4.75", date(2026, 1, 6),
+                                              description="STARBUCKS")])
+
+    rows = Transaction.objects.filter(user=alice).order_by("posted_on")
+    assert [(r.description, r.amount) for r in rows] == [
+        ("STARBUCKS", Decimal("-4.75")), ("SHELL OIL", Decimal("-60.00")),
+        ("RENT", Decimal("-1200.00")), ("NETFLIX", Decimal("-9.99")),
+        ("PARKING", Decimal("-3.00"))]
+    assert (first.created, first.updated) == (3, 0)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert corrected.updated == 1
+    spent = sum(m.total for m in MonthlySpending.objects.filter(user=alice))
+    assert spent == sum(r.amount for r in rows)
+
+
 def test_a_pending_row_matched_by_amount_is_replaced_and_keeps_its_manual_category(alice):
     connection = ConnectionFactory(user=alice)
     ingest(alice, connection, [tx("P1", amount="-7.77", day=date(2026, 1, 10), pending=True)])

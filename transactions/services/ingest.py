@@ -46,6 +46,10 @@ from ..models import RawDump, Transaction
 # 5,000 rows ≈ 1.5 MB of COPY text; one batch takes ~0.15 s on the 2-core CI machine.
 BATCH_SIZE = 5000
 PENDING_MATCH_DAYS = 7
+# A posted row sent again under its id, more than this many days away from its stored
+# date and with another description, is another transaction under a reused id (banks
+# that number each statement's rows from 1 again), not a correction of the stored one.
+REUSED_ID_DAYS = 7
 CENT = Decimal("0.01")
 KINDS = {choice for choice, _ in FinancialAccount.Kind.choices}
 
@@ -564,13 +568,30 @@ def _write_postgres(rows: list[list]) -> IngestResult:
         # values (a recategorisation that committed a moment ago included) and nothing can
         # change them before the UPDATE (FOR UPDATE inside that statement would skip the
         # rows its own UPDATE changes). Their old values leave their (month, category).
-        raw.execute(
+        lock_changed = (
             "SELECT pg_advisory_xact_lock_shared(%(ns)s, %(user)s); "  # noqa: S608
-            f"SELECT t.posted_on, t.amount, t.category_id FROM {table} AS t "
-            f"JOIN {_STAGE} AS s ON {_KEY} WHERE ({changed}) FOR UPDATE OF t",
-            {"ns": LOCK_NAMESPACE, "user": rows[0][U]},
-        )
-        old = raw.fetchall()
+            f"SELECT t.posted_on, t.amount, t.category_id, s.account_id, s.external_id, "
+            f"NOT t.pending AND NOT s.pending AND abs(t.posted_on - s.posted_on) > "
+            f"{REUSED_ID_DAYS} AND t.description <> s.description FROM {table} AS t "
+            f"JOIN {_STAGE} AS s ON {_KEY} WHERE ({changed}) FOR UPDATE OF t")
+        lock_args = {"ns": LOCK_NAMESPACE, "user": rows[0][U]}
+        raw.execute(lock_changed, lock_args)
+        found = raw.fetchall()
+        reused = [(r[3], r[4]) for r in found if r[5]]
+        if reused:
+            # Another transaction under a reused id: it gets an id of its own (the same
+            # one when the file comes again), and the stored row stays as it was. Then
+            # locked and read again: a file imported before may hold the new ids already.
+            raw.execute(
+                f"UPDATE {_STAGE} AS s SET external_id = "  # noqa: S608
+                "left(s.external_id, 108) || '~' || s.posted_on::text "
+                "FROM unnest(%s::bigint[], %s::text[]) AS r(account_id, external_id) "
+                "WHERE s.account_id = r.account_id AND s.external_id = r.external_id",
+                [[a for a, _ in reused], [x for _, x in reused]],
+            )
+            raw.execute(lock_changed, lock_args)
+            found = raw.fetchall()
+        old = [r[:3] for r in found if not r[5]]
         raw.execute(
             f"""
             WITH old AS (
@@ -671,6 +692,12 @@ def _write_postgres_rows_only(raw, table, columns, changed, rows) -> IngestResul
     return IngestResult(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 
+def _reused_id(stored: Transaction, row: dict) -> bool:
+    return (not stored.pending and not row["pending"]
+            and abs((stored.posted_on - row["posted_on"]).days) > REUSED_ID_DAYS
+            and stored.description != row["description"])
+
+
 def _write_portable(rows: list[list]) -> IngestResult:
     """The same semantics through the ORM, for SQLite (embedded mode)."""
     result = IngestResult()
@@ -693,6 +720,11 @@ def _write_portable(rows: list[list]) -> IngestResult:
         new, changed = [], []
         for row in account_rows:
             current = existing.get(row["external_id"])
+            if current is not None and _reused_id(current, row):  # as _write_postgres
+                row["external_id"] = f"{row['external_id'][:108]}~{row['posted_on']}"
+                current = Transaction.objects.filter(
+                    user_id=row["user_id"], account_id=account_id,
+                    external_id=row["external_id"]).first()
             fields = {c: row[c] for c in _COLUMNS}
             if current is None:
                 new.append(Transaction(**fields))
