@@ -225,6 +225,27 @@ def test_an_id_column_named_by_the_user_that_repeats_is_refused_with_both_lines(
         parse_file(STARLING, options={**STARLING_OPTIONS, "id": "Reference"})
 
 
+def test_revolut_reads_the_completed_date_and_a_pending_row_its_started_date():
+    data = (b"Type,Product,Started Date,Completed Date,Description,Amount,Fee,Currency,"
+            b"State,Balance\n"
+            b"CARD_PAYMENT,Current,2024-01-14 10:01:02,2024-01-15 09:00:00,Pret A Manger,"
+            b"-4.50,0.00,GBP,COMPLETED,95.50\n"
+            b"CARD_PAYMENT,Current,2024-01-16 18:30:00,,Tesco,-12.00,0.00,GBP,PENDING,\n")
+
+    statement = parse_file(data)
+
+    assert [(t.posted_on, t.amount, t.currency) for t in statement.transactions] == [
+        (date(2024, 1, 15), Decimal("-4.50"), "GBP"), (date(2024, 1, 16), Decimal("-12.00"), "GBP")]
+
+
+def test_apple_card_reads_its_clearing_date():
+    data = (b"Transaction Date,Clearing Date,Description,Merchant,Category,Type,Amount (USD),"
+            b"Purchased By\n"
+            b"01/14/2024,01/15/2024,UBER *TRIP,Uber,Transportation,Purchase,12.30,Jane\n")
+    [row] = parse_file(data, options={"negate": True}).transactions
+    assert (row.posted_on, row.amount) == (date(2024, 1, 15), Decimal("-12.30"))
+
+
 def test_a_dos_end_of_file_mark_ends_the_file():
     data = fixture("chase_checking.csv") + b"\x1a"
     assert parse_file(data).transactions == parse_fixture("chase_checking.csv").transactions

@@ -22,7 +22,9 @@ repeats values ("Reference" in UK exports holds the payment's reference text) is
 read as ids; one named with the ``id`` option is refused.
 
 Column names match headers case-insensitively. Without a mapping the common headers are
-recognised (Chase, Capital One, Citi, Bank of America, Amex, Discover exports).
+recognised (Chase, Capital One, Citi, Bank of America, Amex, Discover, Apple Card,
+Revolut exports); where two date columns are recognised, the posting one is read and the
+other stands in where it is empty (a pending row).
 Line numbers in errors are physical lines of the file, the first line being 1.
 """
 
@@ -69,8 +71,9 @@ MAX_EXTERNAL_ID = 120
 # Headers recognised without a mapping, best first (a posting date before a
 # transaction date: Mint stores when the money moved).
 KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
-    "date": ("date", "posted date", "post date", "posting date", "transaction date",
-             "trans. date", "trans date", "booking date"),
+    "date": ("date", "posted date", "post date", "posting date", "completed date",
+             "clearing date", "transaction date", "trans. date", "trans date", "booking date",
+             "started date"),
     "amount": ("amount", "transaction amount", "amount (usd)"),
     "debit": ("debit", "debit amount", "withdrawal", "withdrawals", "money out"),
     "credit": ("credit", "credit amount", "deposit", "deposits", "money in"),
@@ -83,6 +86,7 @@ KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
     "currency": ("currency", "currency code", "ccy"),
 }
 AMOUNT_KEYS = ("amount", "debit", "credit")
+SECOND_DATE = "second date"  # not an option: see _resolve_columns
 BALANCE_LINE = re.compile(r"(beginning|ending|opening|closing) balance\b", re.IGNORECASE)
 
 
@@ -294,6 +298,13 @@ def _resolve_columns(table: Table, settings: CsvSettings) -> dict[str, int]:
             columns[key] = position
             used.add(position)
     _require_columns(columns, table)
+    if "date" not in settings.columns:
+        # A second date column found by its header stands in for the first where that one
+        # is empty: a pending row has no posting date yet (Revolut's "Completed Date").
+        second = next((index[n] for n in KNOWN_HEADERS["date"]
+                       if n in index and index[n] != columns["date"]), None)
+        if second is not None:
+            columns[SECOND_DATE] = second
     return columns
 
 
@@ -323,7 +334,10 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
         if _is_balance_line(row, columns):
             continue
         account_id = _account(row, columns, settings, accounts)
-        posted_on = row.parse(columns["date"], "date", lambda v: parse_date(
+        date_column = columns["date"]
+        if SECOND_DATE in columns and not row.optional(date_column):
+            date_column = columns[SECOND_DATE]
+        posted_on = row.parse(date_column, "date", lambda v: parse_date(
             v, date_format=settings.date_format, day_first=settings.day_first))
         amount = _amount(row, columns, decimal)
         amount = -amount if settings.negate and amount else amount
