@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import server_error as html_server_error
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -15,6 +16,19 @@ from rest_framework.views import exception_handler as drf_exception_handler
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 INVALID_CURSOR = "not a cursor this API gave: use the next link of the previous page"
+
+# ``lookup_value_regex`` of a viewset with integer ids: ASCII digits only. DRF's default,
+# ``[^/.]+``, let ``/rules/١٥/`` (Arabic-Indic digits) through to the lookup, where
+# ``int()`` read it as rule 15; now it is a 404 like any id that cannot be one.
+ID_PATTERN = "[0-9]+"
+
+
+def id_parameter(description: str) -> OpenApiParameter:
+    """The schema's ``{id}`` of a route with ``ID_PATTERN``, an integer as before: from the
+    pattern alone drf-spectacular publishes a string of digits, and a generated client
+    would change the type of its id argument."""
+    return OpenApiParameter("id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH,
+                            description=description)
 
 
 def page_size_from(request, *, default: int = PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
@@ -89,11 +103,23 @@ def _code(exc: Exception) -> str:
     return getattr(exc, "default_code", "error")
 
 
+def _service_code(exc: DjangoValidationError) -> str | None:
+    """The code a service gave its error (``ValidationError(…, code="duplicate_rule")``),
+    when every message in it carries that one: a client tells the error apart by it
+    without reading the message. None when it gave none, as most do (``invalid`` then)."""
+    errors = ([error for field in exc.error_dict.values() for error in field]
+              if hasattr(exc, "error_dict") else exc.error_list)
+    codes = {error.code for error in errors}
+    return codes.pop() if len(codes) == 1 else None
+
+
 def exception_handler(exc, context):
     """Every error is ``{"error": {"code", "message", "details"}}``."""
+    service_code = None
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoValidationError):  # raised by a service: a 400 like any other
+        service_code = _service_code(exc)
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -107,7 +133,7 @@ def exception_handler(exc, context):
     else:
         message = data.get("detail", str(exc)) if isinstance(data, dict) else str(data)
         details = {k: v for k, v in data.items() if k != "detail"} if isinstance(data, dict) else {}
-    code = _code(exc)
+    code = service_code or _code(exc)
     if not isinstance(exc, exceptions.ValidationError) and isinstance(details.get("code"), str):
         # simplejwt puts the precise reason there ("password_changed", "token_not_valid"):
         # the one place a client looks, whichever token was refused.

@@ -54,12 +54,26 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 MAX_ID = 2**63 - 1  # the largest bigint
 
 
+class StrictIdField(forms.IntegerField):
+    """ASCII digits only: Django's ``IntegerField`` reads ``1.0``, `` 1 `` and ``١`` (an
+    Arabic-Indic one) as 1, as ids in request bodies no longer are (``mint.fields``)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value)
+        if not (text.isascii() and text.isdigit()):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        # Past 19 digits it is past a bigint (max_value refuses it); int() refuses 4,300.
+        return int(text) if len(text.lstrip("0")) <= 19 else MAX_ID + 1
+
+
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IntegerFilter(django_filters.NumberFilter):
     """An id: ``?account=1.5`` is a 400, not account 1 (``NumberFilter`` reads decimals);
     so is one no id can be (below 1, or past a bigint: SQLite cannot even compare it)."""
 
-    field_class = forms.IntegerField
+    field_class = StrictIdField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)

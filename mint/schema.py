@@ -7,10 +7,8 @@ silent ``string`` in the published schema.
 """
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension, OpenApiViewExtension
+from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import build_basic_type
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework_simplejwt.views import TokenViewBase
@@ -24,19 +22,9 @@ class ActivityJWTScheme(SimpleJWTScheme):
     target_class = "accounts.api.auth.ActivityJWTAuthentication"
 
 
-# The two below describe views and a field of the categories app from outside it, for the
-# schema only; they belong beside that code (a ``queryset = ….objects.none()`` on each view,
-# a typed field) and can move there when it is next edited.
-
-
-class UserCategoryFieldSchema(OpenApiSerializerFieldExtension):
-    """``UserCategoryField`` picks its queryset per request, so the generator cannot see
-    that it holds a category's primary key (an integer)."""
-
-    target_class = "categories.api.serializers.UserCategoryField"
-
-    def map_serializer_field(self, auto_schema, direction):
-        return build_basic_type(OpenApiTypes.INT)
+# The two below describe views of the categories app from outside it, for the schema
+# only; they belong beside that code (a ``queryset = ….objects.none()`` on each view) and
+# can move there when it is next edited.
 
 
 class CategoryViewSetSchema(OpenApiViewExtension):

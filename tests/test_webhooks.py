@@ -196,8 +196,13 @@ def test_anonymous_requests_are_refused(db):
 def test_the_url_cannot_be_changed_only_switched_off(alice, api, receiver):
     webhook, _ = register(alice, receiver.url())
 
-    response = api.patch(f"/api/v1/webhooks/{webhook.pk}/",
-                         {"active": False, "url": "http://elsewhere.example/"}, format="json")
+    moved = api.patch(f"/api/v1/webhooks/{webhook.pk}/",
+                      {"active": False, "url": "http://elsewhere.example/"}, format="json")
+    webhook.refresh_from_db()
+    assert moved.status_code == 400 and "cannot be changed" in moved.json()["error"]["message"]
+    assert (webhook.active, webhook.url) == (True, receiver.url())  # nothing half done
+
+    response = api.patch(f"/api/v1/webhooks/{webhook.pk}/", {"active": False}, format="json")
 
     assert response.status_code == 200
     assert response.json()["active"] is False

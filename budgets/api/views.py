@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from categories.models import Category
-from mint.api import error_response
+from mint.api import ID_PATTERN, error_response
 
 from ..cache import summary_cached
 from ..models import BudgetProfile
@@ -40,7 +40,9 @@ def _month(request):
 
 
 def _top_level(pk) -> Category:
-    if not str(pk).isdigit():
+    # ASCII digits only, as the route's pattern: "١".isdigit() is true too, and int()
+    # reads it as 1.
+    if not (pk.isascii() and pk.isdigit()):
         raise Http404("no such category")
     return get_object_or_404(Category, pk=int(pk), user=None, parent=None)
 
@@ -49,6 +51,8 @@ class BudgetViewSet(viewsets.ViewSet):
     """Budgets per top-level spending category: ``GET ?month=YYYY-MM`` lists them all
     (``source``: template, recommended or manual); ``PUT {category_id}`` sets one by hand;
     ``DELETE {category_id}`` returns it to the recommendation."""
+
+    lookup_value_regex = ID_PATTERN
 
     @extend_schema(parameters=[MONTH], responses=BudgetLineSerializer(many=True))
     def list(self, request):

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import FinancialAccount
+from mint.fields import PrimaryKeyField
 
 from ..models import Category, Rule
 from ..selectors import categories_for
@@ -19,7 +20,7 @@ class CategoryNodeSerializer(serializers.Serializer):
 
 class CategoryCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    parent = serializers.PrimaryKeyRelatedField(
+    parent = PrimaryKeyField(
         queryset=Category.objects.filter(user=None, parent=None),
         help_text="a top-level category of the shared taxonomy",
         error_messages={"does_not_exist": "{pk_value} is not a top-level category of the "
@@ -27,14 +28,14 @@ class CategoryCreateSerializer(serializers.Serializer):
     )
 
 
-class UserCategoryField(serializers.PrimaryKeyRelatedField):
+class UserCategoryField(PrimaryKeyField):
     """A category the requesting user may use: shared or their own."""
 
     def get_queryset(self):
         return categories_for(user=self.context["request"].user)
 
 
-class UserAccountField(serializers.PrimaryKeyRelatedField):
+class UserAccountField(PrimaryKeyField):
     def get_queryset(self):
         return FinancialAccount.objects.filter(user=self.context["request"].user)
 

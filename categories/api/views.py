@@ -1,9 +1,9 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from mint.api import CursorPagination
+from mint.api import ID_PATTERN, CursorPagination, id_parameter
 from mint.filters import BOOLEAN_ERROR, parse_bool, query_bool
 
 from ..selectors import category_tree, rules_for
@@ -32,6 +32,11 @@ class CategoryViewSet(viewsets.GenericViewSet):
         return Response(node, status=status.HTTP_201_CREATED)
 
 
+RULE_ID = id_parameter("A unique integer value identifying this rule.")
+
+
+@extend_schema_view(**{action: extend_schema(parameters=[RULE_ID])
+                       for action in ("retrieve", "update", "partial_update", "destroy")})
 class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Rules: "always categorise (and rename) transactions like this". Creating, changing
     or deleting one with ``apply_to_past`` recategorises past non-manual transactions in
@@ -39,6 +44,7 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = RuleSerializer
     pagination_class = CursorPagination
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         # category_name shows "Top › Sub": the parent comes in the same query, or the

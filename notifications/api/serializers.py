@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from mint.fields import IdField
+
 from ..models import Notification, Webhook
 
 
@@ -20,8 +22,8 @@ class UnreadCountSerializer(serializers.Serializer):
 
 
 class ReadAllSerializer(serializers.Serializer):
-    up_to_id = serializers.IntegerField(
-        required=False, min_value=1,
+    up_to_id = IdField(
+        required=False,
         help_text="Mark only notifications up to this id (the newest the client shows).",
     )
 
@@ -45,11 +47,23 @@ class PreferencesSerializer(serializers.Serializer):
     refresh_failing = ChannelsSerializer()
 
 
+URL_FIXED = "The URL of a webhook cannot be changed: delete this one and add another."
+
+
 class WebhookSerializer(serializers.ModelSerializer):
     class Meta:
         model = Webhook
         fields = ["id", "url", "active", "created_at"]
         read_only_fields = ["id", "url", "created_at"]
+
+    def validate(self, attrs):
+        # DRF drops a read-only field from the input without a word: another URL was a 200
+        # that changed nothing (and switched "active" beside it). The URL GET gave is no
+        # change.
+        url = self.initial_data.get("url")
+        if self.instance is not None and "url" in self.initial_data and url != self.instance.url:
+            raise serializers.ValidationError({"url": [URL_FIXED]})
+        return attrs
 
 
 class WebhookCreateSerializer(serializers.Serializer):

@@ -4,7 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mint.api import CursorPagination
+from mint.api import ID_PATTERN, CursorPagination
 from mint.filters import query_bool
 
 from ..models import Notification, Webhook
@@ -37,7 +37,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     queryset = Notification.objects.none()  # for the schema; get_queryset scopes
     serializer_class = NotificationSerializer
     pagination_class = CursorPagination
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         return notifications_for(user=self.request.user,
@@ -97,7 +97,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     queryset = Webhook.objects.none()  # for the schema; get_queryset scopes
     serializer_class = WebhookSerializer
     pagination_class = CursorPagination
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = ID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from accounts.models import FinancialAccount
 from mint.api import JSONField
+from mint.fields import PrimaryKeyField
 
 from ..importers import FORMATS
 from ..models import ImportJob, RefreshRun, Transaction
@@ -49,9 +50,8 @@ class TransactionCategorizedSerializer(TransactionSerializer):
 
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
-    account = serializers.PrimaryKeyRelatedField(
-        queryset=FinancialAccount.objects.none(), required=False, allow_null=True
-    )
+    account = PrimaryKeyField(queryset=FinancialAccount.objects.none(), required=False,
+                              allow_null=True)
     format = serializers.ChoiceField(choices=FORMATS, required=False)
     options = JSONField(required=False, help_text="CSV column mapping, see docs")
 

@@ -1,11 +1,11 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from categories.api.serializers import TransactionCategorizeSerializer
 from categories.services import transaction_categorize
-from mint.api import NewestFirstPagination, error_response
+from mint.api import ID_PATTERN, NewestFirstPagination, error_response, id_parameter
 
 from ..importers import ImportFormatError
 from ..models import ImportJob, Transaction
@@ -20,7 +20,10 @@ from .serializers import (
     TransactionSerializer,
 )
 
+TRANSACTION_ID = id_parameter("A unique integer value identifying this transaction.")
 
+
+@extend_schema_view(retrieve=extend_schema(parameters=[TRANSACTION_ID]))
 class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
     """The user's transactions, newest first, paged by cursor (``?cursor=…&page_size=``).
 
@@ -31,11 +34,12 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilter
     pagination_class = KeysetPagination
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         return transactions_for(user=self.request.user)
 
-    @extend_schema(request=TransactionCategorizeSerializer,
+    @extend_schema(parameters=[TRANSACTION_ID], request=TransactionCategorizeSerializer,
                    responses=TransactionCategorizedSerializer)
     def partial_update(self, request, pk=None):
         tx = self.get_object()
