@@ -117,6 +117,19 @@ MINT_HEADER = ('"Date","Description","Original Description","Amount","Transactio
                '"Category","Account Name","Labels","Notes"\n')
 
 
+def test_rows_mint_hid_from_budgets_and_trends_stay_out_of_spending(api, alice, taxonomy):
+    from categories.models import Category
+
+    rows = ('"1/05/2024","Venmo","VENMO CASHOUT","250.00","debit","Hide from Budgets & '
+            'Trends","Chk","",""\n'
+            '"1/08/2024","Starbucks","STARBUCKS 1","4.00","debit","Coffee Shops","Chk","",""\n')
+    assert upload(api, "mint.csv", (MINT_HEADER + rows).encode()).status_code == 201
+
+    hidden = Category.objects.get(user=alice)
+    assert (str(hidden), hidden.is_transfer) == ("Transfer › Hide from Budgets & Trends", True)
+    assert api.get("/api/v1/summary/?month=2024-01").json()["spent"] == "4.00"
+
+
 def test_mint_categories_the_taxonomy_lacks_become_the_users_own(api, alice, taxonomy, client):
     from categories.models import Category
 

@@ -16,6 +16,9 @@ from .manual import category_create
 # Where a category the file names but nobody has goes: a user's own category sits under a
 # top-level one of the taxonomy, and the file does not say which.
 MONEY_IN_PARENT, MONEY_OUT_PARENT = "Income", "Uncategorized"
+# Mint's own categories outside its published list. "Hide from Budgets & Trends" kept a
+# row out of budgets and trends: under Transfer (not spending), it stays out of them here.
+MINT_SPECIAL_PARENTS = {"hide from budgets & trends": "Transfer"}
 
 
 def categories_from_file(*, user, records: Iterable) -> list[tuple[Category, int]]:
@@ -40,7 +43,8 @@ def categories_from_file(*, user, records: Iterable) -> list[tuple[Category, int
     for key, count in rows.items():
         if len(spelled[key]) > 100 or category_id_for_name(user=user, name=key) is not None:
             continue  # (a name past the column's 100 characters could not be found again)
-        parent_path = MONEY_IN_PARENT if money_in[key] * 2 > count else MONEY_OUT_PARENT
+        parent_path = MINT_SPECIAL_PARENTS.get(key) or (
+            MONEY_IN_PARENT if money_in[key] * 2 > count else MONEY_OUT_PARENT)
         parent = Category.objects.filter(pk=category_id_for_path(parent_path)).first()
         if parent is None:  # no taxonomy loaded (some tests): nothing to hang it under
             continue
