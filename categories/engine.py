@@ -469,7 +469,7 @@ class Categorizer:
         shape: true when no word with a digit reached a dictionary lookup (the word rules
         and the normaliser look at how many digits there are, never at which)."""
         words = _words(raw)
-        if "wire" in words and ":" in raw and (wire := self._wire(raw.upper())) is not None:
+        if ":" in raw and "wire" in words and (wire := self._wire(raw.upper())) is not None:
             return wire
         movement = movement_for(words)
         if movement is not None:
