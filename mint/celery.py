@@ -53,6 +53,11 @@ app.conf.beat_schedule = {
         "schedule": 15 * 60,
         "options": {"expires": 10 * 60, "queue": "extraction"},
     },
+    "requeue-stale-imports": {
+        "task": "transactions.tasks.requeue_stale_imports",
+        "schedule": 15 * 60,
+        "options": {"expires": 10 * 60, "queue": "extraction"},
+    },
     "requeue-stale-deliveries": {
         "task": "notifications.tasks.requeue_stale_deliveries",
         "schedule": 15 * 60,

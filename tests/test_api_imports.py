@@ -321,12 +321,61 @@ def test_a_queued_import_retries_an_unavailable_database_then_ends_failed(
     with pytest.raises(OperationalError):
         import_execute(job_id=queued_job.pk, final_attempt=False)
     queued_job.refresh_from_db()
-    assert queued_job.status == "running"  # to be retried
+    assert queued_job.status == "queued"  # back in the queue, for the retry to claim
 
     with pytest.raises(OperationalError):
         import_execute(job_id=queued_job.pk, final_attempt=True)
     queued_job.refresh_from_db()
     assert queued_job.status == "failed" and "upload the file again" in queued_job.error
+
+
+def test_a_job_another_worker_holds_is_left_to_it_until_its_lease_runs_out(
+        queued_job, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from transactions.services.imports import import_execute
+
+    taken = timezone.now()
+    ImportJob.objects.filter(pk=queued_job.pk).update(status="running", started_at=taken)
+    import_execute(job_id=queued_job.pk)  # a second message for the job
+    assert not Transaction.objects.exists()
+
+    lapsed = taken - timedelta(seconds=settings.REFRESH_LEASE_SECONDS + 1)
+    ImportJob.objects.filter(pk=queued_job.pk).update(started_at=lapsed)  # its worker died
+    import_execute(job_id=queued_job.pk)
+    queued_job.refresh_from_db()
+    assert queued_job.status == "succeeded" and queued_job.created == Transaction.objects.count() > 0
+
+
+def test_imports_whose_message_was_lost_are_enqueued_again(
+        api, alice, settings, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from transactions import tasks
+    from transactions.services.imports import import_requeue_stale
+
+    settings.IMPORT_INLINE_MAX_ROWS = 1
+    sent = []
+    monkeypatch.setattr(tasks.import_file, "delay", sent.append)
+    ids = [upload(api, name).json()["id"] for name in ("two_accounts.ofx", "bank_v2.ofx",
+                                                        "bank_sgml_cp1252.ofx")]
+    old = timezone.now() - timedelta(hours=2)
+    lost, fresh, died = ids
+    ImportJob.objects.filter(pk=lost).update(created_at=old)
+    ImportJob.objects.filter(pk=died).update(created_at=old, status="running", started_at=old)
+    sent.clear()
+
+    assert import_requeue_stale(older_than_seconds=3600) == 2
+    assert sorted(sent) == sorted([lost, died])
+    tasks.import_file.run(lost)  # the worker, at last
+    assert ImportJob.objects.get(pk=lost).status == "succeeded"
+    sent.clear()
+    assert import_requeue_stale(older_than_seconds=3600) == 1 and sent == [died]
+    assert fresh not in sent
 
 
 def test_a_queued_import_into_an_account_unlinked_before_it_ran_fails_and_files_nothing(

@@ -203,6 +203,8 @@ class ImportJob(models.Model):
     # What the person should know about a successful import (categories it created).
     notes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker took the job (its lease: see services.imports.import_execute).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -6,7 +6,7 @@ from django.db import InterfaceError, OperationalError
 
 from .objectstore import StorageUnavailable
 from .services.dumps import raw_dumps_delete_for, raw_dumps_sweep
-from .services.imports import TRANSIENT, import_execute
+from .services.imports import TRANSIENT, import_execute, import_requeue_stale
 from .services.refresh import (
     RefreshRetry,
     nightly_refresh_batch,
@@ -37,6 +37,15 @@ def nightly_refresh(after_user_id: int = 0) -> None:
     )
     if last is not None:
         nightly_refresh.delay(last)
+
+
+@shared_task
+def requeue_stale_imports() -> None:
+    # Queued longer than any retry countdown plus a lease: its message was lost (a broker
+    # restart); running past its lease: its worker died.
+    import_requeue_stale(
+        older_than_seconds=settings.REFRESH_LEASE_SECONDS + settings.CELERY_MAX_COUNTDOWN
+    )
 
 
 @shared_task

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Connection, FinancialAccount
@@ -80,8 +82,13 @@ TRANSIENT = (OperationalError, InterfaceError, StorageUnavailable)
 def import_execute(*, job_id, final_attempt: bool = True) -> ImportJob | None:
     """Ingests a queued import from its stored dump. A job always ends: succeeded, or
     failed with a reason — a malformed file at once; the database or object store still
-    unavailable on the ``final_attempt`` (earlier attempts raise, to be retried); any
-    other error at once, logged and raised."""
+    unavailable on the ``final_attempt`` (earlier attempts raise, to be retried, and put
+    the job back in the queue); any other error at once, logged and raised.
+
+    One worker at a time: the job is claimed (queued → running) in one UPDATE, so a
+    second message for it (a redelivery, ``import_requeue_stale``) finds it taken and
+    does nothing. A running job whose worker died is taken again once its lease (the task
+    time limit and a minute) has passed."""
     job = ImportJob.objects.select_related("user", "account", "dump").filter(pk=job_id).first()
     if job is None or job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
         return job
@@ -89,7 +96,8 @@ def import_execute(*, job_id, final_attempt: bool = True) -> ImportJob | None:
         _fail(job, "the account this file was to be imported into was unlinked before the "
                    "import ran. Nothing was imported.")
         return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    if not _claim(job):
+        return job
     try:
         data = get_store().get(job.dump.key)
         statement = parse_file(data, filename=job.filename, format=job.format,
@@ -101,6 +109,8 @@ def import_execute(*, job_id, final_attempt: bool = True) -> ImportJob | None:
         if final_attempt:
             _fail(job, "the import could not finish: the database or the file store was "
                        "unavailable for too long. Nothing was imported; upload the file again.")
+        else:
+            _release(job)
         raise
     except Exception:
         logger.exception("import %s failed", job.pk)
@@ -108,6 +118,49 @@ def import_execute(*, job_id, final_attempt: bool = True) -> ImportJob | None:
                    "Nothing was imported.")
         raise
     return job
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.REFRESH_LEASE_SECONDS)
+
+
+def _claim(job: ImportJob) -> bool:
+    now = timezone.now()
+    return ImportJob.objects.filter(pk=job.pk).filter(
+        Q(status=ImportJob.Status.QUEUED)
+        | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - _lease())
+        | Q(status=ImportJob.Status.RUNNING, started_at__isnull=True)  # from before leases
+    ).update(status=ImportJob.Status.RUNNING, started_at=now) == 1
+
+
+def _release(job: ImportJob) -> None:
+    """Back in the queue, for the retry to claim."""
+    try:
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.QUEUED, started_at=None)
+    except (OperationalError, InterfaceError):  # the lease runs out instead
+        logger.exception("import %s: could not put it back in the queue", job.pk)
+
+
+def import_requeue_stale(*, older_than_seconds: int) -> int:
+    """Enqueues again the imports whose message may be lost (a broker restarted without
+    its queue): queued for longer than ``older_than_seconds``, or running past their
+    lease (the worker died). A job with a message still on its way is claimed by one of
+    the two only. Returns how many were enqueued."""
+    from ..tasks import import_file
+
+    now = timezone.now()
+    stale = ImportJob.objects.filter(
+        Q(status=ImportJob.Status.QUEUED, created_at__lt=now - timedelta(
+            seconds=older_than_seconds))
+        | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - _lease())
+        | Q(status=ImportJob.Status.RUNNING, started_at__isnull=True,
+            created_at__lt=now - _lease())
+    )
+    ids = [str(pk) for pk in stale.values_list("id", flat=True)[:1000]]
+    for job_id in ids:
+        import_file.delay(job_id)
+    return len(ids)
 
 
 def _fail(job: ImportJob, error: str) -> None:
