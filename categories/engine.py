@@ -634,13 +634,21 @@ class Categorizer:
             if best_n == 0 and tok in index and tok not in GENERIC_WORDS:
                 best, best_n = tok, 1
             if i == 0 and best is not None:
-                # What the cleaned line starts with is the seller's name; a longer key
-                # further in would be a city or a street ("SAN DIEGO", "PARK CENTRAL").
-                return best
+                if best_n == 1 and (tokens[1:3] in _FAMILY_FIRM or tokens[1:2] in _FAMILY_FIRM):
+                    # "JOHNSON & SONS PLUMBING", "MILLER BROS": a family's firm, the
+                    # first word its surname, not the brand that has it for its name.
+                    best = None
+                else:
+                    # What the cleaned line starts with is the seller's name; a longer key
+                    # further in would be a city or a street ("SAN DIEGO", "PARK CENTRAL").
+                    return best
             if i == 0:
                 best_n = 1  # further in, only keys of two or more words count
         return best
 
+
+_FAMILY_FIRM = [["and", "sons"], ["and", "son"], ["and", "daughters"], ["and", "daughter"],
+                ["bros"], ["brothers"]]
 
 _default: Categorizer | None = None
 

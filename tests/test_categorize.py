@@ -265,6 +265,16 @@ def test_brokerages_and_crypto_exchanges_are_investments(raw, seller):
     assert categorizer().classify("LES SCHWAB TIRES #123 BEND OR")[0] == "Les Schwab Tire Center"
 
 
+@pytest.mark.parametrize(("raw", "path"), [
+    # a surname before "& SONS" or "BROS" is a family's firm, not the brand of that name
+    ("JOHNSON & SONS PLUMBING", "Home › Home Services"),
+    ("JOHNSON BROS", "Uncategorized"),
+    ("JOHNSON CLEANERS", "Personal Care › Laundry"),  # the brand itself
+])
+def test_a_family_firm_is_not_the_brand_that_bears_its_name(raw, path):
+    assert categorizer().classify(raw)[2] == path
+
+
 def test_heuristic_for_reads_words_not_substrings():
     assert heuristic_for("TRANSFERWISE FEE") is not None  # the fee, not a transfer
     assert heuristic_for("TRANSFERWISE FEE").name == "bank_fee"
