@@ -226,3 +226,19 @@ def test_an_older_statement_imported_after_a_newer_one_keeps_the_newer_balance(a
     account.refresh_from_db()
     assert (account.balance, account.balance_at.date()) == (Decimal("75.00"), date(2024, 3, 31))
     assert Transaction.objects.count() == 3
+
+
+def test_a_quiet_months_statement_without_transactions_still_brings_its_balance(api):
+    february = statements_file(stmttrnrs(balance="250.00", as_of="20240229", fitid="F"))
+    quiet_march = statements_file(
+        stmttrnrs(balance="240.00", as_of="20240331").replace(trn(fitid="F1"), ""))
+
+    upload(api, "feb.ofx", data=february)
+    response = upload(api, "mar.ofx", data=quiet_march)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["created"] == 0
+    assert FinancialAccount.objects.get().balance == Decimal("240.00")
+    # with nothing in it at all, still refused
+    empty = statements_file(stmttrnrs(balance=None).replace(trn(fitid="F1"), ""))
+    assert upload(api, "empty.ofx", data=empty).status_code == 400

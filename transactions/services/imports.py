@@ -52,7 +52,9 @@ def import_create(
     fmt = format or detect_format(data, filename=filename)
     statement = parse_file(data, filename=filename, format=fmt, options=options,
                            into_account=account is not None)
-    if not statement.transactions:
+    if not statement.transactions and (
+            account is not None or all(a.balance is None for a in statement.accounts)):
+        # (A quiet month's statement still brings its accounts' balances.)
         raise ImportFormatError("the file holds no transactions")
     job_id = uuid.uuid4()
     connection = account.connection if account else file_connection_for(user=user)
