@@ -193,9 +193,13 @@ def test_files_imported_under_other_account_names_go_to_other_accounts():
     qif_chase = parse_file(b"!Type:Bank\nD01/05/2024\nT-45.00\nPZELLE\n^\n",
                            options={"account_name": "Chase Checking"})
 
+    typed_again = parse_file(row, options={"account_name": " chase  CHECKING "})
+
     assert chase.accounts[0].external_id != bofa.accounts[0].external_id
     assert chase.transactions[0].external_id != bofa.transactions[0].external_id
     assert again.transactions == chase.transactions  # a re-import adds nothing
+    # the name typed again in other capitals or spacing is the same account
+    assert typed_again.transactions == chase.transactions
     assert qif_chase.accounts[0].external_id == chase.accounts[0].external_id
 
 

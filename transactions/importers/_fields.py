@@ -220,6 +220,13 @@ def account_external_id(name: str) -> str:
     return clean if len(clean) <= MAX_ACCOUNT_ID else short_hash("account", clean)
 
 
+def named_account_id(name: str) -> str:
+    """The id of the account a user names for a file (``account_name``): the name in any
+    case and spacing is one account ("Chase Checking", "chase checking "), as typed again
+    and again in a form."""
+    return account_external_id("name:" + " ".join(name.split()).casefold())
+
+
 def guess_account_kind(name: str) -> str:
     """Only files that name accounts without typing them (Mint CSV) need this; the kind
     decides nothing about signs, it only groups the account on the dashboard."""

@@ -47,6 +47,7 @@ from ._fields import (
     check_options,
     fail,
     guess_decimal,
+    named_account_id,
     option_bool,
     option_decimal,
     option_str,
@@ -479,7 +480,7 @@ def _account(row: _Row, columns: dict[str, int], settings: CsvSettings,
     if name:
         external_id = account_external_id(name)
     elif settings.account_name != DEFAULT_ACCOUNT_NAME:  # the name the user gave
-        external_id = account_external_id(settings.account_name)
+        external_id = named_account_id(settings.account_name)
     else:
         external_id = DEFAULT_ACCOUNT_ID
     if external_id not in accounts:

@@ -33,6 +33,7 @@ from ._fields import (
     account_external_id,
     check_options,
     fail,
+    named_account_id,
     option_bool,
     option_decimal,
     option_str,
@@ -182,7 +183,7 @@ class _Parser:
         # A name the user gave is the account's identity: files imported under one name
         # share an account, files under another name do not.
         named = self.settings.account_name != DEFAULT_ACCOUNT_NAME
-        external_id = account_external_id(self.settings.account_name) if named else (
+        external_id = named_account_id(self.settings.account_name) if named else (
             DEFAULT_ACCOUNT_ID)
         if external_id not in self.accounts:
             self.accounts[external_id] = AccountRecord(
