@@ -65,12 +65,14 @@ def _rows(lines) -> list[dict]:
     its bar is (capped at 100 %; full when over a budget of 0.00, whose percent is 0)."""
     rows = []
     for line in lines:
-        # As the budget check: 100 % spent is over (and a budget of 0.00 once anything is spent).
-        over = line.spent > 0 and line.spent >= line.amount
+        # As the budget check: past 100 % is over (and a budget of 0.00 once anything is
+        # spent); exactly 100 % is reached.
+        over = line.spent > 0 and line.spent > line.amount
         rows.append({
             "line": line,
             "source_label": SOURCES.get(line.source, line.source),
             "over": over,
+            "reached": not over and line.amount > 0 and line.spent == line.amount,
             "bar": 100 if over else max(min(line.percent, 100), 0),
         })
     return rows

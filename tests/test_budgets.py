@@ -284,6 +284,20 @@ def test_crossing_80_then_100_percent_alerts_twice_however_often_it_is_checked(
     assert kinds == ["budget_approaching", "budget_exceeded"]
 
 
+def test_spending_exactly_the_budget_reaches_it_without_an_overrun_alert(alice, now):
+    # a fixed bill budgeted at its own median lands on 100 % every month
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    spend(alice, MARCH, sub("Groceries"), "-100.00")
+    budgets_check(user_id=alice.id)
+    assert list(BudgetAlert.objects.values_list("threshold", flat=True)) == ["approaching"]
+    assert Notification.objects.get(user=alice).title == (
+        "100.0% of your Food & Dining budget spent")
+
+    spend(alice, MARCH, sub("Groceries"), "-100.01")  # (sets the month's total)
+    budgets_check(user_id=alice.id)
+    assert Notification.objects.filter(user=alice, kind="budget_exceeded").count() == 1
+
+
 def test_a_raised_budget_crossed_again_alerts_again(alice, now):
     budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
     spend(alice, MARCH, sub("Groceries"), "-120.00")

@@ -194,7 +194,8 @@ def test_bob_sees_only_his_own_budgets_and_spending(client, bob, march):
 
     assert 'data-summary="spent">0.00<' in page and 'data-summary="income">0.00<' in page
     auto = row(page, "Auto &amp; Transport")
-    assert [field(auto, f) for f in ("amount", "spent", "percent")] == ["0.00", "0.00", "0.0%"]
+    # no percent of no budget (the API still says 0.0)
+    assert [field(auto, f) for f in ("amount", "spent", "percent")] == ["0.00", "0.00", "—"]
     assert 'data-source="template"' in auto and "Over budget" not in auto
     assert 'name="monthly_income" value="4000.00"' not in page
 
@@ -254,6 +255,19 @@ def test_setting_a_budget_through_the_form_changes_the_row(
                .values_list("title", flat=True)) == {"Over budget: Food & Dining",
                                                      "Over budget: Auto & Transport"}
     assert 'data-unread="2"' in page
+
+
+def test_spending_exactly_the_budget_shows_it_reached_not_over(alice_client, alice, march):
+    food = top("Food & Dining")
+    alice_client.post(f"/budgets/{food.pk}/", {"amount": "105", "month": "2026-03"})
+
+    page = alice_client.get("/budgets/", {"month": "2026-03"}).content.decode()
+
+    food_row = row(page, "Food &amp; Dining")
+    assert [field(food_row, f) for f in ("amount", "remaining", "percent")] == [
+        "105.00", "0.00", "100.0%"]
+    assert "Budget reached" in food_row and "Over budget" not in food_row
+    assert 'class="budget-row"' in food_row and "negative" not in food_row
 
 
 def test_use_recommendation_drops_the_budget_set_by_hand(alice_client, alice, march):

@@ -99,7 +99,8 @@ def budget_profile_update(*, user, monthly_income: Decimal | None = None,
 
 def budgets_check(*, user_id: int) -> list[BudgetAlert]:
     """Alerts for the user's current month (in their time zone): "approaching" at the
-    user's threshold (default 80 %) and "exceeded" at 100 % of each budget.
+    user's threshold (default 80 %) and "exceeded" past 100 % of each budget (a fixed bill
+    budgeted at its own median lands on 100 % every month: reached, not over).
 
     1. Each alert is a row with a unique (user, category, month, threshold, amount):
        a repeated, redelivered or concurrent check inserts nothing new. A threshold
@@ -124,7 +125,7 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
         if line.amount > 0:
             if line.spent * 100 >= line.amount * approaching:
                 crossed.append(BudgetAlert.Threshold.APPROACHING)
-            if line.spent >= line.amount:
+            if line.spent > line.amount:  # exactly the budget is reached, not exceeded
                 crossed.append(BudgetAlert.Threshold.EXCEEDED)
         elif line.source == "manual" and line.spent > 0:
             # A budget of nothing, set by hand ("no takeaways this month"): any spending
