@@ -70,7 +70,10 @@ def account_connect(
     existing = _linked(user=user, provider=provider, url=url, login=login)
     if existing is not None:
         working = existing.status == Connection.Status.ACTIVE
-        if not working and decrypt_credentials(existing.secret).get("password") != password:
+        # (Said to the person by the dashboard: "password updated", not "linked already".)
+        existing.password_replaced = (
+            not working and decrypt_credentials(existing.secret).get("password") != password)
+        if existing.password_replaced:
             existing.secret = encrypt_credentials(login=login, password=password)
             existing.save(update_fields=["secret"])
         refresh_request(connection=existing, trigger=RefreshRun.Trigger.MANUAL)

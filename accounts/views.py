@@ -73,6 +73,7 @@ def home(request):
 def connection_link(request):
     form = LinkForm(request.POST)
     if not form.is_valid():
+        messages.error(request, "The account was not linked: see the form below.")
         return _render_home(request, form, status=400)
     data = form.cleaned_data
     try:
@@ -83,11 +84,15 @@ def connection_link(request):
         )
     except ProviderError as exc:
         form.add_error(None, str(exc))
+        messages.error(request, "The account was not linked: see the form below.")
         return _render_home(request, form, status=400)
     connection.refresh_from_db()  # a worker (or eager Celery) may have refreshed it already
-    if not created:
-        messages.info(request, f"{connection.institution or connection.url} is linked "
-                               "with this login already: refreshing it instead.")
+    name = connection.institution or connection.url
+    if not created and getattr(connection, "password_replaced", False):
+        messages.info(request, f"Updated the password for {name} and refreshing it with it.")
+    elif not created:
+        messages.info(request, f"{name} is linked with this login already: refreshing it "
+                               "instead.")
     elif connection.last_error:
         # The card it lands on says what went wrong in plain words, with the detail.
         messages.error(request, f"Linked {connection.institution or connection.url}, "

@@ -257,6 +257,22 @@ def test_linking_the_same_login_twice_refreshes_the_link_instead_of_doubling_it(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("object_store")
+def test_linking_a_failing_login_again_with_another_password_says_it_was_updated(
+    alice_client, alice
+):
+    link_demo_bank(alice_client, login="bad")  # refused by the bank: the link is failing
+
+    response = alice_client.post("/connections/link/", {
+        "provider": "sandbox", "url": "sandbox://demo", "login": "bad",
+        "password": "the-new-one"}, follow=True)
+
+    assert "Updated the password for Mint Demo Bank" in response.content.decode()
+    assert "linked with this login already" not in response.content.decode()
+    assert Connection.objects.filter(user=alice).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
 def test_linking_with_a_refused_login_shows_the_banks_error(alice_client, alice):
     response = link_demo_bank(alice_client, login="bad")
 
@@ -355,7 +371,11 @@ def test_link_form_errors_are_shown_and_nothing_is_linked(alice_client, alice):
 
     assert no_url.status_code == 400
     assert "An OFX server needs its URL." in no_url.content.decode()
+    # said at the top of the page too, and the page opens at the form
+    assert "The account was not linked: see the form below." in no_url.content.decode()
+    assert 'action="/connections/link/#link"' in no_url.content.decode()
     assert wrong_scheme.status_code == 400
+    assert "The account was not linked" in wrong_scheme.content.decode()
     assert "sandbox://" in wrong_scheme.content.decode()
     assert not Connection.objects.filter(user=alice).exists()
 
