@@ -688,6 +688,29 @@ def test_always_for_the_seller_makes_a_rule_and_renames(
 
 
 @pytest.mark.django_db
+def test_a_new_name_alone_keeps_the_category_as_in_the_api(
+    alice_client, alice, blue_bottle, coffee_shops
+):
+    Transaction.objects.filter(pk=blue_bottle.pk).update(category=coffee_shops,
+                                                         category_source="seller")
+
+    renamed = alice_client.post(categorize_url(blue_bottle), {
+        "category": "", "rename_to": "Blue Bottle", "next": "/transactions/"}, follow=True)
+    nothing = alice_client.post(categorize_url(blue_bottle), {"category": ""}, follow=True)
+    always = alice_client.post(categorize_url(blue_bottle), {
+        "category": "", "rename_to": "BB", "always": "on"}, follow=True)
+
+    blue_bottle.refresh_from_db()
+    assert "Renamed to “Blue Bottle”." in renamed.content.decode()
+    assert (blue_bottle.seller, blue_bottle.category, blue_bottle.category_source) == (
+        "Blue Bottle", coffee_shops, "manual")
+    assert "Choose a category, a new name, or both." in nothing.content.decode()
+    assert "Choose the category for “always”." in always.content.decode()
+    assert not Rule.objects.exists()
+    assert 'option value="">Keep its category<' in renamed.content.decode()
+
+
+@pytest.mark.django_db
 def test_always_needs_a_seller_and_then_nothing_changes(alice_client, alice, blue_bottle,
                                                          coffee_shops):
     Transaction.objects.filter(pk=blue_bottle.pk).update(seller="", seller_key="")

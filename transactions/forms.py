@@ -111,13 +111,21 @@ class TransactionCategorizeForm(forms.Form):
     """A category chosen by hand on the transactions page. Only checks the input: the
     choice itself (manual mark, crowd vote, rule) is ``transaction_categorize``'s."""
 
-    category = forms.ModelChoiceField(queryset=None, error_messages={
-        "required": "Choose a category.",
+    category = forms.ModelChoiceField(queryset=None, required=False, error_messages={
         "invalid_choice": "Unknown category.",
-    })
+    })  # left empty: the transaction keeps its category (a rename alone, as in the API)
     always = forms.BooleanField(required=False)
     rename_to = forms.CharField(required=False, max_length=200)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = categories_for(user=user).select_related("parent")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("category") is None and "category" not in self.errors:
+            if not data.get("rename_to", "").strip():
+                raise forms.ValidationError("Choose a category, a new name, or both.")
+            if data.get("always"):
+                raise forms.ValidationError("Choose the category for “always”.")
+        return data

@@ -117,7 +117,8 @@ def transaction_category(request, pk):
         messages.error(request, " ".join(exc.messages))
         return redirect(_back_to_list(request, tx.pk))
     name = tx.seller or tx.description
-    done = f"Filed “{name}” under {data['category']}."
+    done = (f"Filed “{name}” under {data['category']}." if data["category"] is not None
+            else f"Renamed to “{name}”.")
     if rule is not None:
         done += (f" Every transaction from {name} will be filed there too; earlier ones are "
                  "being updated.")
