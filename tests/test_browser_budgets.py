@@ -105,3 +105,26 @@ def test_a_refused_budget_far_down_the_page_says_why_where_she_is(browser_page, 
     expect(message).to_be_in_viewport()
     page.get_by_role("button", name="Dismiss the message").click()
     expect(page.locator(".messages")).to_have_count(0)
+
+
+def test_the_first_tab_skips_the_menu_to_the_page(browser_page, live_server):
+    from playwright.sync_api import expect
+
+    from tests.factories import UserFactory
+
+    UserFactory(email="erin@example.com", password="a-long-passphrase")
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email address").fill("erin@example.com")
+    page.get_by_label("Password").fill("a-long-passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/budgets/")
+
+    # Given a keyboard user on a page, the first Tab reaches "Skip to content", shown,
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    # and Enter moves past the nine stops of the top bar into the page.
+    page.keyboard.press("Enter")
+    expect(page.locator("main#content")).to_be_focused()
