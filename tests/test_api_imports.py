@@ -253,6 +253,21 @@ def test_the_error_names_the_line(api):
     assert response.json()["error"]["details"]["line"] > 0
 
 
+def test_a_pending_csv_row_is_replaced_when_the_next_export_has_it_posted(api, alice):
+    header = b"Type,Started Date,Completed Date,Description,Amount,Currency,State\n"
+    before = header + b"CARD_PAYMENT,2024-01-30 18:30:00,,Tesco,-12.00,GBP,PENDING\n"
+    after = header + (b"CARD_PAYMENT,2024-01-30 18:30:00,2024-02-01 09:00:00,Tesco,-12.00,GBP,"
+                      b"COMPLETED\n")
+
+    named = '{"account_name": "Revolut"}'
+    assert upload(api, "revolut.csv", before, options=named).status_code == 201
+    assert upload(api, "revolut.csv", after, options=named).status_code == 201
+
+    rows = Transaction.objects.filter(user=alice)
+    assert [(r.posted_on.isoformat(), r.amount, r.pending) for r in rows] == [
+        ("2024-02-01", Decimal("-12.00"), False)]
+
+
 def test_a_file_over_the_size_cap_is_refused(api, settings):
     settings.IMPORT_MAX_BYTES = 100
 

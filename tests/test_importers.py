@@ -217,9 +217,29 @@ def test_a_reference_column_that_repeats_is_not_read_as_ids():
     assert len(set(ids)) == 3 and "TESCO STORES 1234" not in ids
     # the same file again gives the same ids: a re-import adds nothing
     assert [t.external_id for t in parse_file(STARLING, options=STARLING_OPTIONS).transactions] == ids
-    # a column that does hold one id per row stays the id
-    unique = STARLING.replace(b"TESCO STORES 1234,CONTACTLESS,-8.20", b"TX2,CONTACTLESS,-8.20")
-    assert "TX2" in [t.external_id for t in parse_file(unique, options=STARLING_OPTIONS).transactions]
+    # nor one whose values are unique in this file but are references, not ids: next
+    # month's file says RENT again, and would replace this month's rent
+    january = b"Date,Description,Amount,Reference\n03/01/2024,LANDLORD LTD,-800.00,RENT\n"
+    february = b"Date,Description,Amount,Reference\n01/02/2024,LANDLORD LTD,-800.00,RENT\n"
+    assert {parse_file(f, options={"day_first": True}).transactions[0].external_id
+            for f in (january, february)} != {"RENT"}
+    # a reference column of one id per row (Amex's) is the id
+    amex = (b"Date,Description,Amount,Reference\n01/15/2024,DELTA,412.60,'320240150000001'\n"
+            b"01/16/2024,FEE,1.00,'320240160000002'\n")
+    assert [t.external_id for t in parse_file(amex).transactions] == [
+        "320240150000001", "320240160000002"]
+
+
+def test_an_id_column_that_repeats_an_id_keeps_every_transaction_and_each_id_it_can():
+    a = b"Date,Description,Amount,Transaction ID\n2024-01-01,SHELL,-40.00,T1\n2024-01-02,TESCO,-9.00,T2\n"
+    # b: a's rows again, then two transactions the bank gave one id, and a row pasted twice
+    b = a + (b"2024-01-03,ALDI,-5.00,T3\n2024-01-04,LIDL,-6.00,T3\n"
+             b"2024-01-02,TESCO,-9.00,T2\n")
+
+    ids = [(t.description, t.external_id) for t in parse_file(b).transactions]
+
+    assert ids == [("SHELL", "T1"), ("TESCO", "T2"), ("ALDI", "T3"), ("LIDL", "T3#2")]
+    assert [t.external_id for t in parse_file(a).transactions] == ["T1", "T2"]  # as in b
 
 
 def test_an_id_column_named_by_the_user_that_repeats_is_refused_with_both_lines():
@@ -238,8 +258,9 @@ def test_revolut_reads_the_completed_date_and_a_pending_row_its_started_date():
 
     statement = parse_file(data)
 
-    assert [(t.posted_on, t.amount, t.currency) for t in statement.transactions] == [
-        (date(2024, 1, 15), Decimal("-4.50"), "GBP"), (date(2024, 1, 16), Decimal("-12.00"), "GBP")]
+    assert [(t.posted_on, t.amount, t.currency, t.pending) for t in statement.transactions] == [
+        (date(2024, 1, 15), Decimal("-4.50"), "GBP", False),
+        (date(2024, 1, 16), Decimal("-12.00"), "GBP", True)]  # no posting date: pending
 
 
 def test_apple_card_reads_its_clearing_date():

@@ -80,13 +80,18 @@ KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
     "credit": ("credit", "credit amount", "deposit", "deposits", "money in"),
     "description": ("description", "original description", "payee", "name", "merchant",
                     "transaction description", "memo"),
-    "id": ("transaction id", "id", "reference", "reference number", "fitid"),
+    "id": ("transaction id", "id", "fitid", *("reference", "reference number")),
     "account": ("account", "account name", "account number"),
     "memo": ("memo", "notes", "note"),
     "category": ("category",),
     "currency": ("currency", "currency code", "ccy"),
 }
 AMOUNT_KEYS = ("amount", "debit", "credit")
+# Headers that name a reference, not always an id: Amex's "Reference" holds one id per
+# transaction, a UK bank's the payment's reference text ("RENT", "TESCO STORES 1234"),
+# the same every month. Read as ids only when every value looks like one (see _ids).
+WEAK_ID_HEADERS = frozenset(["reference", "reference number"])
+_ID_LIKE = re.compile(r"[^\s]*[0-9][^\s]*")
 SECOND_DATE = "second date"  # not an option: see _resolve_columns
 BALANCE_LINE = re.compile(r"(beginning|ending|opening|closing) balance\b", re.IGNORECASE)
 
@@ -328,37 +333,40 @@ def _require_columns(columns: dict[str, int], table: Table) -> None:
 def _build_statement(table: Table, columns: dict[str, int], settings: CsvSettings,
                      decimal: str) -> Statement:
     accounts: dict[str, AccountRecord] = {}
-    transactions = []
-    bank_ids: list[tuple[str, int]] = []  # (the bank's id or "", line) per record
+    rows: list[tuple] = []  # (line, the bank's id, then TransactionRecord's other fields)
     for line, cells in table.rows:
         row = _Row(line, cells, table.headers)
         if _is_balance_line(row, columns):
             continue
         account_id = _account(row, columns, settings, accounts)
-        date_column = columns["date"]
+        date_column, pending = columns["date"], False
         if SECOND_DATE in columns and not row.optional(date_column):
-            date_column = columns[SECOND_DATE]
+            # No posting date yet: pending, dated by the other column. When it posts,
+            # its posted row replaces it (the pipeline's pending twins).
+            date_column, pending = columns[SECOND_DATE], True
         posted_on = row.parse(date_column, "date", lambda v: parse_date(
             v, date_format=settings.date_format, day_first=settings.day_first))
         amount = _amount(row, columns, decimal)
         amount = -amount if settings.negate and amount else amount
-        bank_ids.append((_bank_id(row.optional(columns.get("id"))), line))
-        transactions.append(TransactionRecord(
-            account_external_id=account_id, external_id="", posted_on=posted_on,
-            amount=amount, description=row.optional(columns.get("description")),
-            memo=row.optional(columns.get("memo")),
-            source_category=row.optional(columns.get("category")),
-            currency=_currency(row, columns, named="currency" in settings.columns),
-        ))
-    if "id" in columns and not _unique_ids(transactions, bank_ids, table, columns,
-                                           named="id" in settings.columns):
-        bank_ids = [("", line) for _, line in bank_ids]
-    ids = ExternalIds()
+        rows.append((line, _bank_id(row.optional(columns.get("id"))), account_id, posted_on,
+                     amount, row.optional(columns.get("description")),
+                     row.optional(columns.get("memo")), row.optional(columns.get("category")),
+                     _currency(row, columns, named="currency" in settings.columns), pending))
+    bank_ids = _ids(rows, table, columns, settings) if "id" in columns else {}
+    if None in bank_ids.values():  # exact repeats of a row under its id: one transaction
+        rows = [r for i, r in enumerate(rows) if bank_ids.get(i, "") is not None]
+        bank_ids = _ids(rows, table, columns, settings)
+    made = ExternalIds()
     transactions = [
-        replace(record, external_id=bank_id or ids.next(
-            account=record.account_external_id, posted_on=record.posted_on,
-            amount=record.amount, description=record.description))
-        for record, (bank_id, _) in zip(transactions, bank_ids, strict=True)
+        TransactionRecord(
+            account_external_id=account_id,
+            external_id=bank_ids.get(i) or made.next(account=account_id, posted_on=posted_on,
+                                                      amount=amount, description=description),
+            posted_on=posted_on, amount=amount, description=description, memo=memo,
+            source_category=category, currency=currency, pending=pending,
+        )
+        for i, (_, _, account_id, posted_on, amount, description, memo, category, currency,
+                pending) in enumerate(rows)
     ]
     # An account whose rows all name one currency is in that currency.
     currencies: dict[str, set[str]] = {}
@@ -371,25 +379,49 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
                      cursor=statement_cursor(transactions))
 
 
-def _unique_ids(transactions: list[TransactionRecord], bank_ids: list[tuple[str, int]],
-                table: Table, columns: dict[str, int], *, named: bool) -> bool:
-    """Whether the id column holds each id once per account. Two rows under one id would
-    be one transaction, the later replacing the earlier: a column that repeats values is
-    no id column. Recognised by its header only, it is left unread (False); named with
-    the ``id`` option, the file is refused with the two lines."""
-    first: dict[tuple[str, str], int] = {}
-    for record, (bank_id, line) in zip(transactions, bank_ids, strict=True):
+def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
+         settings: CsvSettings) -> dict[int, str | None]:
+    """Row index → the id the bank gave it, for the rows whose id is read (None: an exact
+    repeat of an earlier row under that id, to drop). Two rows under one id would be one
+    transaction, the later replacing the earlier, so:
+
+    - a column named with the ``id`` option that repeats an id in an account: refused,
+      naming both lines;
+    - a column recognised by an id header ("Transaction ID"): a repeat that is another
+      transaction gets the id with ``#2`` (``#3``…), as OFX's repeated FITIDs do;
+    - a reference column ("Reference"): read only when every value is one word with a
+      digit, six characters at least, and none repeats; otherwise not at all.
+    """
+    header = table.headers[columns["id"]]
+    weak = "id" not in settings.columns and header.casefold() in WEAK_ID_HEADERS
+    if weak and not all(_ID_LIKE.fullmatch(r[1]) and len(r[1]) >= 6 for r in rows if r[1]):
+        return {}
+    first: dict[tuple[str, str], int] = {}  # (account, id) → the line that has it
+    data: dict[tuple[str, str], tuple] = {}  # … and that row's values
+    ids: dict[int, str | None] = {}
+    for i, (line, bank_id, account_id, *values) in enumerate(rows):
         if not bank_id:
             continue
-        seen = first.setdefault((record.account_external_id, bank_id), line)
-        if seen != line:
-            if not named:
-                return False
-            raise fail(f"the id column {table.headers[columns['id']]!r} holds {bank_id!r} on "
-                       f"lines {seen} and {line}: each transaction needs its own id (leave "
-                       "the id option out to have ids made from date, amount and "
-                       "description)", line)
-    return True
+        key = (account_id, bank_id)
+        if key not in first:
+            first[key], data[key] = line, tuple(values)
+            ids[i] = bank_id
+            continue
+        if data[key] == tuple(values) and "id" not in settings.columns:
+            ids[i] = None  # the same row twice (overlapping exports pasted together)
+            continue
+        if "id" in settings.columns:
+            raise fail(f"the id column {header!r} holds {bank_id!r} on lines {first[key]} and "
+                       f"{line}: each transaction needs its own id (leave the id option out "
+                       "to have ids made from date, amount and description)", line)
+        if weak:
+            return {}
+        n = 2
+        while (account_id, f"{bank_id}#{n}") in first:
+            n += 1
+        first[(account_id, f"{bank_id}#{n}")] = line
+        ids[i] = f"{bank_id}#{n}"
+    return ids
 
 
 def _currency(row: _Row, columns: dict[str, int], *, named: bool) -> str:
