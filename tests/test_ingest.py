@@ -130,6 +130,21 @@ def test_an_id_a_bank_reuses_for_another_transaction_keeps_both_and_adds_nothing
     assert spent == sum(r.amount for r in rows)
 
 
+def test_a_transaction_under_a_reused_id_replaces_its_pending_twin(alice):
+    connection = ConnectionFactory(user=alice)
+    ingest(alice, connection, [tx("1", "-4.50", date(2026, 1, 5), description="STARBUCKS"),
+                               tx("P9", "-9.99", date(2026, 2, 5), description="NETFLIX",
+                                  pending=True)])
+
+    result = ingest(alice, connection, [tx("1", "-9.99", date(2026, 2, 7),
+                                           description="NETFLIX.COM")])
+
+    rows = Transaction.objects.filter(user=alice).order_by("posted_on")
+    assert [(r.external_id, r.amount, r.pending) for r in rows] == [
+        ("1", Decimal("-4.50"), False), ("1~2026-02-07", Decimal("-9.99"), False)]
+    assert (result.created, result.replaced_pending) == (1, 1)
+
+
 def test_a_pending_row_matched_by_amount_is_replaced_and_keeps_its_manual_category(alice):
     connection = ConnectionFactory(user=alice)
     ingest(alice, connection, [tx("P1", amount="-7.77", day=date(2026, 1, 10), pending=True)])

@@ -212,6 +212,8 @@ def test_an_upload_of_january_then_february_leaves_februarys_balance_on_the_acco
     assert Transaction.objects.count() == 2
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
 def test_an_older_statement_imported_after_a_newer_one_keeps_the_newer_balance(api):
     february = statements_file(stmttrnrs(balance="250.00", as_of="20240229", fitid="F"))
     january = statements_file(stmttrnrs(balance="100.00", as_of="20240131", fitid="J"))
@@ -228,6 +230,8 @@ def test_an_older_statement_imported_after_a_newer_one_keeps_the_newer_balance(a
     assert Transaction.objects.count() == 3
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
 def test_a_quiet_months_statement_without_transactions_still_brings_its_balance(api):
     february = statements_file(stmttrnrs(balance="250.00", as_of="20240229", fitid="F"))
     quiet_march = statements_file(
@@ -242,3 +246,20 @@ def test_a_quiet_months_statement_without_transactions_still_brings_its_balance(
     # with nothing in it at all, still refused
     empty = statements_file(stmttrnrs(balance=None).replace(trn(fitid="F1"), ""))
     assert upload(api, "empty.ofx", data=empty).status_code == 400
+
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_a_reused_fitid_gets_one_id_whether_its_months_come_in_one_file_or_two(api):
+    january = stmttrnrs(fitid="1", posted="20240110", balance=None)
+    february = stmttrnrs(fitid="1", posted="20240215", balance=None).replace(
+        "<NAME>", "<NAME>RENT ")
+
+    both = upload(api, "jan-feb.ofx", data=statements_file(january, february))
+    again = upload(api, "feb.ofx", data=statements_file(february))
+
+    assert both.json()["created"] == 2
+    assert (again.json()["created"], again.json()["duplicates"]) == (0, 1)
+    assert sorted(Transaction.objects.values_list("external_id", flat=True)) == [
+        "1", "1~2024-02-15"]

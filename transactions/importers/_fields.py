@@ -214,6 +214,24 @@ class ExternalIds:
         return short_hash(key, str(occurrence))
 
 
+# A posted row sent again under its id, more than this many days away from its stored
+# date and with another description, is another transaction under a reused id (banks
+# that number each statement's rows from 1 again), not a correction of the stored one.
+REUSED_ID_DAYS = 7
+
+
+def is_reused_id(*, old_day: date, old_text: str, new_day: date, new_text: str) -> bool:
+    """Whether a posted row under a stored posted row's id is another transaction."""
+    return abs((new_day - old_day).days) > REUSED_ID_DAYS and old_text != new_text
+
+
+def reused_external_id(external_id: str, posted_on: date) -> str:
+    """The id of a transaction whose bank id was reused: the same for it in one file
+    (OFX) and across files (the ingest, which writes it in SQL as ``left(id, 108) || '~'
+    || to_char(day, 'YYYY-MM-DD')``), so that importing it again finds it."""
+    return f"{external_id[:108]}~{posted_on.isoformat()}"
+
+
 def account_external_id(name: str) -> str:
     """An account's id from its display name; hashed when it would not fit the column."""
     clean = " ".join(name.split())

@@ -31,7 +31,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from accounts.providers.base import AccountRecord, Statement, TransactionRecord
 
-from ._fields import CENT, MAX_ACCOUNT_ID, MAX_AMOUNT
+from ._fields import CENT, MAX_ACCOUNT_ID, MAX_AMOUNT, is_reused_id, reused_external_id
 from .errors import ImportFormatError
 
 __all__ = [
@@ -708,10 +708,18 @@ def _dedupe(records: list[TransactionRecord]) -> list[TransactionRecord]:
             continue
         if kept[key] == record:
             continue
-        n = 2
-        while (record.account_external_id, f"{record.external_id}#{n}") in kept:
-            n += 1
-        record = replace(record, external_id=f"{record.external_id}#{n}")
+        first = kept[key]
+        renamed = reused_external_id(record.external_id, record.posted_on)
+        if (first.pending or record.pending or (record.account_external_id, renamed) in kept
+                or not is_reused_id(old_day=first.posted_on, old_text=first.description,
+                                    new_day=record.posted_on, new_text=record.description)):
+            n = 2
+            while (record.account_external_id, f"{record.external_id}#{n}") in kept:
+                n += 1
+            renamed = f"{record.external_id}#{n}"
+        # (Named as the ingest names it when the two come in two files: the same
+        # transaction gets the same id either way.)
+        record = replace(record, external_id=renamed)
         kept[(record.account_external_id, record.external_id)] = record
         result.append(record)
     return result

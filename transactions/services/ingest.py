@@ -41,15 +41,12 @@ from categories.engine import categorizer
 from categories.selectors import uncategorized_id
 from categories.services import categorize_records
 
+from ..importers._fields import REUSED_ID_DAYS, is_reused_id, reused_external_id
 from ..models import RawDump, Transaction
 
 # 5,000 rows ≈ 1.5 MB of COPY text; one batch takes ~0.15 s on the 2-core CI machine.
 BATCH_SIZE = 5000
 PENDING_MATCH_DAYS = 7
-# A posted row sent again under its id, more than this many days away from its stored
-# date and with another description, is another transaction under a reused id (banks
-# that number each statement's rows from 1 again), not a correction of the stored one.
-REUSED_ID_DAYS = 7
 CENT = Decimal("0.01")
 KINDS = {choice for choice, _ in FinancialAccount.Kind.choices}
 
@@ -354,11 +351,14 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
         by_amount[(p["account_id"], p["amount"])].append(p)
     # Rows already stored as posted were matched (or not) when they first arrived.
     candidates = [r for r in posted if r[TWIN] or (r[A], r[AMOUNT]) in by_amount]
-    known = _existing_keys(user_id=user.id, keys=[(r[A], r[X]) for r in candidates])
+    stored = _existing_keys(user_id=user.id, keys=[(r[A], r[X]) for r in candidates])
     doomed: dict[int, dict] = {}
     for row in candidates:
-        if (row[A], row[X]) in known:
-            continue
+        found = stored.get((row[A], row[X]))
+        if found is not None and not (
+                not found[2] and is_reused_id(old_day=found[0], old_text=found[1],
+                                              new_day=row[D], new_text=row[DESC])):
+            continue  # stored already (a reused id is another transaction: not stored)
         twin = None
         if row[TWIN]:
             twin = by_key.get((row[A], row[TWIN]))
@@ -392,32 +392,36 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
     return len(doomed)
 
 
-def _existing_keys(*, user_id: int, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
+def _existing_keys(*, user_id: int, keys: list[tuple[int, str]]
+                   ) -> dict[tuple[int, str], tuple[date, str, bool]]:
+    """(account, id) → the stored row's (posted_on, description, pending), for the keys
+    stored."""
     if not keys:
-        return set()
+        return {}
     if db.vendor == "postgresql":
         # One probe of the unique index per key, in one round trip.
         with db.cursor() as cursor:
             cursor.execute(
-                f"SELECT t.account_id, t.external_id FROM {Transaction._meta.db_table} t "  # noqa: S608
+                "SELECT t.account_id, t.external_id, t.posted_on, t.description, t.pending "  # noqa: S608
+                f"FROM {Transaction._meta.db_table} t "
                 "JOIN unnest(%s::bigint[], %s::text[]) AS k(account_id, external_id) "
                 "ON t.account_id = k.account_id AND t.external_id = k.external_id "
                 "WHERE t.user_id = %s",
                 [[a for a, _ in keys], [x for _, x in keys], user_id],
             )
-            return set(cursor.fetchall())
+            return {(a, x): (day, text, pending) for a, x, day, text, pending in cursor}
     by_account = defaultdict(list)
     for account_id, external_id in keys:
         by_account[account_id].append(external_id)
-    found: set[tuple[int, str]] = set()
+    found: dict[tuple[int, str], tuple[date, str, bool]] = {}
     for account_id, ids in by_account.items():
         for start in range(0, len(ids), 500):
             found.update(
-                (account_id, external_id)
-                for external_id in Transaction.objects.filter(
+                ((account_id, x), (day, text, pending))
+                for x, day, text, pending in Transaction.objects.filter(
                     user_id=user_id, account_id=account_id,
                     external_id__in=ids[start : start + 500],
-                ).values_list("external_id", flat=True)
+                ).values_list("external_id", "posted_on", "description", "pending")
             )
     return found
 
@@ -582,9 +586,9 @@ def _write_postgres(rows: list[list]) -> IngestResult:
             # Another transaction under a reused id: it gets an id of its own (the same
             # one when the file comes again), and the stored row stays as it was. Then
             # locked and read again: a file imported before may hold the new ids already.
-            raw.execute(
+            raw.execute(  # as importers._fields.reused_external_id
                 f"UPDATE {_STAGE} AS s SET external_id = "  # noqa: S608
-                "left(s.external_id, 108) || '~' || s.posted_on::text "
+                "left(s.external_id, 108) || '~' || to_char(s.posted_on, 'YYYY-MM-DD') "
                 "FROM unnest(%s::bigint[], %s::text[]) AS r(account_id, external_id) "
                 "WHERE s.account_id = r.account_id AND s.external_id = r.external_id",
                 [[a for a, _ in reused], [x for _, x in reused]],
@@ -694,8 +698,8 @@ def _write_postgres_rows_only(raw, table, columns, changed, rows) -> IngestResul
 
 def _reused_id(stored: Transaction, row: dict) -> bool:
     return (not stored.pending and not row["pending"]
-            and abs((stored.posted_on - row["posted_on"]).days) > REUSED_ID_DAYS
-            and stored.description != row["description"])
+            and is_reused_id(old_day=stored.posted_on, old_text=stored.description,
+                             new_day=row["posted_on"], new_text=row["description"]))
 
 
 def _write_portable(rows: list[list]) -> IngestResult:
@@ -721,7 +725,7 @@ def _write_portable(rows: list[list]) -> IngestResult:
         for row in account_rows:
             current = existing.get(row["external_id"])
             if current is not None and _reused_id(current, row):  # as _write_postgres
-                row["external_id"] = f"{row['external_id'][:108]}~{row['posted_on']}"
+                row["external_id"] = reused_external_id(row["external_id"], row["posted_on"])
                 current = Transaction.objects.filter(
                     user_id=row["user_id"], account_id=account_id,
                     external_id=row["external_id"]).first()
