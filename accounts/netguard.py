@@ -35,12 +35,17 @@ class CheckedURL:
 # translator: NAT64's well-known prefix (RFC 6052) and its local-use one (RFC 8215).
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# … and the older forms: IPv4-translated (::ffff:0:a.b.c.d, RFC 2765) and IPv4-compatible
+# (::a.b.c.d, deprecated), which some stacks still route to the IPv4 address.
+_EMBEDDING = (_NAT64, ipaddress.ip_network("::ffff:0:0:0/96"), ipaddress.ip_network("::/96"))
 
 
 def _is_public(address: str) -> bool:
     """Whether the address is a public one, also when it is an IPv4 address wrapped in
-    IPv6 (mapped ::ffff:a.b.c.d, 6to4 2002::/16, Teredo, NAT64): Python calls those
-    global whatever IPv4 address they carry (64:ff9b::7f00:1 is 127.0.0.1)."""
+    IPv6 (mapped ::ffff:a.b.c.d, translated, compatible, 6to4 2002::/16, Teredo, NAT64):
+    Python calls some of those global whatever IPv4 address they carry (64:ff9b::7f00:1
+    is 127.0.0.1). ``::`` and ``::1`` fall in ::/96 and read as 0.0.0.0 and 0.0.0.1:
+    refused either way."""
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address):
         if ip in _NAT64_LOCAL:
@@ -48,7 +53,8 @@ def _is_public(address: str) -> bool:
         if ip.teredo is not None:
             return all(_is_public(str(part)) for part in ip.teredo)
         embedded = ip.ipv4_mapped or ip.sixtofour or (
-            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+            if any(ip in net for net in _EMBEDDING) else None)
         if embedded is not None:
             ip = embedded
     return ip.is_global and not ip.is_multicast

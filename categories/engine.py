@@ -17,9 +17,9 @@ Heuristics come in two kinds:
 
 Two exceptions name a seller anyway. A Fedwire line (``WIRE TYPE:WIRE OUT … BNF:COINBASE
 INC …``) is a movement whose other party (the beneficiary of a wire out, the originator
-of a wire in) is the seller, with its dictionary category when it has one. Money in from
-a known seller's payments arm (``AIRBNB PAYMENTS``, ``ETSY PAYOUT``) is income, not a
-refund in the seller's category.
+of a wire in) is the seller, with its dictionary category for money out when it has
+one. Money in from a marketplace's payments arm (``AIRBNB PAYMENTS``, ``ETSY PAYOUT``) is
+income, not a refund in the seller's category (``SellerMatch.into``).
 
 Everything per description is cached (statements repeat the same lines month after month,
 and overlapping fetch windows re-send last night's): a hit costs one dict lookup.
@@ -62,6 +62,13 @@ class SellerMatch(NamedTuple):
     key: str  # match_key(seller): "whole foods market" (also for "WHOLEFDS MKT"), or ""
     path: str | None  # the dictionary's "Top › Sub", None when the seller is not in it
     heuristic: Heuristic | None
+    # For money in, when it is not ``path``: what a host's payout from Airbnb or a wire
+    # from a company is ("Income", "Income › Paycheck", "Transfer"), not a refund.
+    into: str | None = None
+
+    def path_for(self, amount_sign: int) -> str | None:
+        """The dictionary's answer for money out (-1) or in (1)."""
+        return self.into if amount_sign > 0 and self.into is not None else self.path
 
 
 # --- description heuristics --------------------------------------------------------------
@@ -331,7 +338,7 @@ def _ticket_airline(m: re.Match[str]) -> str | None:
 # JPMORGAN CHASE … PMT DET:…". The other party is the beneficiary (BNF:) of a wire out
 # and the originator (ORIG:) of a wire in. Without reading the fields, the banks' names
 # and "PMT DET" in them read as a credit card's bill paid to that bank.
-_WIRE_LABELS = (r"ID|SND BK|RCV BK|BNF BK|ORIG BK|BNF|ORIG|PMT DET|OBI|IMAD|OMAD|TRN|SEQ"
+_WIRE_LABELS = (r"ORIG ID|BNF ID|ID|SND BK|RCV BK|BNF BK|ORIG BK|BNF|ORIG|PMT DET|OBI|IMAD|OMAD|TRN|SEQ"
                 r"|DATE|TIME|SERVICE REF|FED REF|REF|RFB|BBI|WIRE TYPE")
 _WIRE_PARTY_RE = {
     label: re.compile(rf"(?:^|\s){label}:\s*(.*?)(?=\s+(?:{_WIRE_LABELS}):|$)")
@@ -357,15 +364,15 @@ def _wire_counterparty(text: str) -> str | None:
     return party.group(1)
 
 
+# Top-level categories of money moved rather than spent: money in from such a seller is
+# theirs too (no refund to turn it from).
+_MONEY_TOPS = frozenset(["Investments", "Transfer", "Income", "Loans"])
 _PAYOUT_WORDS = frozenset(["payments", "payout", "payouts"])
-
-
-def _payout_heuristic(path: str | None) -> Heuristic:
-    key = f"payout:{path}"
-    found = _WORD_HEURISTICS.get(key)
-    if found is None:
-        found = _WORD_HEURISTICS[key] = Heuristic("payout", path, "Income")
-    return found
+# Marketplaces that pay people who sell, host or drive through them (seller keys): their
+# "… PAYMENTS" money in is earnings. A shop's or a processor's is a refund (AMAZON
+# PAYMENTS, PAYPAL PAYMENTS).
+_PAYOUT_SELLERS = frozenset(["airbnb", "vrbo", "etsy", "ebay", "shopify", "uber", "lyft",
+                             "doordash", "grubhub", "instacart"])
 
 
 def _word_heuristic(path: str) -> Heuristic:
@@ -454,8 +461,8 @@ class Categorizer:
         heuristics, then Uncategorized. For the CLI and the benchmark; the pipeline uses
         ``services.categorize_records``, which adds rules and the crowd."""
         m = self.match(raw)
-        if m.path is not None:
-            return m.seller, m.key, m.path, "seller"
+        if (path := m.path_for(amount_sign)) is not None:
+            return m.seller, m.key, path, "seller"
         if m.heuristic is not None:
             path = m.heuristic.path(amount_sign)
             if path is not None:
@@ -492,12 +499,12 @@ class Categorizer:
             # "WHOLEFDS MKT" and "WHOLE FOODS MARKET" are both "whole foods market".
             seller_key = match_key(seller)[:200] or entry_key
             last = key.rpartition(" ")[2]
-            if last in _PAYOUT_WORDS and last not in entry_key.split():
-                # "AIRBNB PAYMENTS", "ETSY PAYOUT": money in from a company's payments
-                # arm is what it pays out (a host's, a shop's earnings), not a refund of
-                # spending with it; money out is still spending with the seller.
-                return SellerMatch(seller, seller_key, None,
-                                   _payout_heuristic(path)), digit_free
+            if (last in _PAYOUT_WORDS and seller_key in _PAYOUT_SELLERS
+                    and last not in entry_key.split()):
+                # "AIRBNB PAYMENTS", "ETSY PAYOUT": money in from a marketplace's payments
+                # arm is what it pays out (a host's, a shop's, a driver's earnings), not a
+                # refund of spending with it; money out is still spending with the seller.
+                return SellerMatch(seller, seller_key, path, None, "Income"), digit_free
             return SellerMatch(seller, seller_key, path, None), digit_free
         heuristic = (
             _KEYWORD_RULES.first(words)
@@ -532,9 +539,15 @@ class Categorizer:
         )
         entry_key = self._find(key, tokens) if key else None
         if entry_key is not None:
+            # Money out to a known seller is spending with it (a wire to Coinbase buys
+            # crypto); money in from a shop is what the line's words say (a payroll,
+            # else a transfer), never a refund in the shop's category. (From a broker or
+            # a lender it stays theirs: a sale, a loan paid out.)
             seller, path = self.dictionary.lookup(entry_key)
             seller_key = match_key(seller)[:200] or entry_key
-            return SellerMatch(seller, seller_key, path, movement), digit_free
+            into = None if path is None or path.split(" › ")[0] in _MONEY_TOPS else (
+                movement.path(1) or "Transfer")
+            return SellerMatch(seller, seller_key, path, movement, into), digit_free
         if not key or all(t in GENERIC_WORDS for t in key.split()):
             return SellerMatch("", "", None, movement), digit_free
         return SellerMatch(display_name(key)[:200], key[:200], None, movement), digit_free

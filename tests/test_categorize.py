@@ -219,6 +219,14 @@ WIRE_IN = ("WIRE TYPE:WIRE IN DATE: 230317 TIME:1212 ET TRN:XXXXXXXXXX7991721 SE
     (WIRE_IN.format("JOHN DOE"), 1, ("John Doe", "Transfer", "heuristic")),
     # a payroll by wire is still a paycheck
     (WIRE_IN.format("ZQX FLORBNIK PAYROLL"), 1, ("Zqx Florbnik Payroll", "Income › Paycheck", "heuristic")),
+    # money in from a shop by wire is no refund: a payroll, else a transfer
+    (WIRE_IN.format("TARGET CORPORATION").replace("PMT DET:X99", "PMT DET:SALARY"), 1,
+     ("Target", "Income › Paycheck", "seller")),
+    (WIRE_IN.format("TARGET CORPORATION"), 1, ("Target", "Transfer", "seller")),
+    (WIRE_OUT.format("TARGET CORPORATION", "INV 1"), -1, ("Target", "Shopping", "seller")),
+    # a label of two words ends the name too
+    (WIRE_OUT.format("ZQX FLORBNIK LLC", "X").replace(" ID:123456", " ORIG ID:44"), -1,
+     ("Zqx Florbnik Llc", "Transfer", "heuristic")),
     # a masked name is no seller
     (WIRE_IN.format("XXXXXX1234"), 1, ("", "Transfer", "heuristic")),
     # the bank's fee for a wire is a fee
@@ -244,6 +252,10 @@ ACH = ("ORIG CO NAME:{} ORIG ID:9876543210 DESC DATE:230301 CO ENTRY DESCR:{} SE
     (ACH.format("AIRBNB PAYMENTS", "AIRBNB"), 1, ("Airbnb", "Income")),
     (ACH.format("AIRBNB PAYMENTS", "AIRBNB"), -1, ("Airbnb", "Travel › Hotel")),
     ("ETSY PAYOUT", 1, ("Etsy", "Income")),
+    ("UBER PAYMENTS", 1, ("Uber", "Income")),
+    # a shop's or a processor's payments arm sends refunds
+    ("AMAZON PAYMENTS", 1, ("Amazon", "Shopping")),
+    ("PAYPAL PAYMENTS", 1, ("PayPal", "Shopping")),
     # … but a refund from the seller keeps its category
     ("AIRBNB * HMXQZ3 415-800-5959 CA", 1, ("Airbnb", "Travel › Hotel")),
 ])
@@ -355,6 +367,16 @@ UNKNOWN = "ZQX FLORBNIK 99"
 def test_in_the_pipeline_unexplained_money_in_is_income_and_money_out_uncategorized(alice):
     assert answer(alice, item(UNKNOWN, "1850.00"))[2:] == (path_id("Income"), "heuristic")
     assert answer(alice, item(UNKNOWN, "-18.50"))[2:] == (path_id("Uncategorized"), "")
+
+
+@pytest.mark.django_db
+def test_in_the_pipeline_a_payout_is_income_and_the_crowd_cannot_change_it(alice):
+    crowd = {"airbnb": path_id("Travel › Vacation")}
+    payout = "ORIG CO NAME:AIRBNB PAYMENTS ORIG ID:382391731 CO ENTRY DESCR:AIRBNB SEC:PPD"
+    assert answer(alice, item(payout, "250.00"), crowd=crowd)[1:] == (
+        "airbnb", path_id("Income"), "seller")
+    assert answer(alice, item(payout, "-250.00"), crowd=crowd)[1:] == (
+        "airbnb", path_id("Travel › Hotel"), "seller")
 
 
 def test_seller_dictionary_beats_the_crowd(alice):

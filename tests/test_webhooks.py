@@ -155,6 +155,7 @@ def test_the_secret_is_shown_once_at_creation_and_stored_encrypted(alice, api, r
     # IPv4 addresses wrapped in IPv6, which Python calls global: mapped, NAT64, 6to4
     "http://[::ffff:10.0.0.1]/hook", "http://[64:ff9b::7f00:1]/hook",
     "http://[64:ff9b:1::a00:1]/hook", "http://[2002:7f00:1::1]/hook",
+    "http://[::ffff:0:127.0.0.1]/hook", "http://[::127.0.0.1]/hook",
 ])
 def test_private_loopback_and_link_local_urls_are_refused(alice, api, settings, url):
     settings.ALLOW_PRIVATE_OUTBOUND = False

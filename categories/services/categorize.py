@@ -212,7 +212,8 @@ def _without_rules(item: Item, m: SellerMatch, crowd: dict[str, int],
             named[name] = category_id_for_name(user=user, name=name)
         if named[name] is not None:
             return (m.seller, m.key, named[name], IMPORT)
-    if m.path is not None and (found := category_id_for_path(m.path)) is not None:
+    path = m.path_for(1 if item.amount > 0 else -1)
+    if path is not None and (found := category_id_for_path(path)) is not None:
         return (m.seller, m.key, found, SELLER)
     if m.key and m.key in crowd:
         return (m.seller, m.key, crowd[m.key], CROWD)
