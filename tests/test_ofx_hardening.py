@@ -229,6 +229,14 @@ def test_an_older_statement_imported_after_a_newer_one_keeps_the_newer_balance(a
     assert (account.balance, account.balance_at.date()) == (Decimal("75.00"), date(2024, 3, 31))
     assert Transaction.objects.count() == 3
 
+    # the same balance a month later, then the month between with another one
+    may = statements_file(stmttrnrs(balance="75.00", as_of="20240531", fitid="Y"))
+    april = statements_file(stmttrnrs(balance="60.00", as_of="20240430", fitid="A"))
+    upload(api, "may.ofx", data=may)
+    upload(api, "apr.ofx", data=april)
+    account.refresh_from_db()
+    assert (account.balance, account.balance_at.date()) == (Decimal("75.00"), date(2024, 5, 31))
+
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("object_store")

@@ -134,10 +134,14 @@ def accounts_upsert(
                 currency=record.currency or "USD", balance=record.balance,
                 balance_at=_balance_at(record, now) if record.balance is not None else None,
             )
-        elif record.balance is not None and record.balance != account.balance:
+        elif record.balance is not None:
             balance_at = _balance_at(record, now)
-            if account.balance_at is not None and balance_at < account.balance_at:
+            if account.balance_at is not None and balance_at <= account.balance_at:
                 continue  # an older statement's balance (imported after a newer one)
+            if record.balance == account.balance and record.balance_as_of is None:
+                continue  # a refresh that found it unchanged: no write
+            # (The same balance at a later day moves its day on: a statement between
+            # the two must not put an older balance back.)
             account.balance, account.balance_at = record.balance, balance_at
             if account.pk is not None:
                 changed[record.external_id] = account
