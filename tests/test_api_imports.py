@@ -268,6 +268,22 @@ def test_a_pending_csv_row_is_replaced_when_the_next_export_has_it_posted(api, a
         ("2024-02-01", Decimal("-12.00"), False)]
 
 
+def test_a_name_given_before_names_had_accounts_of_their_own_finds_its_account(api, alice):
+    from accounts.models import FinancialAccount
+
+    # As imports under a name were stored until December 2026: in the format's one
+    # account ("csv"), which took the name.
+    data = (FIXTURES / "imports" / "chase_checking.csv").read_bytes()
+    first = upload(api, "chase.csv", data).json()
+    FinancialAccount.objects.filter(user=alice, external_id="csv").update(name="Chase")
+
+    again = upload(api, "chase.csv", data, options='{"account_name": "chase"}').json()
+
+    assert (again["created"], again["duplicates"]) == (0, first["created"])
+    assert list(FinancialAccount.objects.filter(user=alice).values_list("name", flat=True)) == [
+        "Chase"]
+
+
 def test_a_file_over_the_size_cap_is_refused(api, settings):
     settings.IMPORT_MAX_BYTES = 100
 

@@ -232,6 +232,29 @@ def reused_external_id(external_id: str, posted_on: date) -> str:
     return f"{external_id[:108]}~{posted_on.isoformat()}"
 
 
+def rehome(statement, moves: dict[str, str]):
+    """The statement with the accounts ``moves`` names (old id → new id) under their new
+    ids, and the ids made for their rows (``ExternalIds``, "h:…") made again, as the file
+    would have given them under the new id. The bank's own ids stay."""
+    from dataclasses import replace
+
+    made = ExternalIds()
+    transactions = []
+    for record in statement.transactions:
+        new = moves.get(record.account_external_id)
+        if new is None:
+            transactions.append(record)
+            continue
+        external_id = record.external_id
+        if external_id.startswith("h:"):
+            external_id = made.next(account=new, posted_on=record.posted_on,
+                                    amount=record.amount, description=record.description)
+        transactions.append(replace(record, account_external_id=new, external_id=external_id))
+    accounts = [replace(a, external_id=moves.get(a.external_id, a.external_id))
+                for a in statement.accounts]
+    return replace(statement, accounts=accounts, transactions=transactions)
+
+
 def account_external_id(name: str) -> str:
     """An account's id from its display name; hashed when it would not fit the column."""
     clean = " ".join(name.split())
@@ -242,7 +265,10 @@ def named_account_id(name: str) -> str:
     """The id of the account a user names for a file (``account_name``): the name in any
     case and spacing is one account ("Chase Checking", "chase checking "), as typed again
     and again in a form."""
-    return account_external_id("name:" + " ".join(name.split()).casefold())
+    return account_external_id(NAMED_ACCOUNT_PREFIX + " ".join(name.split()).casefold())
+
+
+NAMED_ACCOUNT_PREFIX = "name:"
 
 
 def guess_account_kind(name: str) -> str:

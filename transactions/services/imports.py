@@ -22,6 +22,7 @@ from accounts.services import file_connection_for
 from categories.services import categories_from_file
 
 from ..importers import detect_format, parse_file
+from ..importers._fields import NAMED_ACCOUNT_PREFIX, rehome
 from ..importers.errors import ImportFormatError
 from ..models import ImportJob
 from ..objectstore import StorageUnavailable, get_store
@@ -165,6 +166,22 @@ def import_requeue_stale(*, older_than_seconds: int) -> int:
     return len(ids)
 
 
+def _into_earlier_named_accounts(connection: Connection, statement, fmt: str):
+    """Before a name given to a file (``account_name``) made an account of its own
+    (December 2026), a CSV or QIF imported under a name went to the format's one account
+    ("csv", "qif"), which took that name. The same name finds that account again, with
+    the ids its rows were given there, instead of making a second account of them."""
+    earlier = connection.accounts.filter(external_id=fmt).first()
+    if earlier is None:
+        return statement
+    taken = set(connection.accounts.values_list("external_id", flat=True))
+    name = " ".join(earlier.name.split()).casefold()
+    moves = {a.external_id: fmt for a in statement.accounts
+             if a.external_id.startswith(NAMED_ACCOUNT_PREFIX) and a.external_id not in taken
+             and " ".join(a.name.split()).casefold() == name}
+    return rehome(statement, moves) if len(moves) == 1 else statement
+
+
 def _fail(job: ImportJob, error: str) -> None:
     try:
         ImportJob.objects.filter(pk=job.pk).update(
@@ -179,6 +196,8 @@ def _ingest(job: ImportJob, statement) -> None:
         connection = account.connection if account else file_connection_for(user=job.user)
         # Every writer of a connection's rows holds its row lock (see _write_postgres).
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        if account is None and job.format in ("csv", "qif"):
+            statement = _into_earlier_named_accounts(connection, statement, job.format)
         # Mint's export only: its categories are Mint's taxonomy and the user's own from
         # Mint. A bank's CSV or QIF names its own categories ("Food & Drink", "Auto:Fuel"),
         # which the seller dictionary files better than a new category would.
