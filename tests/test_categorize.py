@@ -379,6 +379,23 @@ def test_in_the_pipeline_a_payout_is_income_and_the_crowd_cannot_change_it(alice
         "airbnb", path_id("Travel › Hotel"), "seller")
 
 
+@pytest.mark.django_db
+def test_a_rule_made_for_a_chase_ach_line_before_its_seller_was_read_still_matches(alice):
+    rent = Category.objects.get(user=None, name="Mortgage & Rent")
+    line = ("ORIG CO NAME:ZQX PROPERTY MGMT ORIG ID:9876543210 DESC DATE:230301 CO ENTRY "
+            "DESCR:WEB PMTS SEC:PPD TRACE#:021000021234567")
+    insurer = line.replace("ZQX PROPERTY MGMT", "GEICO")
+    # keys as the normaliser made them until December 2026
+    old = [Rule(user=alice, seller_key="orig co name zqx property mgmt orig", category=rent),
+           Rule(user=alice, seller_key="orig co name geico orig", category=rent)]
+    for rule in old:
+        rule.save()
+
+    assert answer(alice, item(line), rules=old[:1])[1:] == (
+        "zqx property mgmt", rent.id, "rule")
+    assert answer(alice, item(insurer), rules=old[1:])[1:] == ("geico", rent.id, "rule")
+
+
 def test_seller_dictionary_beats_the_crowd(alice):
     crowd = {"starbucks": path_id("Shopping")}
     assert answer(alice, item(STARBUCKS), crowd=crowd)[2:] == (

@@ -61,7 +61,7 @@ class CompiledRule:
     @classmethod
     def of(cls, rule: Rule) -> CompiledRule:
         return cls(
-            id=rule.id, seller_key=rule.seller_key,
+            id=rule.id, seller_key=current_seller_key(rule.seller_key),
             contains=" ".join(rule.description_contains.upper().split()),
             amount_min=rule.amount_min, amount_max=rule.amount_max,
             account_id=rule.account_id, category_id=rule.category_id,
@@ -127,6 +127,20 @@ def scope_matchers(scope: list[dict]) -> list[CompiledRule]:
         amount_min=None if c["amount_min"] is None else Decimal(c["amount_min"]),
         amount_max=None if c["amount_max"] is None else Decimal(c["amount_max"]),
         account_id=c["account_id"], category_id=0, rename_to="") for c in scope]
+
+
+_OLD_ACH = "orig co name "
+
+
+def current_seller_key(key: str) -> str:
+    """A seller key as the normaliser makes it today, for one a rule stored earlier:
+    until December 2026 Chase's ACH lines were keyed "orig co name <company> orig"
+    (``ORIG CO NAME:GEICO ORIG ID:…``); now the company is the seller ("geico"), and a
+    rule made for such a line goes on matching it."""
+    if not key.startswith(_OLD_ACH):
+        return key
+    name = key[len(_OLD_ACH):].removesuffix(" orig")
+    return categorizer().match(name).key or name
 
 
 def compile_rules(rules: Iterable[Rule]) -> list[CompiledRule]:
