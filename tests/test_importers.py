@@ -136,7 +136,8 @@ def test_an_option_that_changes_how_values_read_is_refused_where_it_does_not_app
         name, options):
     with pytest.raises(ImportFormatError, match=r"does not apply to an OFX/QFX file"):
         parse_file((FIXTURES.parent / "ofx" / name).read_bytes(), options=options)
-    with pytest.raises(ImportFormatError, match=r"does not apply to Mint's CSV export"):
+    with pytest.raises(ImportFormatError, match=r"does not apply to Mint's CSV export, which "
+                                                 r"writes its signs its own way"):
         parse_file(fixture("mint_export.csv"), options={"negate": True})
 
 
@@ -600,6 +601,11 @@ def test_a_mint_export_re_saved_by_a_spreadsheet_imports_as_mint_wrote_it():
     assert [t.posted_on for t in parse_file(day_first.encode(),
                                             options={"day_first": True}).transactions] == [
         t.posted_on for t in original.transactions]
+    # with decimal commas too (a European Excel writes 4,75)
+    commas = re.sub(r";(\d+)\.(\d\d);", r";\1,\2;", resaved)
+    assert ";4,75;" in commas
+    assert [t.amount for t in parse_file(commas.encode()).transactions] == [
+        t.amount for t in original.transactions]
 
 
 # --------------------------------------------------------------------------------- QIF

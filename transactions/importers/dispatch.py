@@ -29,7 +29,8 @@ FORMAT_NAMES = {"ofx": "an OFX/QFX file", "qif": "a QIF file", "csv": "a bank CS
 # Options that change how values are read: one the format does not read is refused, not
 # dropped, or a file would import with other signs or dates than the user asked for.
 # (A column mapping the format has no use for is harmless and passes.)
-VALUE_OPTIONS = ("negate", "day_first", "date_format", "decimal")
+VALUE_OPTIONS = {"negate": "its signs", "day_first": "its dates", "date_format": "its dates",
+                 "decimal": "its amounts"}
 # Files people upload by mistake: say what they are instead of "unknown format".
 NOT_TEXT = {b"%PDF": "a PDF statement", b"PK\x03\x04": "an Excel (.xlsx) or zip file",
             b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file"}
@@ -116,7 +117,7 @@ def parse_file(
         if given and name not in known:
             raise ImportFormatError(
                 f"option {name!r} does not apply to {FORMAT_NAMES[fmt]}, which writes "
-                f"{'its dates' if name != 'negate' else 'its signs'} its own way; "
+                f"{VALUE_OPTIONS[name]} its own way; "
                 f"{FORMAT_NAMES[fmt]} takes: {', '.join(known)}")
     if fmt == "ofx":
         statement = parser(data, unnamed_accounts=into_account)

@@ -12,8 +12,9 @@ out). The category is kept (``source_category``) so years of hand-made
 categorisation survive the move. Every distinct "Account Name" becomes an account.
 
 The same file re-saved by a spreadsheet is read too: separated by ";" or tabs (Excel in
-many European locales), with dates as 1/15/24 or 2024-01-15 (or day first, 15/01/2024,
-with ``day_first``), and rows whose empty Labels and Notes cells were dropped.
+many European locales, which also write 4,75: guessed as bank CSVs' amounts are, or
+``decimal``), with dates as 1/15/24 or 2024-01-15 (or day first, 15/01/2024, with
+``day_first``), and rows whose empty Labels and Notes cells were dropped.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from ._fields import (
     check_options,
     fail,
     guess_account_kind,
+    guess_decimal,
     option_bool,
+    option_decimal,
     option_str,
     parse_amount,
     parse_date,
@@ -42,7 +45,7 @@ from .errors import ImportFormatError
 
 COLUMNS = ("Date", "Description", "Original Description", "Amount", "Transaction Type",
            "Category", "Account Name", "Labels", "Notes")
-OPTIONS = ("account_name", "day_first")
+OPTIONS = ("account_name", "day_first", "decimal")
 DELIMITERS = (",", ";", "\t")
 # Date to Account Name must be there; Labels and Notes may have been dropped when empty.
 REQUIRED_COLUMNS = 7
@@ -70,11 +73,14 @@ def parse_mint_csv(data: bytes, options: dict | None = None) -> Statement:
     options = check_options(options, OPTIONS)
     default_name = option_str(options, "account_name") or DEFAULT_ACCOUNT_NAME
     day_first = option_bool(options, "day_first")
+    rows = list(_rows(decode_text(data)))
+    # A spreadsheet in a European locale re-saves "4.75" as "4,75".
+    decimal = option_decimal(options) or guess_decimal(cells[3] for _, cells in rows)
     ids = ExternalIds()
     accounts: dict[str, AccountRecord] = {}
     transactions = []
-    for line, cells in _rows(decode_text(data)):
-        record = _record(line, cells, ids, day_first=day_first)
+    for line, cells in rows:
+        record = _record(line, cells, ids, day_first=day_first, decimal=decimal)
         name = cells[6].strip()
         if record.account_external_id not in accounts:
             accounts[record.account_external_id] = AccountRecord(
@@ -118,12 +124,12 @@ def _check_header(cells: list[str], line: int) -> None:
 
 
 def _record(line: int, cells: list[str], ids: ExternalIds, *,
-            day_first: bool) -> TransactionRecord:
+            day_first: bool, decimal: str) -> TransactionRecord:
     date_text, short, original, amount_text, direction, category, account, labels, notes = (
         cell.strip() for cell in cells)
     try:
         posted_on = parse_date(date_text, day_first=day_first)  # Mint's own: 1/15/2024
-        magnitude = abs(parse_amount(amount_text))
+        magnitude = abs(parse_amount(amount_text, decimal=decimal))
     except FieldError as exc:
         raise fail(str(exc), line) from exc
     sign = DIRECTIONS.get(direction.casefold())
