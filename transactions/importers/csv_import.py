@@ -17,9 +17,10 @@ Every bank invents its own columns, so ``options`` says which header holds what:
                           files imported under one name share that account (without
                           it, every such file goes to one "Imported CSV" account)
 
-An id column must hold each id once per account. A column recognised by its header that
-repeats values ("Reference" in UK exports holds the payment's reference text) is not
-read as ids; one named with the ``id`` option is refused.
+An id column must hold each id once per account (see ``_ids``): one named with the
+``id`` option that repeats an id is refused; one recognised as "Transaction ID" keeps
+its ids and gives a repeat ``#2``; a "Reference" column is read as ids only when every
+value is one (Amex's), never a UK bank's reference text that recurs month to month.
 
 Column names match headers case-insensitively. Without a mapping the common headers are
 recognised (Chase, Capital One, Citi, Bank of America, Amex, Discover, Apple Card,
