@@ -163,4 +163,4 @@ def test_the_summary_names_a_currency_its_rows_carry_that_no_account_has(api, al
 
     body = api.get("/api/v1/summary/?month=2026-03").json()
 
-    assert body["currencies"] == ["GBP", "USD"]  # o1 is older than the summary's year
+    assert body["currencies"] == ["GBP", "USD"]  # o1 is not in the summary's month
