@@ -180,6 +180,19 @@ def test_chase_checking_export_is_read_without_a_mapping():
     assert statement.cursor == "2024-01-18"
 
 
+def test_the_running_balance_of_the_newest_row_is_the_accounts_balance():
+    oldest_first = parse_fixture("chase_checking.csv")
+    text = fixture("chase_checking.csv").decode().splitlines()
+    newest_first = parse_file("\n".join([text[0], *reversed(text[1:])]).encode())
+    one_day = parse_file(b"Date,Description,Amount,Balance\n2024-01-16,A,-1.00,9.00\n"
+                         b"2024-01-16,B,-1.00,8.00\n")
+
+    for statement in (oldest_first, newest_first):
+        [account] = statement.accounts
+        assert (account.balance, account.balance_as_of) == (Decimal("2846.51"), date(2024, 1, 18))
+    assert one_day.accounts[0].balance is None  # which row came last cannot be told
+
+
 def test_account_name_option_names_the_single_csv_account():
     statement = parse_fixture("chase_checking.csv", account_name="Chase Total Checking")
     assert statement.accounts[0].name == "Chase Total Checking"

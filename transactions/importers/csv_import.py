@@ -4,7 +4,8 @@ Every bank invents its own columns, so ``options`` says which header holds what:
 
     date, amount          (or debit + credit: debit is money out, credit money in)
     description           and optionally id, account, memo, category, currency (an ISO
-                          code per row: EUR, USD…; default the account's, USD)
+                          code per row: EUR, USD…; default the account's, USD), balance
+                          (the running balance: the newest row's is the account's)
     date_format           strftime pattern; default ISO, then MM/DD/YYYY — or DD/MM/YYYY
                           when day_first — then "Jan 15, 2024"-style dates
     decimal               "." or ","; default guessed from the amounts ("12,50" → ",")
@@ -36,6 +37,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from itertools import islice
 
@@ -61,7 +63,7 @@ from ._text import decode_text
 from .errors import ImportFormatError
 
 COLUMNS = ("date", "amount", "debit", "credit", "description", "id", "account", "memo",
-           "category", "currency")
+           "category", "currency", "balance")
 OPTIONS = (*COLUMNS, "date_format", "day_first", "decimal", "delimiter", "negate",
            "skip_rows", "account_name")
 DEFAULT_ACCOUNT_ID = "csv"
@@ -86,6 +88,8 @@ KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
     "memo": ("memo", "notes", "note"),
     "category": ("category",),
     "currency": ("currency", "currency code", "ccy"),
+    "balance": ("balance", "running balance", "running bal.", "balance (usd)",
+                "balance (gbp)", "balance (eur)"),
 }
 AMOUNT_KEYS = ("amount", "debit", "credit")
 # Headers that name a reference, not always an id: Amex's "Reference" holds one id per
@@ -335,6 +339,7 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
                      decimal: str) -> Statement:
     accounts: dict[str, AccountRecord] = {}
     rows: list[tuple] = []  # (line, the bank's id, then TransactionRecord's other fields)
+    balances: dict[str, list[tuple[date, Decimal]]] = {}  # account → its rows' balances
     for line, cells in table.rows:
         row = _Row(line, cells, table.headers)
         if _is_balance_line(row, columns):
@@ -349,6 +354,9 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
             v, date_format=settings.date_format, day_first=settings.day_first))
         amount = _amount(row, columns, decimal)
         amount = -amount if settings.negate and amount else amount
+        balance = _balance(row, columns, decimal, named="balance" in settings.columns)
+        if balance is not None:
+            balances.setdefault(account_id, []).append((posted_on, balance))
         rows.append((line, _bank_id(row.optional(columns.get("id"))), account_id, posted_on,
                      amount, row.optional(columns.get("description")),
                      row.optional(columns.get("memo")), row.optional(columns.get("category")),
@@ -369,6 +377,10 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
         for i, (_, _, account_id, posted_on, amount, description, memo, category, currency,
                 pending) in enumerate(rows)
     ]
+    for account_id, seen in balances.items():
+        if (latest := _latest_balance(seen)) is not None:
+            accounts[account_id] = replace(accounts[account_id], balance=latest[1],
+                                           balance_as_of=latest[0])
     # An account whose rows all name one currency is in that currency.
     currencies: dict[str, set[str]] = {}
     for record in transactions:
@@ -378,6 +390,32 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
             accounts[account_id] = replace(accounts[account_id], currency=code)
     return Statement(accounts=list(accounts.values()), transactions=transactions,
                      cursor=statement_cursor(transactions))
+
+
+def _balance(row: _Row, columns: dict[str, int], decimal: str, *, named: bool
+             ) -> Decimal | None:
+    """The row's running balance, if the file has one: a column the user named must hold
+    amounts; one recognised by its header that does not is left unread."""
+    if "balance" not in columns or not row.optional(columns["balance"]):
+        return None
+    if named:
+        return row.parse(columns["balance"], "a balance",
+                         lambda v: parse_amount(v, decimal=decimal))
+    try:
+        return parse_amount(row.optional(columns["balance"]), decimal=decimal)
+    except FieldError:
+        return None
+
+
+def _latest_balance(seen: list[tuple[date, Decimal]]) -> tuple[date, Decimal] | None:
+    """The running balance after an account's newest row: the file lists its rows newest
+    first or oldest first, and among rows of the newest day the one listed last in time
+    order holds it. None when the order cannot be told (every row on one day)."""
+    if len(seen) == 1:
+        return seen[0]
+    if seen[0][0] == seen[-1][0]:
+        return None
+    return seen[0] if seen[0][0] > seen[-1][0] else seen[-1]
 
 
 def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
