@@ -34,6 +34,7 @@ def test_an_ofx_statement_imports_with_counts_and_its_raw_dump(api, alice):
     assert body["created"] == stored.count() > 0
     assert body["duplicates"] == 0
     assert stored.values("account").distinct().count() == 2
+    assert body["accounts"] == sorted(stored.values_list("account", flat=True).distinct())
     assert not stored.filter(dump__isnull=True).exists()
     job = ImportJob.objects.get(pk=body["id"])
     assert job.dump.size == (FIXTURES / "ofx" / "two_accounts.ofx").stat().st_size

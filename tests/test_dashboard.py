@@ -867,6 +867,10 @@ def test_csv_files_imported_under_two_names_land_in_two_accounts(alice_client, a
     again = upload("Chase Checking")
 
     assert again.context["job"].created == 0
+    page = again.content.decode()
+    chase = FinancialAccount.objects.get(user=alice, name="Chase Checking")
+    assert f'<dd data-import-accounts><a href="/transactions/?account={chase.pk}">Chase Checking</a></dd>' in page
+    assert f'<a href="/transactions/?account={chase.pk}">See the transactions →</a>' in page
     assert sorted(FinancialAccount.objects.filter(user=alice).values_list("name", flat=True)) \
         == ["BofA Checking", "Chase Checking"]
     assert Transaction.objects.filter(user=alice).count() == 6

@@ -202,6 +202,9 @@ class ImportJob(models.Model):
     error = models.TextField(blank=True)
     # What the person should know about a successful import (categories it created).
     notes = models.JSONField(default=list, blank=True)
+    # The accounts its rows went into (ids: an account renamed or unlinked since shows as
+    # it is now, or not at all).
+    account_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # When a worker took the job (its lease: see services.imports.import_execute).
     started_at = models.DateTimeField(null=True, blank=True)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.selectors import financial_accounts_for
 from categories.selectors import category_tree
 from categories.services import transaction_categorize
 
@@ -164,5 +165,7 @@ def import_upload(request):
 def import_detail(request, pk):
     job = get_object_or_404(import_jobs_for(user=request.user).select_related("account"), pk=pk)
     finished = job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED)
+    into = list(financial_accounts_for(user=request.user).filter(id__in=job.account_ids)
+                .order_by("name")) if job.account_ids else []
     return render(request, "transactions/import_detail.html",
-                  {"job": job, "auto_reload": not finished})
+                  {"job": job, "auto_reload": not finished, "into": into})

@@ -80,10 +80,14 @@ class ImportJobSerializer(serializers.ModelSerializer):
         help_text="What to know about a finished import, e.g. the categories it created "
                   "for names in the file that the taxonomy does not have.")
 
+    accounts = serializers.ListField(
+        source="account_ids", child=serializers.IntegerField(), read_only=True,
+        help_text="The accounts the file's rows went into (ids, as in /api/v1/accounts/).")
+
     class Meta:
         model = ImportJob
         fields = [
-            "id", "status", "filename", "format", "account", "created", "duplicates",
-            "updated", "error", "notes", "created_at", "finished_at",
+            "id", "status", "filename", "format", "account", "accounts", "created",
+            "duplicates", "updated", "error", "notes", "created_at", "finished_at",
         ]
         read_only_fields = fields

@@ -207,6 +207,7 @@ def _ingest(job: ImportJob, statement) -> None:
                                      dump=job.dump, account=account)
         job.created = result.created
         job.updated = result.updated
+        job.account_ids = sorted(result.account_ids)
         job.duplicates = result.unchanged
         job.status = ImportJob.Status.SUCCEEDED
         job.finished_at = timezone.now()
@@ -217,4 +218,4 @@ def _ingest(job: ImportJob, statement) -> None:
             for category, count in new_categories
         ]
         job.save(update_fields=["created", "updated", "duplicates", "status", "finished_at",
-                                "notes"])
+                                "notes", "account_ids"])
