@@ -1055,9 +1055,12 @@ def test_an_account_named_after_its_number_shows_the_number_once(alice_client, a
 
 @pytest.mark.django_db
 def test_the_card_of_imported_files_shows_no_refresh_status(alice_client, alice):
-    ConnectionFactory(user=alice, provider=Connection.Provider.FILE, url="", institution="")
+    from accounts.services import file_connection_for
+
+    file_connection_for(user=alice)
 
     page = alice_client.get("/").content.decode()
 
     assert "Import a file" in page
     assert "Last refresh" not in page and 'title="Connection status"' not in page
+    assert page.count("File imports") == 1  # its name, not repeated as its kind
