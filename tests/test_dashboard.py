@@ -1064,3 +1064,18 @@ def test_the_card_of_imported_files_shows_no_refresh_status(alice_client, alice)
     assert "Import a file" in page
     assert "Last refresh" not in page and 'title="Connection status"' not in page
     assert page.count("File imports") == 1  # its name, not repeated as its kind
+
+
+@pytest.mark.django_db
+def test_a_page_that_is_not_there_or_not_hers_says_so_inside_the_site(alice_client, bob):
+    bobs = FinancialAccountFactory(connection=ConnectionFactory(user=bob))
+
+    missing = alice_client.get("/no-such-page/")
+    foreign = alice_client.get(f"/transactions/?account={bobs.pk}")
+    edited = alice_client.get("/transactions/?before=zzz")
+
+    assert (missing.status_code, foreign.status_code, edited.status_code) == (404, 404, 400)
+    for response in (missing, foreign):
+        page = response.content.decode()
+        assert "<h1>Not found</h1>" in page and 'aria-label="Main"' in page
+    assert "That address could not be read" in edited.content.decode()
