@@ -66,6 +66,13 @@ def test_importing_the_same_file_twice_adds_nothing(api, alice):
     assert Transaction.objects.filter(user=alice).count() == first["created"]
 
 
+def test_a_name_for_a_new_account_an_ofx_file_does_not_use_is_said_not_dropped(api, alice):
+    body = upload(api, "bank_v2.ofx", options='{"account_name": "My Checking"}').json()
+
+    assert body["notes"] == ["The name given for a new account was not used: an OFX file "
+                             "names its own accounts."]
+
+
 def test_latin1_descriptions_survive(api, alice):
     upload(api, "bank_sgml_cp1252.ofx")
 

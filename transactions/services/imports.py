@@ -217,5 +217,8 @@ def _ingest(job: ImportJob, statement) -> None:
             f"“{category.name}”."
             for category, count in new_categories
         ]
+        if job.format == "ofx" and (job.options or {}).get("account_name"):
+            job.notes.append("The name given for a new account was not used: an OFX file "
+                             "names its own accounts.")
         job.save(update_fields=["created", "updated", "duplicates", "status", "finished_at",
                                 "notes", "account_ids"])
