@@ -19,8 +19,14 @@ from transactions.services.refresh import refresh_request
 from .forms import LinkForm, SettingsForm, SignupForm
 from .models import Connection
 from .providers import ProviderError
-from .selectors import connections_for
-from .services import account_connect, account_unlink, user_register, user_timezone_set
+from .selectors import connections_for, financial_accounts_for
+from .services import (
+    account_connect,
+    account_unlink,
+    financial_account_delete,
+    user_register,
+    user_timezone_set,
+)
 
 RECENT_TRANSACTIONS = 10
 REFRESHING = ("refreshing", "Refreshing…")
@@ -136,6 +142,23 @@ def connection_unlink(request, pk):
         messages.success(request, f"Unlinked {name} and deleted its transactions.")
         return redirect("dashboard:home")
     return render(request, "accounts/connection_unlink.html", {"connection": connection})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def imported_account_remove(request, pk):
+    """One account of the imported files, with its transactions: a bank's account would
+    come back at its next refresh (unlink the connection for those), a file's does not."""
+    account = get_object_or_404(
+        financial_accounts_for(user=request.user).filter(
+            connection__provider=Connection.Provider.FILE), pk=pk)
+    if request.method == "POST":
+        financial_account_delete(account=account)
+        messages.success(request, f"Removed {account.name} and its transactions.")
+        return redirect("dashboard:home")
+    rows = transactions_for(user=request.user).filter(account=account).count()
+    return render(request, "accounts/imported_account_remove.html",
+                  {"account": account, "rows": rows})
 
 
 @require_http_methods(["GET", "POST"])

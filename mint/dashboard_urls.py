@@ -17,6 +17,8 @@ urlpatterns = [
          name="connection_refresh"),
     path("connections/<uuid:pk>/unlink/", account_views.connection_unlink,
          name="connection_unlink"),
+    path("accounts/<int:pk>/remove/", account_views.imported_account_remove,
+         name="imported_account_remove"),
     path("transactions/", transaction_views.transaction_list, name="transactions"),
     path("transactions/<int:pk>/category/", transaction_views.transaction_category,
          name="transaction_category"),

@@ -1079,3 +1079,44 @@ def test_a_page_that_is_not_there_or_not_hers_says_so_inside_the_site(alice_clie
         page = response.content.decode()
         assert "<h1>Not found</h1>" in page and 'aria-label="Main"' in page
     assert "That address could not be read" in edited.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_one_imported_account_can_be_removed_and_the_others_stay(alice_client, alice, bob):
+    from budgets.models import MonthlySpending
+
+    def upload(name):
+        alice_client.post("/import/", {"file": SimpleUploadedFile("export.csv", SMALL_CSV,
+                                                                  "text/csv"),
+                                       "account_name": name})
+
+    upload("Chase Checking"), upload("chase checking typo ")
+    typo = FinancialAccount.objects.get(user=alice, name="chase checking typo")
+    page = alice_client.get("/").content.decode()
+    assert f'href="/accounts/{typo.pk}/remove/"' in page
+
+    confirm = alice_client.get(f"/accounts/{typo.pk}/remove/")
+    assert "Remove chase checking typo?" in confirm.content.decode()
+    assert "its 3 transactions" in confirm.content.decode()
+    assert Client().get(f"/accounts/{typo.pk}/remove/").status_code == 302  # logged out
+    removed = alice_client.post(f"/accounts/{typo.pk}/remove/", follow=True)
+
+    assert "Removed chase checking typo and its transactions." in removed.content.decode()
+    assert list(FinancialAccount.objects.filter(user=alice).values_list("name", flat=True)) == [
+        "Chase Checking"]
+    rows = Transaction.objects.filter(user=alice)
+    assert rows.count() == 3
+    assert sum(m.total for m in MonthlySpending.objects.filter(user=alice)) == sum(
+        r.amount for r in rows)
+
+
+@pytest.mark.django_db
+def test_only_her_own_imported_accounts_can_be_removed(alice_client, alice, bob):
+    bobs = FinancialAccountFactory(connection=ConnectionFactory(
+        user=bob, provider=Connection.Provider.FILE))
+    her_bank = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+
+    assert alice_client.post(f"/accounts/{bobs.pk}/remove/").status_code == 404
+    assert alice_client.get(f"/accounts/{her_bank.pk}/remove/").status_code == 404
+    assert FinancialAccount.objects.filter(pk__in=[bobs.pk, her_bank.pk]).count() == 2
