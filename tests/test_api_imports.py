@@ -213,6 +213,17 @@ def test_a_bank_csvs_own_categories_make_no_new_ones(api, alice, taxonomy):
     assert str(coffee.category) == "Food & Dining › Coffee Shops"
 
 
+def test_a_running_balance_reaches_the_chosen_account_too(api, alice):
+    account = FinancialAccountFactory(connection__user=alice)
+
+    response = upload(api, "chase_checking.csv", account=account.id)
+
+    account.refresh_from_db()
+    assert response.status_code == 201
+    assert (account.balance, account.balance_at.date().isoformat()) == (
+        Decimal("2846.51"), "2024-01-18")
+
+
 def test_a_csv_with_a_column_mapping_goes_into_the_chosen_account(api, alice):
     account = FinancialAccountFactory(connection__user=alice)
     csv = b"Posted,Payee,Amount\n2024-02-01,COFFEE BAR,-3.50\n2024-02-02,PAYCHECK,1200.00\n"
@@ -379,6 +390,10 @@ def test_a_job_another_worker_holds_is_left_to_it_until_its_lease_runs_out(
     taken = timezone.now()
     ImportJob.objects.filter(pk=queued_job.pk).update(status="running", started_at=taken)
     import_execute(job_id=queued_job.pk)  # a second message for the job
+    assert not Transaction.objects.exists()
+    # a job running since before leases were recorded: left alone as long as a lease
+    ImportJob.objects.filter(pk=queued_job.pk).update(started_at=None)
+    import_execute(job_id=queued_job.pk)
     assert not Transaction.objects.exists()
 
     lapsed = taken - timedelta(seconds=settings.REFRESH_LEASE_SECONDS + 1)

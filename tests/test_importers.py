@@ -244,6 +244,19 @@ def test_a_reference_column_that_repeats_is_not_read_as_ids():
         "320240150000001", "320240160000002"]
 
 
+def test_a_reference_that_recurs_every_month_is_one_transaction_a_month():
+    # a standing order's reference, the same in every monthly file
+    january = b"Date,Description,Amount,Reference\n03/01/2024,MORTGAGE,-900.00,MTG12345678\n"
+    february = january.replace(b"03/01/2024", b"03/02/2024")
+    ids = {parse_file(f, options={"day_first": True}).transactions[0].external_id
+           for f in (january, february)}
+    assert ids == {"MTG12345678~2024-01-03", "MTG12345678~2024-02-03"}
+    # two equal payments under one reference on one day are two
+    twice = january + b"03/01/2024,MORTGAGE,-900.00,MTG12345678\n"
+    assert len({t.external_id for t in parse_file(twice, options={"day_first": True})
+                .transactions}) == 2
+
+
 def test_an_id_column_that_repeats_an_id_keeps_every_transaction_and_each_id_it_can():
     a = b"Date,Description,Amount,Transaction ID\n2024-01-01,SHELL,-40.00,T1\n2024-01-02,TESCO,-9.00,T2\n"
     # b: a's rows again, then two transactions the bank gave one id, and a row pasted twice

@@ -145,6 +145,20 @@ def test_a_transaction_under_a_reused_id_replaces_its_pending_twin(alice):
     assert (result.created, result.replaced_pending) == (1, 1)
 
 
+def test_a_reused_id_row_sent_again_leaves_another_pending_row_of_its_amount(alice):
+    connection = ConnectionFactory(user=alice)
+    february = [tx("1", "-9.99", date(2026, 2, 7), description="NETFLIX.COM")]
+    ingest(alice, connection, [tx("1", "-4.50", date(2026, 1, 5), description="STARBUCKS")])
+    ingest(alice, connection, february)  # stored as 1~2026-02-07
+    ingest(alice, connection, [tx("P1", "-9.99", date(2026, 2, 4), description="SPOTIFY",
+                                  pending=True)])
+
+    again = ingest(alice, connection, february)
+
+    assert (again.created, again.replaced_pending) == (0, 0)
+    assert Transaction.objects.filter(user=alice, external_id="P1", pending=True).exists()
+
+
 def test_a_pending_row_matched_by_amount_is_replaced_and_keeps_its_manual_category(alice):
     connection = ConnectionFactory(user=alice)
     ingest(alice, connection, [tx("P1", amount="-7.77", day=date(2026, 1, 10), pending=True)])

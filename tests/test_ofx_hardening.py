@@ -271,3 +271,32 @@ def test_a_reused_fitid_gets_one_id_whether_its_months_come_in_one_file_or_two(a
     assert (again.json()["created"], again.json()["duplicates"]) == (0, 1)
     assert sorted(Transaction.objects.values_list("external_id", flat=True)) == [
         "1", "1~2024-02-15"]
+
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_a_reused_fitid_in_a_file_listed_newest_first_finds_the_month_stored_before(api):
+    january = stmttrnrs(fitid="1", posted="20240110", balance=None)
+    february = stmttrnrs(fitid="1", posted="20240215", balance=None).replace(
+        "<NAME>", "<NAME>RENT ")
+
+    upload(api, "jan.ofx", data=statements_file(january))
+    newest_first = upload(api, "feb-jan.ofx", data=statements_file(february, january))
+    oldest_first = upload(api, "jan-feb.ofx", data=statements_file(january, february))
+
+    assert newest_first.json()["created"] == 1 and oldest_first.json()["created"] == 0
+    assert sorted(Transaction.objects.values_list("external_id", flat=True)) == [
+        "1", "1~2024-02-15"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_a_later_statement_of_the_same_day_brings_its_balance(api):
+    morning = statements_file(stmttrnrs(balance="100.00", as_of="20240229", fitid="A"))
+    evening = statements_file(stmttrnrs(balance="80.00", as_of="20240229", fitid="B"))
+
+    upload(api, "morning.ofx", data=morning)
+    upload(api, "evening.ofx", data=evening)
+
+    assert FinancialAccount.objects.get().balance == Decimal("80.00")

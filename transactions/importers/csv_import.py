@@ -21,7 +21,8 @@ Every bank invents its own columns, so ``options`` says which header holds what:
 An id column must hold each id once per account (see ``_ids``): one named with the
 ``id`` option that repeats an id is refused; one recognised as "Transaction ID" keeps
 its ids and gives a repeat ``#2``; a "Reference" column is read as ids only when every
-value is one (Amex's), never a UK bank's reference text that recurs month to month.
+value is one word with a digit (Amex's), and then with the day: a UK bank's reference
+text, or a standing order's, recurs month to month.
 
 Column names match headers case-insensitively. Without a mapping the common headers are
 recognised (Chase, Capital One, Citi, Bank of America, Amex, Discover, Apple Card,
@@ -56,6 +57,7 @@ from ._fields import (
     option_str,
     parse_amount,
     parse_date,
+    reused_external_id,
     short_hash,
     statement_cursor,
 )
@@ -97,6 +99,8 @@ AMOUNT_KEYS = ("amount", "debit", "credit")
 # the same every month. Read as ids only when every value looks like one (see _ids).
 WEAK_ID_HEADERS = frozenset(["reference", "reference number"])
 _ID_LIKE = re.compile(r"[^\s]*[0-9][^\s]*")
+# A card network's reference number (Amex's 15 digits): one transaction's, never reused.
+_CARD_REFERENCE = re.compile(r"[0-9]{12,}")
 SECOND_DATE = "second date"  # not an option: see _resolve_columns
 BALANCE_LINE = re.compile(r"(beginning|ending|opening|closing) balance\b", re.IGNORECASE)
 
@@ -429,12 +433,21 @@ def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
     - a column recognised by an id header ("Transaction ID"): a repeat that is another
       transaction gets the id with ``#2`` (``#3``…), as OFX's repeated FITIDs do;
     - a reference column ("Reference"): read only when every value is one word with a
-      digit, six characters at least, and none repeats; otherwise not at all.
+      digit, six characters at least, and then with the day (``ref~2024-01-15``): a
+      standing order's reference recurs every month, and next month's would replace
+      this one's — except a card's reference number of 12 digits or more (Amex's),
+      which is one transaction's. When one repeats on a day (two equal payments), not
+      at all.
     """
     header = table.headers[columns["id"]]
     weak = "id" not in settings.columns and header.casefold() in WEAK_ID_HEADERS
-    if weak and not all(_ID_LIKE.fullmatch(r[1]) and len(r[1]) >= 6 for r in rows if r[1]):
-        return {}
+    if weak:
+        if not all(_ID_LIKE.fullmatch(r[1]) and len(r[1]) >= 6 for r in rows if r[1]):
+            return {}
+        dated = {i: r[1] if _CARD_REFERENCE.fullmatch(r[1]) else reused_external_id(r[1], r[3])
+                 for i, r in enumerate(rows) if r[1]}
+        keys = [(rows[i][2], ref) for i, ref in dated.items()]
+        return dated if len(set(keys)) == len(keys) else {}
     first: dict[tuple[str, str], int] = {}  # (account, id) → the line that has it
     data: dict[tuple[str, str], tuple] = {}  # … and that row's values
     ids: dict[int, str | None] = {}
@@ -453,8 +466,6 @@ def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
             raise fail(f"the id column {header!r} holds {bank_id!r} on lines {first[key]} and "
                        f"{line}: each transaction needs its own id (leave the id option out "
                        "to have ids made from date, amount and description)", line)
-        if weak:
-            return {}
         n = 2
         while (account_id, f"{bank_id}#{n}") in first:
             n += 1

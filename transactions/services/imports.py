@@ -132,7 +132,9 @@ def _claim(job: ImportJob) -> bool:
     return ImportJob.objects.filter(pk=job.pk).filter(
         Q(status=ImportJob.Status.QUEUED)
         | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - _lease())
-        | Q(status=ImportJob.Status.RUNNING, started_at__isnull=True)  # from before leases
+        # (from before leases: taken once it is as old as a lease, as import_requeue_stale)
+        | Q(status=ImportJob.Status.RUNNING, started_at__isnull=True,
+            created_at__lt=now - _lease())
     ).update(status=ImportJob.Status.RUNNING, started_at=now) == 1
 
 

@@ -105,6 +105,23 @@ def _last4(external_id: str) -> str:
     return re.sub(r"\D", "", numbers[-1])[-4:]
 
 
+def _take_balance(account: FinancialAccount, record: AccountRecord, now: datetime) -> bool:
+    """Gives the account the record's balance unless the account's is of a later moment
+    (an older statement imported after a newer one); whether anything changed. The same
+    balance at a later day moves its day on, so that a statement from between the two
+    cannot put an older balance back; of one moment, the later import wins."""
+    if record.balance is None:
+        return False
+    balance_at = _balance_at(record, now)
+    if account.balance_at is not None and balance_at < account.balance_at:
+        return False
+    if record.balance == account.balance and (record.balance_as_of is None
+                                               or balance_at == account.balance_at):
+        return False  # nothing new (a refresh that found it unchanged: no write)
+    account.balance, account.balance_at = record.balance, balance_at
+    return True
+
+
 def _balance_at(record: AccountRecord, now: datetime) -> datetime:
     """When the record's balance was the account's: its as-of day when the source gives
     one (at noon UTC, so that the day shows as that day in every time zone but the
@@ -134,17 +151,8 @@ def accounts_upsert(
                 currency=record.currency or "USD", balance=record.balance,
                 balance_at=_balance_at(record, now) if record.balance is not None else None,
             )
-        elif record.balance is not None:
-            balance_at = _balance_at(record, now)
-            if account.balance_at is not None and balance_at <= account.balance_at:
-                continue  # an older statement's balance (imported after a newer one)
-            if record.balance == account.balance and record.balance_as_of is None:
-                continue  # a refresh that found it unchanged: no write
-            # (The same balance at a later day moves its day on: a statement between
-            # the two must not put an older balance back.)
-            account.balance, account.balance_at = record.balance, balance_at
-            if account.pk is not None:
-                changed[record.external_id] = account
+        elif _take_balance(account, record, now) and account.pk is not None:
+            changed[record.external_id] = account
     if new:
         FinancialAccount.objects.bulk_create(new.values())
         existing.update(new)
@@ -183,6 +191,10 @@ def transactions_ingest(
                                           records=statement.accounts)
     else:
         accounts, empty = {}, set()
+        # A file of one account imported into a chosen one: its balance is that one's.
+        if len(statement.accounts) == 1 and _take_balance(account, statement.accounts[0],
+                                                          timezone.now()):
+            account.save(update_fields=["balance", "balance_at"])
     records = _latest_per_key(statement.transactions)
     result = IngestResult(fetched=len(statement.transactions))
     expiring = statement.window_start is not None and account is None
@@ -191,6 +203,7 @@ def transactions_ingest(
         chunk = records[start : start + BATCH_SIZE]
         rows = _rows(user=user, connection=connection, records=chunk,
                      accounts=accounts, forced=account, dump=dump)
+        _plain_ids_of_stored_rows(user_id=user.id, rows=rows)
         account_ids = set(map(_ACCOUNT, rows))
         if account_ids <= empty and db.vendor == "postgresql":
             # Accounts this ingest created and has not written to yet (a first link): no
@@ -355,14 +368,18 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
         by_amount[(p["account_id"], p["amount"])].append(p)
     # Rows already stored as posted were matched (or not) when they first arrived.
     candidates = [r for r in posted if r[TWIN] or (r[A], r[AMOUNT]) in by_amount]
-    stored = _existing_keys(user_id=user.id, keys=[(r[A], r[X]) for r in candidates])
+    stored = _existing_keys(user_id=user.id, keys=[
+        *((r[A], r[X]) for r in candidates),
+        *((r[A], reused_external_id(r[X], r[D])) for r in candidates)])
     doomed: dict[int, dict] = {}
     for row in candidates:
         found = stored.get((row[A], row[X]))
         if found is not None and not (
                 not found[2] and is_reused_id(old_day=found[0], old_text=found[1],
                                               new_day=row[D], new_text=row[DESC])):
-            continue  # stored already (a reused id is another transaction: not stored)
+            continue  # stored already
+        if found is not None and (row[A], reused_external_id(row[X], row[D])) in stored:
+            continue  # another transaction under a reused id, stored already under its own
         twin = None
         if row[TWIN]:
             twin = by_key.get((row[A], row[TWIN]))
@@ -394,6 +411,35 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
                          category_id=twin["category_id"], amount=twin["amount"])
         spending_apply(delta)
     return len(doomed)
+
+
+def _plain_ids_of_stored_rows(*, user_id: int, rows: list[list]) -> None:
+    """A file that lists a reused bank id twice names its second row ``id~day`` (OFX's
+    ``_dedupe``); which row is second depends on the file's order (newest first, oldest
+    first). A row so named that is not stored, while the row stored under the plain id
+    is it (same day, same text), takes the plain id: it is that row, imported before
+    from a file in the other order. Only ids with a "~" are looked up (one round trip)."""
+    renamed = [r for r in rows if "~" in r[X] and r[X].rpartition("~")[2] == r[D].isoformat()]
+    if not renamed:
+        return
+    keys = [(r[A], r[X]) for r in renamed] + [(r[A], r[X].rpartition("~")[0]) for r in renamed]
+    stored = _existing_keys(user_id=user_id, keys=keys)
+    by_key = {(r[A], r[X]): r for r in rows}
+    for row in renamed:
+        plain = row[X].rpartition("~")[0]
+        found = stored.get((row[A], plain))
+        if ((row[A], row[X]) not in stored and found is not None
+                and found[0] == row[D] and found[1] == row[DESC]):
+            # The row of this file that has the plain id is then the other transaction:
+            # it takes its own, as the write would give it (two rows of one id in one
+            # batch would both be renamed there).
+            other = by_key.get((row[A], plain))
+            if other is not None:
+                other[X] = reused_external_id(plain, other[D])
+                by_key[(other[A], other[X])] = other
+            del by_key[(row[A], row[X])]
+            row[X] = plain
+            by_key[(row[A], plain)] = row
 
 
 def _existing_keys(*, user_id: int, keys: list[tuple[int, str]]
