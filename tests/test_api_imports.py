@@ -73,6 +73,14 @@ def test_a_name_for_a_new_account_an_ofx_file_does_not_use_is_said_not_dropped(a
                              "names its own accounts."]
 
 
+def test_an_import_whose_dates_could_be_day_first_says_how_it_read_them(api, alice):
+    csv = b"Date,Description,Amount\n05/01/2024,TESCO,-4.00\n06/01/2024,PRET,-3.00\n"
+
+    body = upload(api, "monzo.csv", csv).json()
+
+    assert len(body["notes"]) == 1 and "read month first" in body["notes"][0]
+
+
 def test_latin1_descriptions_survive(api, alice):
     upload(api, "bank_sgml_cp1252.ofx")
 

@@ -298,6 +298,22 @@ def test_apple_card_reads_its_clearing_date():
     assert (row.posted_on, row.amount) == (date(2024, 1, 15), Decimal("-12.30"))
 
 
+def test_dates_that_could_be_read_day_first_too_are_read_month_first_and_said_so():
+    from transactions.importers.csv_import import DAY_FIRST_NOTE
+
+    monzo = b"Date,Description,Amount\n05/01/2024,TESCO,-4.00\n06/01/2024,PRET,-3.00\n"
+
+    read = parse_file(monzo)
+
+    assert [t.posted_on for t in read.transactions] == [date(2024, 5, 1), date(2024, 6, 1)]
+    assert read.notes == [DAY_FIRST_NOTE]
+    assert parse_file(monzo, options={"day_first": True}).notes == []
+    for clear in (b"Date,Description,Amount\n01/15/2024,A,-1.00\n05/01/2024,B,-1.00\n",
+                  b"Date,Description,Amount\n2024-05-01,A,-1.00\n",
+                  b"Date,Description,Amount\n05/05/2024,A,-1.00\n"):
+        assert parse_file(clear).notes == []
+
+
 def test_a_dos_end_of_file_mark_ends_the_file():
     data = fixture("chase_checking.csv") + b"\x1a"
     assert parse_file(data).transactions == parse_fixture("chase_checking.csv").transactions

@@ -89,6 +89,8 @@ class Statement:
     # released, or a charge that posted under another amount, a tip added). None (files,
     # OFX): no pending row is ever taken away for not being sent.
     window_start: date | None = None
+    # What the person should know about how a file was read (an import job's notes).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

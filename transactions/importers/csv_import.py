@@ -392,8 +392,36 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
     for account_id, codes in currencies.items():
         if len(codes) == 1 and (code := next(iter(codes))):
             accounts[account_id] = replace(accounts[account_id], currency=code)
+    notes = []
+    if not settings.day_first and not settings.date_format and _dates_could_be_day_first(
+            row.optional(columns["date"]) for row in (
+                _Row(line, cells, table.headers) for line, cells in table.rows)):
+        notes.append(DAY_FIRST_NOTE)
     return Statement(accounts=list(accounts.values()), transactions=transactions,
-                     cursor=statement_cursor(transactions))
+                     cursor=statement_cursor(transactions), notes=notes)
+
+
+DAY_FIRST_NOTE = (
+    "Every date in this file can also be read day first (05/01/2024: May 1, or 5 January): "
+    "they were read month first, as US banks write them. If your bank writes the day "
+    "first, remove the account on the Accounts page and import the file again with "
+    "“Dates are written: Day first” (day_first in the API).")
+_NUMERIC_DATE = re.compile(r"\s*([0-9]{1,2})[/.-]([0-9]{1,2})[/.-][0-9]{2,4}\b.*")
+
+
+def _dates_could_be_day_first(values) -> bool:
+    """Whether every date was read month first but could be read day first as well (both
+    numbers 12 or less) and would then differ (not 05/05): the file's own dates cannot
+    tell, and the option decides — so the person is told which way they were read."""
+    differs = False
+    for value in values:
+        if not value:
+            continue
+        m = _NUMERIC_DATE.fullmatch(value)
+        if m is None or int(m.group(1)) > 12 or int(m.group(2)) > 12:
+            return False
+        differs = differs or m.group(1).lstrip("0") != m.group(2).lstrip("0")
+    return differs
 
 
 def _balance(row: _Row, columns: dict[str, int], decimal: str, *, named: bool

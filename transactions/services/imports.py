@@ -219,6 +219,7 @@ def _ingest(job: ImportJob, statement) -> None:
             f"“{category.name}”."
             for category, count in new_categories
         ]
+        job.notes += statement.notes
         if job.format == "ofx" and (job.options or {}).get("account_name"):
             job.notes.append("The name given for a new account was not used: an OFX file "
                              "names its own accounts.")
