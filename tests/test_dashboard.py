@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
@@ -1120,3 +1120,17 @@ def test_only_her_own_imported_accounts_can_be_removed(alice_client, alice, bob)
     assert alice_client.post(f"/accounts/{bobs.pk}/remove/").status_code == 404
     assert alice_client.get(f"/accounts/{her_bank.pk}/remove/").status_code == 404
     assert FinancialAccount.objects.filter(pk__in=[bobs.pk, her_bank.pk]).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_connection_says_when_it_was_linked_to_tell_two_of_one_bank_apart(alice_client, alice):
+    first = ConnectionFactory(user=alice, institution="Mint Demo Bank")
+    FinancialAccountFactory(connection=first, name="Checking", mask="4821")
+    Connection.objects.filter(pk=first.pk).update(
+        created_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+
+    home = alice_client.get("/").content.decode()
+    unlink = alice_client.get(f"/connections/{first.pk}/unlink/").content.decode()
+
+    assert 'linked <time datetime="2026-03-02T09:30:00+00:00">Mar 2, 2026, 09:30</time>' in home
+    assert "Linked Mar 2, 2026, 09:30: Checking …4821." in unlink
