@@ -290,6 +290,22 @@ def test_revolut_reads_the_completed_date_and_a_pending_row_its_started_date():
         (date(2024, 1, 16), Decimal("-12.00"), "GBP", True)]  # no posting date: pending
 
 
+def test_wells_fargo_csv_has_no_header_and_is_read_by_its_shape():
+    data = (b'"01/15/2024","-4.75","*","","PURCHASE AUTHORIZED ON 01/14 STARBUCKS STORE 123"\r\n'
+            b'"01/16/2024","2000.00","*","","ACME CORP PAYROLL"\r\n'
+            b'"01/17/2024","-120.00","*","1042","CHECK # 1042"\r\n')
+
+    statement = parse_file(data, filename="Checking1.csv")
+
+    assert [(t.posted_on, t.amount, t.description[:20]) for t in statement.transactions] == [
+        (date(2024, 1, 15), Decimal("-4.75"), "PURCHASE AUTHORIZED "),
+        (date(2024, 1, 16), Decimal("2000.00"), "ACME CORP PAYROLL"),
+        (date(2024, 1, 17), Decimal("-120.00"), "CHECK # 1042")]
+    # a file of another shape without a header still says which headers it found
+    with pytest.raises(ImportFormatError, match=r"headers found: '01/15/2024', '-4.75'"):
+        parse_file(b"01/15/2024,-4.75,STARBUCKS\n", format="csv")
+
+
 def test_apple_card_reads_its_clearing_date():
     data = (b"Transaction Date,Clearing Date,Description,Merchant,Category,Type,Amount (USD),"
             b"Purchased By\n"

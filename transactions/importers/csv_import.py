@@ -26,7 +26,7 @@ text, or a standing order's, recurs month to month.
 
 Column names match headers case-insensitively. Without a mapping the common headers are
 recognised (Chase, Capital One, Citi, Bank of America, Amex, Discover, Apple Card,
-Revolut exports); where two date columns are recognised, the posting one is read and the
+Revolut exports, and Wells Fargo's, which has no header); where two date columns are recognised, the posting one is read and the
 other stands in where it is empty (a pending row).
 Line numbers in errors are physical lines of the file, the first line being 1.
 """
@@ -195,10 +195,16 @@ def _read_table(text: str, settings: CsvSettings) -> Table:
     settings = _excel_separator_line(lines, settings)
     body = "\n".join(lines)
     limit = 1 if settings.skip_rows is not None else HEADER_SEARCH_LINES
-    delimiter, header_at = _find_header(body, settings, skip, limit)
+    delimiter, header_at = _find_header(body, settings, skip, limit)  # None: no header
     rows = list(_csv_rows(body, delimiter, skip))
     if not rows:
         raise ImportFormatError("the file is empty: expected a header line and rows")
+    if header_at is None:
+        if not settings.columns and _wells_fargo_row(rows[0][1]):
+            # Wells Fargo writes no header: its five columns are always these.
+            return Table(header_line=rows[0][0], headers=list(WELLS_FARGO_HEADERS),
+                         rows=rows)
+        header_at = 0  # the column error then names what the first row holds
     header_line, headers = rows[header_at]
     return Table(header_line=header_line, headers=[h.strip() for h in headers],
                  rows=rows[header_at + 1:])
@@ -227,14 +233,16 @@ def _csv_rows(body: str, delimiter: str, skipped: int) -> Iterator[tuple[int, li
         raise fail(f"unreadable CSV record ({exc})", start + skipped) from exc
 
 
-def _find_header(body: str, settings: CsvSettings, skipped: int, limit: int) -> tuple[str, int]:
+def _find_header(body: str, settings: CsvSettings, skipped: int,
+                 limit: int) -> tuple[str, int | None]:
     """(delimiter, index of the header among the non-blank rows).
 
     With a known delimiter only the header is searched. Otherwise each candidate
     delimiter is tried: the one whose split reveals a header row earliest wins (the
     widest on a tie: a description holding "a,date,amount" in a semicolon file must
-    not win); failing that, the most frequent candidate on the first line and the
-    first row as header, so the column error names what was found.
+    not win); failing that, the most frequent candidate on the first line and None:
+    no header found (the caller takes the first row for one, so that the column error
+    names what was found, unless the rows are Wells Fargo's, which has none).
     """
     candidates = (settings.delimiter,) if settings.delimiter else DELIMITERS
     found: list[tuple[int, int, int]] = []  # (-header index, width, -candidate order)
@@ -245,7 +253,20 @@ def _find_header(body: str, settings: CsvSettings, skipped: int, limit: int) -> 
     if found:
         minus_index, _, minus_order = max(found)
         return candidates[-minus_order], -minus_index
-    return settings.delimiter or _most_frequent_delimiter(body, skipped), 0
+    return settings.delimiter or _most_frequent_delimiter(body, skipped), None
+
+
+# Wells Fargo's CSV: no header, always "01/15/2024","-4.75","*","","STARBUCKS …" (date,
+# amount, an asterisk, a check number, the description).
+WELLS_FARGO_HEADERS = ("Date", "Amount", "*", "Check Number", "Description")
+_US_DATE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2}")
+
+
+def _wells_fargo_row(cells: list[str]) -> bool:
+    return (len(cells) == 5 and _US_DATE.fullmatch(cells[0].strip()) is not None
+            and _PLAIN_AMOUNT.fullmatch(cells[1].strip()) is not None
+            and cells[2].strip() == "*" and bool(cells[4].strip()))
 
 
 def _header_position(body: str, delimiter: str, settings: CsvSettings, skipped: int,
