@@ -9,7 +9,7 @@ an OverflowError and a 500, as DRF catches only TypeError and ValueError there.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mint.filters import MAX_ID
+from mint.filters import MAX_ID, ascii_id
 
 ID_ERROR = "must be a whole number (an id, such as 42)"
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
@@ -23,9 +23,8 @@ def id_from(data) -> int | None:
         return None
     if isinstance(data, int):
         return data
-    if isinstance(data, str) and data.isascii() and data.isdigit():
-        # Past 19 digits it is past a bigint anyway; int() refuses 4,300 (a ValueError).
-        return int(data) if len(data.lstrip("0")) <= 19 else MAX_ID + 1
+    if isinstance(data, str):
+        return ascii_id(data)
     return None
 
 

@@ -54,18 +54,25 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 MAX_ID = 2**63 - 1  # the largest bigint
 
 
+def ascii_id(text: str) -> int | None:
+    """The whole number a text of ASCII digits holds; None for anything else (``1.0``,
+    `` 1 ``, ``١``, an Arabic-Indic one, which ``int()`` would read as 1). Past 19 digits
+    it is past a bigint, given as ``MAX_ID + 1`` (``int()`` refuses 4,300 digits)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text.lstrip("0")) <= 19 else MAX_ID + 1
+
+
 class StrictIdField(forms.IntegerField):
-    """ASCII digits only: Django's ``IntegerField`` reads ``1.0``, `` 1 `` and ``١`` (an
-    Arabic-Indic one) as 1, as ids in request bodies no longer are (``mint.fields``)."""
+    """ASCII digits only (``ascii_id``), as ids in request bodies are (``mint.fields``)."""
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        text = str(value)
-        if not (text.isascii() and text.isdigit()):
+        number = ascii_id(str(value))
+        if number is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        # Past 19 digits it is past a bigint (max_value refuses it); int() refuses 4,300.
-        return int(text) if len(text.lstrip("0")) <= 19 else MAX_ID + 1
+        return number
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})

@@ -256,13 +256,18 @@ def test_a_quiet_months_statement_without_transactions_still_brings_its_balance(
     assert upload(api, "empty.ofx", data=empty).status_code == 400
 
 
+def months_under_one_fitid() -> tuple[str, str]:
+    """January's and February's statements of a bank that numbers each from 1 again."""
+    january = stmttrnrs(fitid="1", posted="20240110", balance=None)
+    february = stmttrnrs(fitid="1", posted="20240215", balance=None).replace(
+        "<NAME>", "<NAME>RENT ")
+    return january, february
+
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("object_store")
 def test_a_reused_fitid_gets_one_id_whether_its_months_come_in_one_file_or_two(api):
-    january = stmttrnrs(fitid="1", posted="20240110", balance=None)
-    february = stmttrnrs(fitid="1", posted="20240215", balance=None).replace(
-        "<NAME>", "<NAME>RENT ")
+    january, february = months_under_one_fitid()
 
     both = upload(api, "jan-feb.ofx", data=statements_file(january, february))
     again = upload(api, "feb.ofx", data=statements_file(february))
@@ -273,13 +278,10 @@ def test_a_reused_fitid_gets_one_id_whether_its_months_come_in_one_file_or_two(a
         "1", "1~2024-02-15"]
 
 
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("object_store")
 def test_a_reused_fitid_in_a_file_listed_newest_first_finds_the_month_stored_before(api):
-    january = stmttrnrs(fitid="1", posted="20240110", balance=None)
-    february = stmttrnrs(fitid="1", posted="20240215", balance=None).replace(
-        "<NAME>", "<NAME>RENT ")
+    january, february = months_under_one_fitid()
 
     upload(api, "jan.ofx", data=statements_file(january))
     newest_first = upload(api, "feb-jan.ofx", data=statements_file(february, january))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from hashlib import blake2b
 
-from accounts.providers.base import TransactionRecord
+from accounts.providers.base import Statement, TransactionRecord
 
 from .errors import ImportFormatError
 
@@ -232,12 +233,10 @@ def reused_external_id(external_id: str, posted_on: date) -> str:
     return f"{external_id[:108]}~{posted_on.isoformat()}"
 
 
-def rehome(statement, moves: dict[str, str]):
+def rehome(statement: Statement, moves: dict[str, str]) -> Statement:
     """The statement with the accounts ``moves`` names (old id → new id) under their new
     ids, and the ids made for their rows (``ExternalIds``, "h:…") made again, as the file
     would have given them under the new id. The bank's own ids stay."""
-    from dataclasses import replace
-
     made = ExternalIds()
     transactions = []
     for record in statement.transactions:
@@ -261,14 +260,14 @@ def account_external_id(name: str) -> str:
     return clean if len(clean) <= MAX_ACCOUNT_ID else short_hash("account", clean)
 
 
+NAMED_ACCOUNT_PREFIX = "name:"
+
+
 def named_account_id(name: str) -> str:
     """The id of the account a user names for a file (``account_name``): the name in any
     case and spacing is one account ("Chase Checking", "chase checking "), as typed again
     and again in a form."""
     return account_external_id(NAMED_ACCOUNT_PREFIX + " ".join(name.split()).casefold())
-
-
-NAMED_ACCOUNT_PREFIX = "name:"
 
 
 def guess_account_kind(name: str) -> str:

@@ -374,12 +374,10 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
     doomed: dict[int, dict] = {}
     for row in candidates:
         found = stored.get((row[A], row[X]))
-        if found is not None and not (
-                not found[2] and is_reused_id(old_day=found[0], old_text=found[1],
-                                              new_day=row[D], new_text=row[DESC])):
-            continue  # stored already
-        if found is not None and (row[A], reused_external_id(row[X], row[D])) in stored:
-            continue  # another transaction under a reused id, stored already under its own
+        if found is not None and (
+                not _another_transaction(*found, row[D], row[DESC], row[PENDING])
+                or (row[A], reused_external_id(row[X], row[D])) in stored):
+            continue  # stored already (under its own id, if the bank reused this one)
         twin = None
         if row[TWIN]:
             twin = by_key.get((row[A], row[TWIN]))
@@ -746,10 +744,13 @@ def _write_postgres_rows_only(raw, table, columns, changed, rows) -> IngestResul
     return IngestResult(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 
-def _reused_id(stored: Transaction, row: dict) -> bool:
-    return (not stored.pending and not row["pending"]
-            and is_reused_id(old_day=stored.posted_on, old_text=stored.description,
-                             new_day=row["posted_on"], new_text=row["description"]))
+def _another_transaction(stored_day: date, stored_text: str, stored_pending: bool,
+                         day: date, text: str, pending: bool) -> bool:
+    """Whether a row sent under a stored row's id is another transaction under an id the
+    bank reused, not a correction of the stored one (as ``_write_postgres`` tells in SQL)."""
+    return (not stored_pending and not pending
+            and is_reused_id(old_day=stored_day, old_text=stored_text, new_day=day,
+                             new_text=text))
 
 
 def _write_portable(rows: list[list]) -> IngestResult:
@@ -774,7 +775,9 @@ def _write_portable(rows: list[list]) -> IngestResult:
         new, changed = [], []
         for row in account_rows:
             current = existing.get(row["external_id"])
-            if current is not None and _reused_id(current, row):  # as _write_postgres
+            if current is not None and _another_transaction(
+                    current.posted_on, current.description, current.pending,
+                    row["posted_on"], row["description"], row["pending"]):
                 row["external_id"] = reused_external_id(row["external_id"], row["posted_on"])
                 current = Transaction.objects.filter(
                     user_id=row["user_id"], account_id=account_id,
