@@ -104,32 +104,18 @@ def _linked(*, user: User, provider: str, url: str, login: str) -> Connection | 
 
 
 @transaction.atomic
-def _spending_of_deleted(*, user_id: int, transactions):
-    """Locks the rows about to be deleted and returns the spending they take away."""
-    from budgets.services import SpendingDelta
-    from budgets.services.spending import totals_of
-
-    # Locked first: a category changed meanwhile is counted where it is now.
-    list(transactions.select_for_update().values_list("id", flat=True))
-    delta = SpendingDelta()
-    for (month, category_id), (total, count) in totals_of(transactions).items():
-        delta.totals[(user_id, month, category_id)] = [-total, -count]
-    return delta
-
-
-@transaction.atomic
 def account_unlink(*, connection: Connection) -> None:
     """Deletes the connection, its accounts and their transactions. Raw dumps stay in the
     object store (their rows go with the user's deletion). Monthly spending loses the
     deleted rows in the same transaction: one GROUP BY over them, then the delete."""
-    from budgets.services import spending_apply
+    from budgets.services import spending_apply, spending_of_deleted
     from transactions.models import Transaction
 
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     rows = Transaction.objects.filter(
         user_id=connection.user_id,
         account_id__in=list(connection.accounts.values_list("pk", flat=True)))
-    delta = _spending_of_deleted(user_id=connection.user_id, transactions=rows)
+    delta = spending_of_deleted(user_id=connection.user_id, transactions=rows)
     rows.delete()  # by (user, account): the unique index's prefix (see Transaction.account)
     connection.delete()
     spending_apply(delta)
@@ -142,13 +128,13 @@ def financial_account_delete(*, account: FinancialAccount) -> None:
     still sends the account: the connection's fetch cursor is cleared, so that it comes
     back at the next refresh with its whole history, not with the days since the last
     refresh only (unlinking the connection is what removes an account for good)."""
-    from budgets.services import spending_apply
+    from budgets.services import spending_apply, spending_of_deleted
     from transactions.models import Transaction
 
     Connection.objects.select_for_update().get(pk=account.connection_id)  # no ingest meanwhile
     Connection.objects.filter(pk=account.connection_id).update(cursor="")
     rows = Transaction.objects.filter(user_id=account.user_id, account_id=account.pk)
-    delta = _spending_of_deleted(user_id=account.user_id, transactions=rows)
+    delta = spending_of_deleted(user_id=account.user_id, transactions=rows)
     rows.delete()  # by (user, account): the unique index's prefix (see Transaction.account)
     account.delete()
     spending_apply(delta)

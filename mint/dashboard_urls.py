@@ -24,6 +24,7 @@ urlpatterns = [
          name="transaction_category"),
     path("import/", transaction_views.import_upload, name="import"),
     path("import/<uuid:pk>/", transaction_views.import_detail, name="import_detail"),
+    path("import/<uuid:pk>/undo/", transaction_views.import_undo_confirm, name="import_undo"),
     path("budgets/", budget_views.budget_list, name="budgets"),
     path("budgets/settings/", budget_views.budget_settings, name="budget_settings"),
     path("budgets/<int:category_id>/", budget_views.budget_amount, name="budget_amount"),

@@ -487,3 +487,21 @@ def test_any_upload_is_a_201_or_a_400_never_a_server_error(api, alice, blob, nam
     assert response.status_code in (201, 400)
     if response.status_code == 400:
         assert Transaction.objects.count() == before
+
+
+def test_a_late_failure_never_overwrites_an_import_another_worker_finished(api, alice,
+                                                                          settings, monkeypatch):
+    from transactions import tasks
+    from transactions.services import imports
+
+    settings.IMPORT_INLINE_MAX_ROWS = 1
+    monkeypatch.setattr(tasks.import_file, "delay", lambda job_id: None)
+    job_id = upload(api, "bank_v2.ofx").json()["id"]
+    imports.import_execute(job_id=job_id)  # the first delivery finishes it
+    stale = ImportJob.objects.get(pk=job_id)
+    stale.status = ImportJob.Status.RUNNING  # as a second delivery read it, before that
+
+    imports._fail(stale, "the second delivery's error")
+
+    job = ImportJob.objects.get(pk=job_id)
+    assert job.status == ImportJob.Status.SUCCEEDED and job.error == ""

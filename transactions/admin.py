@@ -42,7 +42,8 @@ class RawDumpAdmin(ReadOnly):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(ReadOnly):
-    list_display = ["created_at", "user", "filename", "format", "status", "created", "duplicates"]
+    list_display = ["created_at", "user", "filename", "format", "status", "created", "duplicates",
+                    "undone_at"]
     list_filter = ["status", "format"]
     search_fields = ["user__email", "filename"]
     raw_id_fields = ["user", "account", "dump"]

@@ -205,6 +205,14 @@ class ImportJob(models.Model):
     # The accounts its rows went into (ids: an account renamed or unlinked since shows as
     # it is now, or not at all).
     account_ids = models.JSONField(default=list, blank=True)
+    # Undo (services.imports.import_undo): the accounts the import created, and the
+    # database's time as its rows were written (the start of their transaction): a row
+    # the import brought is one of its dump created since then. Empty for imports made
+    # before undo existed (December 2026), which cannot be undone.
+    new_account_ids = models.JSONField(default=list, blank=True)
+    rows_since = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    removed = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     # When a worker took the job (its lease: see services.imports.import_execute).
     started_at = models.DateTimeField(null=True, blank=True)
@@ -215,3 +223,9 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.filename} ({self.status})"
+
+    @property
+    def undoable(self) -> bool:
+        """Whether ``services.imports.import_undo`` can take back what it added."""
+        return (self.status == self.Status.SUCCEEDED and self.undone_at is None
+                and self.rows_since is not None and self.dump_id is not None)

@@ -22,7 +22,7 @@ from .forms import ImportForm, TransactionCategorizeForm, TransactionFilterForm
 from .importers import ImportFormatError
 from .models import ImportJob, Transaction
 from .selectors import import_jobs_for, transactions_before, transactions_for
-from .services.imports import import_create
+from .services.imports import ImportNotUndoable, import_create, import_undo
 
 PAGE_SIZE = 50
 RECENT_IMPORTS = 10
@@ -169,3 +169,23 @@ def import_detail(request, pk):
                 .order_by("name")) if job.account_ids else []
     return render(request, "transactions/import_detail.html",
                   {"job": job, "auto_reload": not finished, "into": into})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_undo_confirm(request, pk):
+    """Asks, then takes back what an import added (services.imports.import_undo)."""
+    job = get_object_or_404(import_jobs_for(user=request.user), pk=pk)
+    name = job.filename or "the file"
+    if request.method == "POST":
+        try:
+            job = import_undo(job=job)
+        except ImportNotUndoable as exc:
+            messages.error(request, f"The import of {name} was not undone: {exc}")
+        else:
+            messages.success(request, f"Undid the import of {name}: {job.removed} "
+                                      f"transaction{'' if job.removed == 1 else 's'} removed.")
+        return redirect("dashboard:import_detail", pk=job.pk)
+    if not job.undoable:
+        return redirect("dashboard:import_detail", pk=job.pk)
+    return render(request, "transactions/import_undo.html", {"job": job, "name": name})

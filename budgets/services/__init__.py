@@ -1,7 +1,13 @@
 """Budget writes: monthly spending kept with the rows, budgets, the budget check."""
 
 from .budgets import budget_profile_update, budget_reset, budget_set, budgets_check
-from .spending import SpendingDelta, spending_apply, spending_changed, spending_lock_shared
+from .spending import (
+    SpendingDelta,
+    spending_apply,
+    spending_changed,
+    spending_lock_shared,
+    spending_of_deleted,
+)
 
 __all__ = [
     "SpendingDelta",
@@ -12,4 +18,5 @@ __all__ = [
     "spending_apply",
     "spending_changed",
     "spending_lock_shared",
+    "spending_of_deleted",
 ]

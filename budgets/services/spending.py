@@ -103,6 +103,18 @@ def totals_of(transactions) -> dict[tuple[date, int], tuple[Decimal, int]]:
     return {key: (total, count) for key, (total, count) in out.items()}
 
 
+@transaction.atomic
+def spending_of_deleted(*, user_id: int, transactions) -> SpendingDelta:
+    """Locks the rows about to be deleted (a queryset of one user's transactions) and
+    returns the spending they take away, for ``spending_apply`` after the delete."""
+    # Locked first: a category changed meanwhile is counted where it is now.
+    list(transactions.select_for_update().values_list("id", flat=True))
+    delta = SpendingDelta()
+    for (month, category_id), (total, count) in totals_of(transactions).items():
+        delta.totals[(user_id, month, category_id)] = [-total, -count]
+    return delta
+
+
 def spending_apply(delta: SpendingDelta) -> None:
     """Writes ``delta`` (inside the caller's transaction) and schedules what follows."""
     fallback = uncategorized_id() or 0  # 0: no taxonomy loaded (tests that flush it)

@@ -89,5 +89,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
         fields = [
             "id", "status", "filename", "format", "account", "accounts", "created",
             "duplicates", "updated", "error", "notes", "created_at", "finished_at",
+            "undone_at", "removed",
         ]
+        extra_kwargs = {
+            "undone_at": {"help_text": "When the import was undone (POST …/undo/), else null."},
+            "removed": {"help_text": "How many of its transactions the undo deleted."},
+        }
         read_only_fields = fields

@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -10,7 +11,7 @@ from mint.api import ID_PATTERN, NewestFirstPagination, error_response, id_param
 from ..importers import ImportFormatError
 from ..models import ImportJob, Transaction
 from ..selectors import import_jobs_for, transactions_for
-from ..services.imports import import_create
+from ..services.imports import ImportNotUndoable, import_create, import_undo
 from .filters import TransactionFilter
 from .pagination import KeysetPagination
 from .serializers import (
@@ -84,3 +85,18 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             ImportJobSerializer(job).data,
             status=status.HTTP_201_CREATED if finished else status.HTTP_202_ACCEPTED,
         )
+
+    @extend_schema(request=None, responses={200: ImportJobSerializer})
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        """Deletes the transactions this import added (not those that were there before
+        it, nor those a later import or refresh changed since) and the accounts it created
+        once empty; ``undone_at`` and ``removed`` say when and how many. 409
+        ``not_undoable`` with the reason for an import that failed, has not finished, was
+        undone already, or was made before imports could be undone."""
+        job = self.get_object()
+        try:
+            job = import_undo(job=job)
+        except ImportNotUndoable as exc:
+            return error_response(409, "not_undoable", str(exc))
+        return Response(ImportJobSerializer(job).data)

@@ -14,6 +14,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection as db
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,7 +25,7 @@ from categories.services import categories_from_file
 from ..importers import detect_format, parse_file
 from ..importers._fields import NAMED_ACCOUNT_PREFIX, rehome
 from ..importers.errors import ImportFormatError
-from ..models import ImportJob
+from ..models import ImportJob, Transaction
 from ..objectstore import StorageUnavailable, get_store
 from .dumps import raw_dump_store
 from .ingest import transactions_ingest
@@ -185,8 +186,10 @@ def _into_earlier_named_accounts(connection: Connection, statement, fmt: str):
 
 
 def _fail(job: ImportJob, error: str) -> None:
+    """Marks the job failed, unless another worker has meanwhile finished it (a message
+    delivered twice): a success is never turned into a failure."""
     try:
-        ImportJob.objects.filter(pk=job.pk).update(
+        ImportJob.objects.filter(pk=job.pk).exclude(status=ImportJob.Status.SUCCEEDED).update(
             status=ImportJob.Status.FAILED, error=error, finished_at=timezone.now())
     except (OperationalError, InterfaceError):  # the database is what failed
         logger.exception("import %s: could not record its failure", job.pk)
@@ -198,6 +201,7 @@ def _ingest(job: ImportJob, statement) -> None:
         connection = account.connection if account else file_connection_for(user=job.user)
         # Every writer of a connection's rows holds its row lock (see _write_postgres).
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        job.rows_since = _transaction_time()
         if account is None and job.format in ("csv", "qif"):
             statement = _into_earlier_named_accounts(connection, statement, job.format)
         # Mint's export only: its categories are Mint's taxonomy and the user's own from
@@ -210,6 +214,7 @@ def _ingest(job: ImportJob, statement) -> None:
         job.created = result.created
         job.updated = result.updated
         job.account_ids = sorted(result.account_ids)
+        job.new_account_ids = sorted(result.new_account_ids)
         job.duplicates = result.unchanged
         job.status = ImportJob.Status.SUCCEEDED
         job.finished_at = timezone.now()
@@ -224,4 +229,64 @@ def _ingest(job: ImportJob, statement) -> None:
             job.notes.append("The name given for a new account was not used: an OFX file "
                              "names its own accounts.")
         job.save(update_fields=["created", "updated", "duplicates", "status", "finished_at",
-                                "notes", "account_ids"])
+                                "notes", "account_ids", "new_account_ids", "rows_since"])
+
+
+def _transaction_time():
+    """A time no later than the ``created_at`` of any row the current transaction
+    writes from here on: PostgreSQL's ``now()`` (the transaction's start, which the
+    ingest's INSERTs store, and its COPYs' statement time is later); elsewhere rows are
+    stamped by Django, on this clock."""
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SELECT now()")
+            return cursor.fetchone()[0]
+    return timezone.now()
+
+
+class ImportNotUndoable(Exception):
+    """Why an import cannot be undone, in words for the person who asked."""
+
+
+def import_undo(*, job: ImportJob) -> ImportJob:
+    """Deletes the transactions the import added, with their spending, and the accounts
+    it created once they hold nothing. Rows that were there before it (duplicates, and
+    rows it updated) stay, as do rows a later import or refresh has changed since (they
+    hold that one's values now). Balances the file set and pending charges its posted rows
+    replaced are not restored: the next refresh brings a bank's back.
+
+    Runs under the same connection locks as an ingest, so no refresh or import of those
+    accounts writes meanwhile. Raises ``ImportNotUndoable`` with the reason."""
+    from budgets.services import spending_apply, spending_of_deleted
+
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.undone_at is not None:
+            raise ImportNotUndoable("this import has been undone already.")
+        if job.status == ImportJob.Status.FAILED:
+            raise ImportNotUndoable("this import failed, so it added nothing to undo.")
+        if job.status != ImportJob.Status.SUCCEEDED:
+            raise ImportNotUndoable("this import has not finished yet; undo it once it has.")
+        if job.rows_since is None or job.dump_id is None:
+            raise ImportNotUndoable(
+                "this import was made before imports could be undone. Remove its account "
+                "on the accounts page instead, or change its transactions one by one.")
+        accounts = FinancialAccount.objects.filter(user_id=job.user_id, id__in=job.account_ids)
+        # Every writer of a connection's rows holds its row lock (see _ingest), in id order.
+        list(Connection.objects.select_for_update().order_by("pk").filter(
+            pk__in=accounts.values("connection_id")).values_list("pk", flat=True))
+        account_ids = list(accounts.values_list("pk", flat=True))
+        rows = Transaction.objects.filter(user_id=job.user_id, account_id__in=account_ids,
+                                          dump_id=job.dump_id, created_at__gte=job.rows_since)
+        delta = spending_of_deleted(user_id=job.user_id, transactions=rows)
+        removed, _ = rows.delete()
+        spending_apply(delta)
+        still_used = set(Transaction.objects.filter(
+            user_id=job.user_id, account_id__in=job.new_account_ids,
+        ).values_list("account_id", flat=True).distinct())
+        FinancialAccount.objects.filter(
+            user_id=job.user_id, id__in=set(job.new_account_ids) - still_used).delete()
+        job.undone_at = timezone.now()
+        job.removed = removed
+        job.save(update_fields=["undone_at", "removed"])
+    return job

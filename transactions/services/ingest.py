@@ -60,6 +60,7 @@ class IngestResult:
     replaced_pending: int = 0
     expired_pending: int = 0  # pending rows the provider stopped sending (see Statement)
     account_ids: set[int] = field(default_factory=set)
+    new_account_ids: set[int] = field(default_factory=set)  # the accounts it created
     months: set[tuple[int, int]] = field(default_factory=set)
 
     def add(self, other: IngestResult) -> None:
@@ -196,7 +197,7 @@ def transactions_ingest(
                                                           timezone.now()):
             account.save(update_fields=["balance", "balance_at"])
     records = _latest_per_key(statement.transactions)
-    result = IngestResult(fetched=len(statement.transactions))
+    result = IngestResult(fetched=len(statement.transactions), new_account_ids=set(empty))
     expiring = statement.window_start is not None and account is None
     sent: set[tuple[int, str]] = set()  # (account, external id) as written, if expiring
     for start in range(0, len(records), BATCH_SIZE):

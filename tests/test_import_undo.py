@@ -1,0 +1,134 @@
+"""Undoing an import: what it added goes, with its spending; what was there stays."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.models import FinancialAccount
+from budgets.services.recompute import current_totals, totals_from_rows
+from categories.models import Category
+from tests.conftest import api_client_for
+from tests.test_api_imports import upload
+from transactions.models import ImportJob, Transaction
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("object_store")]
+
+HEAD = b"Transaction ID,Date,Description,Amount\n"
+JANUARY = HEAD + b"a1,2026-01-05,TRADER JOE'S #552,-40.00\na2,2026-01-09,SHELL OIL 5744,-30.00\n"
+# a2 again as it was, a1 corrected by the bank, and a new row.
+FEBRUARY = HEAD + (b"a2,2026-01-09,SHELL OIL 5744,-30.00\na1,2026-01-05,TRADER JOE'S #552,-45.00\n"
+                   b"a3,2026-02-02,NETFLIX.COM,-15.49\n")
+
+
+def undo(client, job_id):
+    return client.post(f"/api/v1/imports/{job_id}/undo/")
+
+
+def spending_matches_rows(user) -> bool:
+    return current_totals(user.id) == {k: v for k, v in totals_from_rows(user.id).items() if any(v)}
+
+
+def test_undo_removes_what_the_import_added_its_new_accounts_and_their_spending(api, alice):
+    body = upload(api, "two_accounts.ofx").json()
+    assert body["created"] > 0 and len(body["accounts"]) == 2
+
+    response = undo(api, body["id"])
+
+    assert response.status_code == 200, response.json()
+    undone = response.json()
+    assert undone["removed"] == body["created"]
+    assert undone["undone_at"] is not None
+    assert not Transaction.objects.filter(user=alice).exists()
+    assert not FinancialAccount.objects.filter(pk__in=body["accounts"]).exists()
+    assert current_totals(alice.id) == {}
+    again = undo(api, body["id"])
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "not_undoable"
+    assert "undone already" in again.json()["error"]["message"]
+
+
+def test_undo_keeps_the_rows_that_were_there_before_and_the_account(api, alice):
+    first = upload(api, "bank.csv", JANUARY, options='{"account_name": "Checking"}').json()
+    second = upload(api, "bank.csv", FEBRUARY, options='{"account_name": "Checking"}').json()
+    assert (second["created"], second["updated"], second["duplicates"]) == (1, 1, 1)
+
+    undone = undo(api, second["id"]).json()
+
+    assert undone["removed"] == 1
+    left = dict(Transaction.objects.filter(user=alice).values_list("external_id", "amount"))
+    # a1 keeps the second file's correction: undo takes back rows, not values.
+    assert left == {"a1": Decimal("-45.00"), "a2": Decimal("-30.00")}
+    assert FinancialAccount.objects.filter(pk__in=first["accounts"]).exists()
+    assert spending_matches_rows(alice)
+
+
+@pytest.mark.usefixtures("taxonomy")
+def test_undo_leaves_rows_a_later_import_changed_and_takes_the_rest_with_hand_categories(
+        api, alice):
+    first = upload(api, "bank.csv", JANUARY, options='{"account_name": "Checking"}').json()
+    shell = Transaction.objects.get(user=alice, external_id="a2")
+    travel = Category.objects.get(name="Travel", parent=None)
+    assert api.patch(f"/api/v1/transactions/{shell.pk}/", {"category": travel.pk},
+                     format="json").status_code == 200
+    upload(api, "bank.csv", FEBRUARY, options='{"account_name": "Checking"}')
+
+    undone = undo(api, first["id"]).json()
+
+    assert undone["removed"] == 1  # a2, categorised by hand since; a1 is the later file's
+    assert set(Transaction.objects.filter(user=alice).values_list("external_id", flat=True)) == {
+        "a1", "a3"}
+    assert FinancialAccount.objects.filter(pk__in=first["accounts"]).exists()  # not empty
+    assert spending_matches_rows(alice)
+
+
+def test_an_import_into_a_chosen_account_undone_leaves_that_account(api, alice):
+    account = upload(api, "bank.csv", JANUARY).json()["accounts"][0]
+    third = HEAD + b"b1,2026-03-01,WALGREENS #1234,-12.00\n"
+    job = upload(api, "march.csv", third, account=account).json()
+
+    assert undo(api, job["id"]).json()["removed"] == 1
+    assert FinancialAccount.objects.filter(pk=account).exists()
+    assert Transaction.objects.filter(user=alice).count() == 2
+
+
+def test_what_cannot_be_undone_says_why(api, alice, bob):
+    failed = ImportJob.objects.create(user=alice, filename="x.csv", format="csv",
+                                      status=ImportJob.Status.FAILED, error="bad")
+    queued = ImportJob.objects.create(user=alice, filename="y.csv", format="csv")
+    body = upload(api, "bank.csv", JANUARY).json()
+    ImportJob.objects.filter(pk=body["id"]).update(rows_since=None)  # as before undo existed
+
+    answers = {name: undo(api, job_id) for name, job_id in
+               [("failed", failed.pk), ("queued", queued.pk), ("old", body["id"])]}
+    bobs = undo(api_client_for(bob), body["id"])
+
+    assert {name: r.status_code for name, r in answers.items()} == {
+        "failed": 409, "queued": 409, "old": 409}
+    assert "added nothing" in answers["failed"].json()["error"]["message"]
+    assert "not finished" in answers["queued"].json()["error"]["message"]
+    assert "before imports could be undone" in answers["old"].json()["error"]["message"]
+    assert bobs.status_code == 404
+    assert Transaction.objects.filter(user=alice).count() == 2
+
+
+def test_the_dashboard_asks_then_undoes_and_shows_it(client, alice):
+    client.force_login(alice)
+    posted = client.post("/import/", {"file": SimpleUploadedFile("bank.csv", JANUARY),
+                                      "format": "", "account_name": "Checking"})
+    job = ImportJob.objects.get(user=alice)
+    assert posted.status_code == 302
+    detail = client.get(f"/import/{job.pk}/").content.decode()
+    assert f"/import/{job.pk}/undo/" in detail
+
+    asked = client.get(f"/import/{job.pk}/undo/")
+    done = client.post(f"/import/{job.pk}/undo/", follow=True)
+
+    assert asked.status_code == 200
+    assert "deletes the 2 transactions it added" in asked.content.decode()
+    page = done.content.decode()
+    assert "Undid the import of bank.csv: 2 transactions removed." in page
+    assert "data-import-undone" in page
+    assert f"/import/{job.pk}/undo/" not in page  # no second undo offered
+    assert not Transaction.objects.filter(user=alice).exists()
+    assert client.get(f"/import/{job.pk}/undo/").status_code == 302
