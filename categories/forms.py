@@ -1,4 +1,4 @@
-"""Dashboard forms for rules. They only parse the input, with the API serializer's bounds
+"""Dashboard forms for rules and the user's own categories. They only parse the input, with the API serializer's bounds
 (``categories/api/serializers.py``: a category the user may use, texts of at most 200
 characters); what makes a valid rule (a condition, a seller name with letters in it) is
 ``rule_create``'s to say."""
@@ -62,3 +62,29 @@ class RuleCreateForm(forms.Form):
 
 class RuleDeleteForm(forms.Form):
     apply_to_past = forms.BooleanField(required=False)
+
+
+class CategoryCreateForm(forms.Form):
+    """A sub-category of one's own under a top-level category of Mint's taxonomy."""
+
+    parent = forms.TypedChoiceField(label="Under", coerce=int, error_messages={
+        "required": "Choose where it goes.",
+        "invalid_choice": "Choose a top-level category of the list.",
+    })
+    name = forms.CharField(label="Name", max_length=100,
+                           error_messages={"required": "A category needs a name."})
+
+    def __init__(self, *args, tops, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.tops = {top.pk: top for top in tops}
+        self.fields["parent"].choices = [("", "Choose a category"),
+                                         *((top.pk, top.name) for top in tops)]
+
+    def clean_parent(self):
+        return self.tops[self.cleaned_data["parent"]]
+
+
+class CategoryRenameForm(forms.Form):
+    name = forms.CharField(label="New name", max_length=100,
+                           error_messages={"required": "A category needs a name."})

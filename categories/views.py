@@ -1,18 +1,28 @@
-"""Dashboard page for the user's rules ("always categorise transactions like this"),
-scoped to ``request.user``: the list, a form to add one and a button to delete each.
-Reads go through ``categories.selectors``, writes through ``rule_create`` and
-``rule_delete``, as ``/api/v1/rules/`` does."""
+"""Dashboard pages for the user's rules ("always categorise transactions like this") and
+their own sub-categories, scoped to ``request.user``: the lists, a form to add one, and
+changing or deleting each. Reads go through ``categories.selectors``, writes through the
+services, as ``/api/v1/rules/`` and ``/api/v1/categories/`` do."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .forms import RuleCreateForm, RuleDeleteForm
-from .models import Rule
-from .selectors import rules_for
-from .services import rule_create, rule_delete, rule_update
+from transactions.selectors import transactions_for
+
+from .forms import CategoryCreateForm, CategoryRenameForm, RuleCreateForm, RuleDeleteForm
+from .models import Category, Rule
+from .selectors import categories_for, rules_for
+from .services import (
+    category_create,
+    category_delete,
+    category_rename,
+    rule_create,
+    rule_delete,
+    rule_update,
+)
 
 
 def _rule_name(rule: Rule) -> str:
@@ -115,3 +125,86 @@ def rule_remove(request, pk):
         messages.success(request, f"Deleted the rule for {name}. Transactions it already "
                                   "filed keep their category.")
     return redirect("dashboard:rules")
+
+
+def _own_categories(user):
+    return categories_for(user=user).filter(user=user).select_related("parent")
+
+
+def _render_categories(request, form: CategoryCreateForm, *, status: int = 200,
+                       renaming: tuple[int, CategoryRenameForm] | None = None):
+    own = list(_own_categories(request.user).order_by("parent__name", "name"))
+    ids = [category.pk for category in own]
+    rows = dict(transactions_for(user=request.user).filter(category_id__in=ids)
+                .values_list("category_id").annotate(n=Count("id")))
+    rules = dict(rules_for(user=request.user).filter(category_id__in=ids)
+                 .values_list("category_id").annotate(n=Count("id")))
+    for category in own:
+        category.rows, category.rules = rows.get(category.pk, 0), rules.get(category.pk, 0)
+        category.rename_form = (renaming[1] if renaming and renaming[0] == category.pk
+                                else CategoryRenameForm(initial={"name": category.name},
+                                                        prefix=f"c{category.pk}"))
+    return render(request, "categories/category_list.html",
+                  {"own": own, "form": form}, status=status)
+
+
+def _tops():
+    return list(Category.objects.filter(user=None, parent=None).order_by("name"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def category_list(request):
+    """The user's own sub-categories; a POST adds one."""
+    if request.method == "GET":
+        return _render_categories(request, CategoryCreateForm(tops=_tops()))
+    form = CategoryCreateForm(request.POST, tops=_tops())
+    if form.is_valid():
+        try:
+            category = category_create(user=request.user, parent=form.cleaned_data["parent"],
+                                       name=form.cleaned_data["name"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Added {category}. Choose it for a transaction on "
+                                      "the Transactions page, or in a rule.")
+            return redirect("dashboard:categories")
+    messages.error(request, "The category was not added: see below.")
+    return _render_categories(request, form, status=400)
+
+
+@login_required
+@require_POST
+def category_rename_view(request, pk):
+    category = get_object_or_404(_own_categories(request.user), pk=pk)
+    form = CategoryRenameForm(request.POST, prefix=f"c{category.pk}")
+    if form.is_valid():
+        before = str(category)
+        try:
+            category = category_rename(category=category, name=form.cleaned_data["name"])
+        except ValidationError as exc:
+            form.add_error("name", exc.message_dict.get("name", exc.messages))
+        else:
+            messages.success(request, f"Renamed {before} to {category.name}.")
+            return redirect("dashboard:categories")
+    messages.error(request, f"{category} was not renamed: see below.")
+    return _render_categories(request, CategoryCreateForm(tops=_tops()), status=400,
+                              renaming=(category.pk, form))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def category_remove(request, pk):
+    """Asks, then deletes one of the user's own categories: its transactions move to its
+    parent, its rules go (``category_delete``)."""
+    category = get_object_or_404(_own_categories(request.user), pk=pk)
+    if request.method == "POST":
+        name = str(category)
+        category_delete(category=category)
+        messages.success(request, f"Deleted {name}; its transactions are under "
+                                  f"{category.parent.name} now.")
+        return redirect("dashboard:categories")
+    rows = transactions_for(user=request.user).filter(category=category).count()
+    rules = rules_for(user=request.user).filter(category=category).count()
+    return render(request, "categories/category_remove.html",
+                  {"category": category, "rows": rows, "rules": rules})

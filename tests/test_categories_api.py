@@ -225,6 +225,71 @@ def test_a_rename_alone_keeps_the_category_and_locks_the_row(api, alice, farmers
     assert not SellerVote.objects.filter(user=alice).exists()  # a rename is no vote
 
 
+# --- renaming and deleting one's own -----------------------------------------------------
+
+
+def test_alice_renames_her_own_category_but_not_to_a_taken_name(api, farmers_market, food):
+    Category.objects.create(user=None, parent=food, name="Street Food")
+
+    renamed = api.patch(f"/api/v1/categories/{farmers_market.id}/",
+                        {"name": "  Farm   Stands "}, format="json")
+    taken = api.patch(f"/api/v1/categories/{farmers_market.id}/", {"name": "street food"},
+                      format="json")
+    same = api.patch(f"/api/v1/categories/{farmers_market.id}/", {"name": "FARM STANDS"},
+                     format="json")
+    empty = api.patch(f"/api/v1/categories/{farmers_market.id}/", {"name": "   "},
+                      format="json")
+
+    assert renamed.status_code == 200
+    assert renamed.json() == {"id": farmers_market.id, "name": "Farm Stands", "own": True,
+                              "is_income": False, "is_transfer": False, "children": []}
+    assert taken.status_code == 400 and "already exists" in str(taken.json())
+    assert same.status_code == 200  # its own name in other capitals is no clash
+    assert empty.status_code == 400
+    farmers_market.refresh_from_db()
+    assert farmers_market.name == "FARM STANDS"
+
+
+def test_alice_deletes_her_own_category_its_rows_move_to_the_parent_its_rules_go(
+        api, alice, farmers_market, food):
+    from budgets.services.recompute import current_totals, spending_recompute, totals_from_rows
+
+    tx = spending(alice)
+    spending_recompute(user_id=alice.id)  # (spending() writes the row alone)
+    api.patch(f"/api/v1/transactions/{tx.id}/", {"category": farmers_market.id,
+                                                 "always": True}, format="json")
+    assert Rule.objects.filter(user=alice, category=farmers_market).exists()
+
+    response = api.delete(f"/api/v1/categories/{farmers_market.id}/")
+
+    assert response.status_code == 204
+    tx.refresh_from_db()
+    assert (tx.category_id, tx.category_source) == (food.id, "manual")
+    assert not Category.objects.filter(pk=farmers_market.pk).exists()
+    assert not Rule.objects.filter(user=alice).exists()
+    assert current_totals(alice.id) == totals_from_rows(alice.id)
+    assert "Farmers Market" not in children(tree(api)["Food & Dining"])
+
+
+def test_mints_categories_and_other_users_own_cannot_be_renamed_or_deleted(
+        api, bob, farmers_market, food):
+    bobs = api_client_for(bob)
+
+    answers = [
+        api.patch(f"/api/v1/categories/{food.id}/", {"name": "Eating"}, format="json"),
+        api.delete(f"/api/v1/categories/{food.id}/"),
+        bobs.patch(f"/api/v1/categories/{farmers_market.id}/", {"name": "Mine"}, format="json"),
+        bobs.delete(f"/api/v1/categories/{farmers_market.id}/"),
+        api.delete("/api/v1/categories/1e400/"),
+    ]
+
+    assert [r.status_code for r in answers] == [403, 403, 404, 404, 404]
+    assert answers[0].json()["error"]["code"] == "shared_category"
+    food.refresh_from_db()
+    farmers_market.refresh_from_db()
+    assert (food.name, farmers_market.name) == ("Food & Dining", "Farmers Market")
+
+
 # --- documentation ------------------------------------------------------------------------
 
 

@@ -28,6 +28,10 @@ class CategoryCreateSerializer(serializers.Serializer):
     )
 
 
+class CategoryRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
 class UserCategoryField(PrimaryKeyField):
     """A category the requesting user may use: shared or their own."""
 

@@ -1,21 +1,50 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from mint.api import ID_PATTERN, CursorPagination, id_parameter
+from mint.api import ID_PATTERN, CursorPagination, error_response, id_parameter
 from mint.filters import BOOLEAN_ERROR, parse_bool, query_bool
+from mint.schema import ErrorSerializer
 
-from ..selectors import category_tree, rules_for
-from ..services import category_create, rule_create, rule_delete, rule_update
-from .serializers import CategoryCreateSerializer, CategoryNodeSerializer, RuleSerializer
+from ..selectors import categories_for, category_tree, rules_for
+from ..services import (
+    category_create,
+    category_delete,
+    category_rename,
+    rule_create,
+    rule_delete,
+    rule_update,
+)
+from .serializers import (
+    CategoryCreateSerializer,
+    CategoryNodeSerializer,
+    CategoryRenameSerializer,
+    RuleSerializer,
+)
+
+CATEGORY_ID = id_parameter("A unique integer value identifying this category.")
+SHARED = OpenApiResponse(ErrorSerializer, description="`shared_category`: one of Mint's "
+                         "categories, which nobody can rename or delete.")
 
 
 class CategoryViewSet(viewsets.GenericViewSet):
-    """The taxonomy as a tree (Mint's categories and the user's own sub-categories)."""
+    """The taxonomy as a tree (Mint's categories and the user's own sub-categories). A
+    user's own sub-categories can be renamed (``PATCH {"name"}``) and deleted (their
+    transactions move to the parent, their rules go); Mint's cannot (403
+    ``shared_category``)."""
 
     serializer_class = CategoryNodeSerializer
     pagination_class = None
+    lookup_value_regex = ID_PATTERN
+
+    def get_queryset(self):
+        return categories_for(user=self.request.user)
 
     @extend_schema(responses=CategoryNodeSerializer(many=True))
     def list(self, request):
@@ -26,10 +55,36 @@ class CategoryViewSet(viewsets.GenericViewSet):
         data = CategoryCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         category = category_create(user=request.user, **data.validated_data)
-        node = {"id": category.id, "name": category.name, "own": True,
-                "is_income": category.is_income, "is_transfer": category.is_transfer,
-                "children": []}
-        return Response(node, status=status.HTTP_201_CREATED)
+        return Response(_own_node(category), status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[CATEGORY_ID], request=CategoryRenameSerializer,
+                   responses={200: CategoryNodeSerializer, 403: SHARED})
+    def partial_update(self, request, pk=None):
+        category = self.get_object()
+        if category.user_id is None:
+            return _shared_refused("renamed")
+        data = CategoryRenameSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(_own_node(category_rename(category=category, **data.validated_data)))
+
+    @extend_schema(parameters=[CATEGORY_ID], responses={204: None, 403: SHARED})
+    def destroy(self, request, pk=None):
+        category = self.get_object()
+        if category.user_id is None:
+            return _shared_refused("deleted")
+        category_delete(category=category)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _own_node(category) -> dict:
+    return {"id": category.id, "name": category.name, "own": True,
+            "is_income": category.is_income, "is_transfer": category.is_transfer,
+            "children": []}
+
+
+def _shared_refused(done: str):
+    return error_response(403, "shared_category",
+                          f"Mint's categories cannot be {done}; only your own sub-categories can.")
 
 
 RULE_ID = id_parameter("A unique integer value identifying this rule.")

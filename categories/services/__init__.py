@@ -5,6 +5,7 @@ from .imported import categories_from_file
 from .manual import (
     category_create,
     category_delete,
+    category_rename,
     crowd_recount,
     crowd_vote,
     rule_create,
@@ -21,6 +22,7 @@ __all__ = [
     "categorize_records",
     "category_create",
     "category_delete",
+    "category_rename",
     "compile_rules",
     "crowd_recount",
     "crowd_vote",

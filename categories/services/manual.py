@@ -48,15 +48,35 @@ def category_create(*, user, parent: Category, name: str) -> Category:
         raise ValidationError({"name": "A category needs a name."})
     if parent.parent_id is not None or parent.user_id is not None:
         raise ValidationError({"parent": "Choose a top-level category of the taxonomy."})
-    # Compared here, not with name__iexact: SQLite folds the case of ASCII letters only
-    # ("CAFÉ" would not find "Café"). A parent has a few dozen children at most.
-    taken = categories_for(user=user).filter(parent=parent).values_list("name", flat=True)
-    if any(existing.casefold() == name.casefold() for existing in taken):
-        raise ValidationError({"name": f"“{parent.name} › {name}” already exists."})
+    _name_free(user=user, parent=parent, name=name)
     return Category.objects.create(
         user=user, parent=parent, name=name,
         is_income=parent.is_income, is_transfer=parent.is_transfer,
     )
+
+
+def _name_free(*, user, parent: Category, name: str, other_than: int | None = None) -> None:
+    # Compared here, not with name__iexact: SQLite folds the case of ASCII letters only
+    # ("CAFÉ" would not find "Café"). A parent has a few dozen children at most.
+    taken = (categories_for(user=user).filter(parent=parent).exclude(pk=other_than)
+             .values_list("name", flat=True))
+    if any(existing.casefold() == name.casefold() for existing in taken):
+        raise ValidationError({"name": f"“{parent.name} › {name}” already exists."})
+
+
+@transaction.atomic
+def category_rename(*, category: Category, name: str) -> Category:
+    """Renames a user's own sub-category (the shared taxonomy keeps Mint's names)."""
+    if category.user_id is None:
+        raise ValidationError({"name": "Mint's categories keep their names; only your own "
+                                       "can be renamed."})
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "A category needs a name."})
+    _name_free(user=category.user, parent=category.parent, name=name, other_than=category.pk)
+    category.name = name
+    category.save(update_fields=["name"])  # (summaries show top-level names only)
+    return category
 
 
 # --- manual choice ---------------------------------------------------------------------

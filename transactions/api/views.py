@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from categories.api.serializers import TransactionCategorizeSerializer
 from categories.services import transaction_categorize
 from mint.api import ID_PATTERN, NewestFirstPagination, error_response, id_parameter
+from mint.schema import ErrorSerializer
 
 from ..importers import ImportFormatError
 from ..models import ImportJob, Transaction
@@ -86,7 +87,10 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             status=status.HTTP_201_CREATED if finished else status.HTTP_202_ACCEPTED,
         )
 
-    @extend_schema(request=None, responses={200: ImportJobSerializer})
+    @extend_schema(request=None, responses={200: ImportJobSerializer, 409: OpenApiResponse(
+        ErrorSerializer, description="`not_undoable`: failed, not finished, undone already, "
+                                     "or made before imports could be undone; `message` "
+                                     "says which.")})
     @action(detail=True, methods=["post"])
     def undo(self, request, pk=None):
         """Deletes the transactions this import added (not those that were there before
