@@ -8,23 +8,23 @@ from .models import Category, CrowdSeller, Rule
 
 @lru_cache(maxsize=1)
 def _taxonomy_index() -> dict[str, int]:
-    """Shared taxonomy by lower-cased name: "coffee shops" and "food & dining › coffee
+    """Shared taxonomy by case-folded name: "coffee shops" and "food & dining › coffee
     shops" → id. ~125 entries; loaded once per process (the taxonomy only changes by
     migration)."""
     index: dict[str, int] = {}
     rows = Category.objects.filter(user=None).select_related("parent")
     for category in rows:
         if category.parent_id is None:
-            index[category.name.lower()] = category.id  # a top level beats a same-named sub
+            index[category.name.casefold()] = category.id  # a top level beats a same-named sub
         else:
-            index.setdefault(category.name.lower(), category.id)
-            index[f"{category.parent.name} › {category.name}".lower()] = category.id
+            index.setdefault(category.name.casefold(), category.id)
+            index[f"{category.parent.name} › {category.name}".casefold()] = category.id
     return index
 
 
 def category_id_for_path(path: str) -> int | None:
     """The shared category for "Top › Sub" or "Top" (the seller dictionary's form)."""
-    return _taxonomy_index().get(path.lower())
+    return _taxonomy_index().get(path.casefold())
 
 
 def uncategorized_id() -> int | None:
@@ -34,7 +34,7 @@ def uncategorized_id() -> int | None:
 def category_id_for_name(*, user, name: str) -> int | None:
     """Maps a category name as a file gives it (Mint's CSV export) onto the taxonomy,
     then onto the user's own categories."""
-    key = " ".join(name.split()).lower()
+    key = " ".join(name.split()).casefold()
     if not key:
         return None
     found = _taxonomy_index().get(key)
@@ -43,7 +43,7 @@ def category_id_for_name(*, user, name: str) -> int | None:
     # Compared here, not with name__iexact: SQLite folds the case of ASCII letters only
     # ("Épicerie" would not find "épicerie"). A user has a few own categories.
     own = Category.objects.filter(user=user).order_by("id").values_list("id", "name")
-    return next((pk for pk, name in own if " ".join(name.split()).lower() == key), None)
+    return next((pk for pk, name in own if " ".join(name.split()).casefold() == key), None)
 
 
 def categories_for(*, user) -> QuerySet[Category]:

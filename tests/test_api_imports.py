@@ -146,6 +146,36 @@ def test_rows_mint_hid_from_budgets_and_trends_stay_out_of_spending(api, alice, 
     assert api.get("/api/v1/summary/?month=2024-01").json()["spent"] == "4.00"
 
 
+def test_a_files_bare_uncategorized_is_no_opinion(api, alice, taxonomy):
+    rows = ('"10/05/2026","Starbucks","STARBUCKS STORE 12345","4.75","debit","Uncategorized",'
+            '"Chk","",""\n'
+            '"10/06/2026","Zorblax","ZORBLAX WIDGETS LLC","1500.00","credit","uncategorized","Chk",'
+            '"",""\n'
+            '"10/07/2026","Check","CHECK 1234","80.00","debit","Check","Chk","",""\n')
+    assert upload(api, "mint.csv", (MINT_HEADER + rows).encode()).status_code == 201
+
+    filed = {t.description.split()[0]: (str(t.category), t.category_source)
+             for t in Transaction.objects.filter(user=alice)}
+    summary = api.get("/api/v1/summary/?month=2026-10").json()
+
+    assert filed == {"STARBUCKS": ("Food & Dining › Coffee Shops", "seller"),
+                     "ZORBLAX": ("Income", "heuristic"),
+                     "CHECK": ("Uncategorized › Check", "import")}  # Mint's Check is one
+    assert (summary["spent"], summary["income"]) == ("84.75", "1500.00")
+
+
+def test_mint_categories_that_differ_only_by_case_folding_are_one(api, alice, taxonomy):
+    from categories.models import Category
+
+    rows = ('"1/05/2024","Parking","PARK 1","3.00","debit","STRASSE","Chk","",""\n'
+            '"1/06/2024","Parking","PARK 2","4.00","debit","Straße","Chk","",""\n')
+    assert upload(api, "mint.csv", (MINT_HEADER + rows).encode()).status_code == 201
+
+    [own] = Category.objects.filter(user=alice)
+    assert {(t.category_id, t.category_source)
+            for t in Transaction.objects.filter(user=alice)} == {(own.id, "import")}
+
+
 def test_mint_categories_the_taxonomy_lacks_become_the_users_own(api, alice, taxonomy, client):
     from categories.models import Category
 

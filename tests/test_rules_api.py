@@ -117,6 +117,14 @@ def test_a_rule_with_every_kind_of_condition_is_created_with_201(api, alice, res
     assert api.get(f"/api/v1/rules/{rule.id}/").json() == body
 
 
+def test_a_seller_whose_key_outgrows_the_column_is_cut_to_it(api, alice, restaurants):
+    response = post_rule(api, seller="&" * 200, category=restaurants.id)  # "and and …"
+
+    assert response.status_code == 201, response.json()
+    rule = Rule.objects.get(id=response.json()["id"])
+    assert len(rule.seller_key) <= 200 and rule.seller_key.startswith("and and")
+
+
 def test_a_second_rule_with_the_same_conditions_is_refused_naming_the_first(
     api, alice, restaurants
 ):

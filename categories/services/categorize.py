@@ -224,7 +224,9 @@ def _without_rules(item: Item, m: SellerMatch, crowd: dict[str, int],
         name = item.source_category
         if name not in named:
             named[name] = category_id_for_name(user=user, name=name)
-        if named[name] is not None:
+        # A file's bare "Uncategorized" is no opinion: the dictionary and the word rules
+        # still file the row (and money in with no clue goes under Income, not spending).
+        if named[name] is not None and named[name] != fallback[0]:
             return (m.seller, m.key, named[name], IMPORT)
     path = m.path_for(1 if item.amount > 0 else -1)
     if path is not None and (found := category_id_for_path(path)) is not None:
@@ -310,4 +312,4 @@ def seller_key_for(text: str) -> str:
     if not key:
         return ""
     match = categorizer().match(text)
-    return match.key or key
+    return (match.key or key)[:200]  # as the engine cuts a row's key (the column's size)

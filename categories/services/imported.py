@@ -35,7 +35,7 @@ def categories_from_file(*, user, records: Iterable) -> list[tuple[Category, int
         name = " ".join((record.source_category or "").split())
         if not name:
             continue
-        key = name.lower()
+        key = name.casefold()  # as category_id_for_name and category_create compare
         spelled.setdefault(key, name)
         rows[key] += 1
         money_in[key] += record.amount > 0
