@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
+from mint.views import post_only
 from transactions.models import RefreshRun
 from transactions.selectors import transactions_for
 from transactions.services.refresh import refresh_request
@@ -75,7 +76,7 @@ def home(request):
 
 
 @login_required
-@require_POST
+@post_only("dashboard:home", "#link")
 def connection_link(request):
     form = LinkForm(request.POST)
     if not form.is_valid():
@@ -114,7 +115,7 @@ def connection_link(request):
 
 
 @login_required
-@require_POST
+@post_only("dashboard:home")
 def connection_refresh(request, pk):
     connection = get_object_or_404(
         connections_for(user=request.user).exclude(provider=Connection.Provider.FILE), pk=pk

@@ -8,9 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from categories.models import Category
+from mint.views import post_only
 
 from .cache import summary_cached
 from .forms import BudgetAmountForm, BudgetProfileForm, BudgetResetForm
@@ -127,7 +128,7 @@ def _spending_top(pk) -> Category:
 
 
 @login_required
-@require_POST
+@post_only("dashboard:budgets")
 def budget_amount(request, category_id):
     """Sets the budget of one top-level category by hand."""
     category = _spending_top(category_id)
@@ -151,7 +152,7 @@ def budget_amount(request, category_id):
 
 
 @login_required
-@require_POST
+@post_only("dashboard:budgets")
 def budget_recommendation(request, category_id):
     """Drops the budget set by hand: the category follows the recommendation again."""
     category = _spending_top(category_id)

@@ -8,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
+from mint.views import post_only
 from transactions.selectors import transactions_for
 
 from .forms import CategoryCreateForm, CategoryRenameForm, RuleCreateForm, RuleDeleteForm
@@ -109,7 +110,7 @@ def rule_edit(request, pk):
 
 
 @login_required
-@require_POST
+@post_only("dashboard:rules")
 def rule_remove(request, pk):
     """Deletes one of the user's rules; with "Also put past transactions back" the
     transactions it filed are categorised again without it (in the background)."""
@@ -174,7 +175,7 @@ def category_list(request):
 
 
 @login_required
-@require_POST
+@post_only("dashboard:categories")
 def category_rename_view(request, pk):
     category = get_object_or_404(_own_categories(request.user), pk=pk)
     form = CategoryRenameForm(request.POST, prefix=f"c{category.pk}")

@@ -9,7 +9,8 @@ from django.core.exceptions import BadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+
+from mint.views import post_only
 
 from .forms import ReadAllForm
 from .selectors import notifications_for, unread_count
@@ -75,7 +76,7 @@ def _back(request, anchor: str = "") -> str:
 
 
 @login_required
-@require_POST
+@post_only("dashboard:notifications")
 def notification_read(request, pk):
     notification = get_object_or_404(notifications_for(user=request.user), pk=pk)
     notification_mark_read(notification=notification)
@@ -83,7 +84,7 @@ def notification_read(request, pk):
 
 
 @login_required
-@require_POST
+@post_only("dashboard:notifications")
 def notifications_read_all(request):
     form = ReadAllForm(request.POST)
     if not form.is_valid():

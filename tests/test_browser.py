@@ -71,3 +71,34 @@ def test_sign_up_link_the_demo_bank_and_refresh_it(browser_page, live_server, mo
     page.get_by_role("link", name="Older →").click()
     expect(page).to_have_url(re.compile(r"before="))
     expect(page.locator("table.transactions tbody tr")).to_have_count(50)
+
+
+def test_a_running_import_page_reloads_itself_but_not_under_the_persons_hands(
+        browser_page, live_server):
+    from playwright.sync_api import expect
+
+    from tests.factories import UserFactory
+    from transactions.models import ImportJob
+
+    erin = UserFactory(email="erin@example.com", password="a-long-passphrase")
+    job = ImportJob.objects.create(user=erin, filename="big.csv", format="csv")
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("erin@example.com")
+    page.get_by_label("Password").fill("a-long-passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/import/{job.pk}/")
+    expect(page.locator("[data-import-status]")).to_have_text("queued")
+
+    # While a link has the keyboard's focus, the page stays as it is (a reload would
+    # send the focus back to the top) ...
+    page.evaluate("window.mintMarker = 1")
+    page.get_by_role("link", name="Import another file").focus()
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.SUCCEEDED, created=4)
+    page.wait_for_timeout(4000)
+    assert page.evaluate("window.mintMarker") == 1
+
+    # ... and once the focus has left, the next tick reloads it, finished.
+    page.evaluate("document.activeElement.blur()")
+    expect(page.locator("[data-import-status]")).to_have_text("succeeded", timeout=8000)
+    assert page.evaluate("window.mintMarker") is None

@@ -45,13 +45,14 @@ def erin():
     from django.utils import timezone
 
     from accounts.models import Connection
+    from accounts.services import file_connection_for
     from budgets.models import BudgetProfile, MonthlySpending
     from budgets.selectors import current_month
     from categories.models import Category
     from categories.services import rule_create
     from notifications.models import Notification
     from tests.factories import ConnectionFactory, FinancialAccountFactory, UserFactory
-    from transactions.models import ImportJob, Transaction
+    from transactions.models import ImportJob, RawDump, Transaction
 
     erin = UserFactory(email="erin.with-a-rather-long-address@example.com", password=PASSWORD)
     connection = ConnectionFactory(
@@ -77,6 +78,12 @@ def erin():
                 description_contains="POS PURCHASE 1234 WHOLEFOODSMARKETPLACE#10",
                 amount_min=Decimal("-12345.67"), amount_max=Decimal("-1000.00"),
                 account=account, rename_to="Whole Foods Market (Austin, Lamar Blvd)")
+    rule_create(user=erin, category=groceries, seller="Amazon",
+                rename_to="Amazon_" + "B" * 120)  # no space to wrap at
+    own = Category.objects.create(user=erin, parent=groceries.parent,
+                                  name="Farmers_Market_" + "X" * 80)
+    files = FinancialAccountFactory(connection=file_connection_for(user=erin),
+                                    name="Imported CSV of the joint account, 2019 to 2026")
     BudgetProfile.objects.create(user=erin, monthly_income=Decimal("123456.78"))
     MonthlySpending.objects.create(user=erin, month=current_month(erin), category=groceries,
                                    total=Decimal("-98765.43"), count=5)
@@ -85,11 +92,19 @@ def erin():
         filename="Statement-Joint-Everyday-Checking-2026-05-01-to-2026-05-31.csv",
         error="line 14: expected a date in the 'Posted Date' column, found 'TOTAL'",
     )
+    dump = RawDump.objects.create(user=erin, key="u/erin/a/1", media_type="text/csv", size=1,
+                                  sha256="0" * 64)
+    imported = ImportJob.objects.create(
+        user=erin, format="csv", status=ImportJob.Status.SUCCEEDED, created=3, dump=dump,
+        rows_since=timezone.now(), account_ids=[files.pk],
+        filename="Kontoauszug_Export_2026_11_Girokonto_DE89370400440532013000_ohne_"
+                 "Leerzeichen_ÄÖÜ_sehr_lang_und_noch_laenger.csv",
+    )
     Notification.objects.create(
         user=erin, kind="refresh_failing", title="An account failed to refresh",
         body=f"{connection}: {connection.last_error}", dedupe_key="refresh_failing:1",
     )
-    return {"connection": connection, "job": job}
+    return {"connection": connection, "job": job, "imported": imported, "own": own}
 
 
 def overflow(page) -> str:
@@ -126,7 +141,10 @@ def test_every_page_fits_a_phone_screen(browser_page, live_server, erin):
     pages = {"accounts": "/", "transactions": "/transactions/", "import": "/import/",
              "import-detail": f"/import/{erin['job'].pk}/", "budgets": "/budgets/",
              "rules": "/rules/", "notifications": "/notifications/",
-             "unlink": f"/connections/{erin['connection'].pk}/unlink/"}
+             "unlink": f"/connections/{erin['connection'].pk}/unlink/",
+             "imported": f"/import/{erin['imported'].pk}/",
+             "undo": f"/import/{erin['imported'].pk}/undo/", "categories": "/categories/",
+             "category-delete": f"/categories/{erin['own'].pk}/delete/"}
     for name, path in pages.items():
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 200, f"{path}: {response}"

@@ -399,7 +399,7 @@ def test_refresh_button_posts_with_csrf_and_shows_the_run_status(alice):
     without_token = client.post(url)
     refreshed = client.post(url, {"csrfmiddlewaretoken": token.group(1)}, follow=True)
 
-    assert by_get.status_code == 405
+    assert (by_get.status_code, by_get["Location"]) == (302, "/")  # nothing refreshed
     assert without_token.status_code == 403
     assert refreshed.redirect_chain[-1][0] == f"/#connection-{connection.pk}"
     run = RefreshRun.objects.filter(connection=connection).order_by("-created_at").first()
@@ -614,6 +614,7 @@ def test_transactions_text_account_and_date_filters(alice_client, alice, bob):
     assert [tx.external_id for tx in since.context["transactions"]] == ["3", "2"]
     assert backwards.status_code == 400
     assert "The end date is before the start date." in backwards.content.decode()
+    assert "← Newest" not in backwards.content.decode()  # it would lead to the same query
     # as the API: YYYY-MM-DD only (01/05/2026 would be January 5 to Django)
     assert alice_client.get("/transactions/", {"date_from": "01/05/2026"}).status_code == 400
 
@@ -699,6 +700,8 @@ def test_a_new_name_alone_keeps_the_category_as_in_the_api(
     nothing = alice_client.post(categorize_url(blue_bottle), {"category": ""}, follow=True)
     always = alice_client.post(categorize_url(blue_bottle), {
         "category": "", "rename_to": "BB", "always": "on"}, follow=True)
+    always_alone = alice_client.post(categorize_url(blue_bottle), {
+        "category": "", "always": "on"}, follow=True)
 
     blue_bottle.refresh_from_db()
     assert "Renamed to “Blue Bottle”." in renamed.content.decode()
@@ -706,6 +709,7 @@ def test_a_new_name_alone_keeps_the_category_as_in_the_api(
         "Blue Bottle", coffee_shops, "manual")
     assert "Choose a category, a new name, or both." in nothing.content.decode()
     assert "Choose the category for “always”." in always.content.decode()
+    assert "Choose the category for “always”." in always_alone.content.decode()
     assert not Rule.objects.exists()
     assert 'option value="">Keep its category<' in renamed.content.decode()
 
@@ -781,8 +785,9 @@ def test_categorising_takes_only_a_post_with_the_pages_csrf_token(alice, blue_bo
                                    "csrfmiddlewaretoken": token.group(1)})
 
     assert (by_get.status_code, without_token.status_code, with_token.status_code) == (
-        405, 403, 302
+        302, 403, 302
     )
+    assert by_get["Location"] == "/transactions/"
     assert untouched == ""
     assert Transaction.objects.get(pk=blue_bottle.pk).category_source == "manual"
 
@@ -896,7 +901,8 @@ def test_a_csv_with_unknown_headers_imports_once_its_columns_are_named(alice_cli
     assert unnamed.status_code == 400
     page = unnamed.content.decode()
     assert "could not tell which column holds the date" in page
-    assert '<details class="csv-mapping">' in page and 'id="id_date"' in page
+    # the mapping the file needs is shown open
+    assert '<details class="csv-mapping" open>' in page and 'id="id_date"' in page
     assert named.context["job"].created == 2
     rows = Transaction.objects.filter(user=alice).order_by("posted_on")
     assert [(t.posted_on, t.amount) for t in rows] == [
@@ -913,6 +919,21 @@ def test_a_half_filled_mapping_is_shown_open_with_the_error(alice_client):
 
     assert response.status_code == 400
     assert '<details class="csv-mapping" open>' in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_a_new_accounts_name_with_a_chosen_account_is_refused_not_ignored(alice_client, alice):
+    account = FinancialAccountFactory(connection__user=alice)
+
+    response = alice_client.post(
+        "/import/", {"file": SimpleUploadedFile("bank.csv", SMALL_CSV, "text/csv"),
+                     "account": account.pk, "account_name": "Amex Gold"})
+
+    assert response.status_code == 400
+    assert "A new account&#x27;s name is for a file that goes into a new account" in (
+        response.content.decode())
+    assert not Transaction.objects.filter(user=alice).exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -520,10 +520,21 @@ def test_anonymous_users_are_redirected_to_login(client, method, path):
     assert response["Location"].startswith(f"/accounts/login/?next={path}")
 
 
-@pytest.mark.parametrize("path", ["/budgets/1/", "/budgets/1/recommendation/",
-                                  "/notifications/1/read/", "/notifications/read-all/"])
-def test_the_forms_take_posts_only(alice_client, path):
-    assert alice_client.get(path).status_code == 405
+@pytest.mark.parametrize(("path", "page"), [
+    ("/budgets/1/", "/budgets/"), ("/budgets/1/recommendation/", "/budgets/"),
+    ("/notifications/1/read/", "/notifications/"), ("/notifications/read-all/", "/notifications/"),
+    ("/connections/link/", "/#link"),
+])
+def test_a_get_of_a_forms_address_goes_to_its_page_saying_nothing_changed(
+        alice_client, path, page):
+    # The log-in page sends a person whose session ended as they posted a form back to
+    # the form's address, by GET: the page the form is on, not a bare 405.
+    response = alice_client.get(path)
+    shown = alice_client.get(response["Location"]).content.decode()
+
+    assert (response.status_code, response["Location"]) == (302, page)
+    assert "Nothing was changed" in shown
+    assert alice_client.put(path).status_code == 405
 
 
 def test_opening_the_settings_address_goes_to_the_settings_form(alice_client, march):

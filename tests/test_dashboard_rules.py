@@ -228,8 +228,9 @@ def test_deleting_takes_only_a_post_with_the_pages_csrf_token(alice):
     with_token = client.post(url, {"csrfmiddlewaretoken": token.group(1)})
 
     assert (by_get.status_code, without_token.status_code, with_token.status_code) == (
-        405, 403, 302
+        302, 403, 302
     )
+    assert by_get["Location"] == "/rules/"
     assert kept
     assert not Rule.objects.exists()
 

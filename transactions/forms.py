@@ -89,9 +89,13 @@ class ImportForm(forms.Form):
     def csv_fields(self):
         return [self[name] for name in self.CSV_FIELDS]
 
+    # Set by the view when the file was refused for its columns (ImportFormatError.columns).
+    columns_needed = False
+
     def csv_opened(self) -> bool:
-        """The mapping is shown open when it was filled in."""
-        return self.is_bound and any(self.data.get(name) for name in self.CSV_FIELDS)
+        """The mapping is shown open when it was filled in, or is what the file needs."""
+        return self.columns_needed or (
+            self.is_bound and any(self.data.get(name) for name in self.CSV_FIELDS))
 
     def import_options(self) -> dict:
         """The mapping as the importers' ``options`` (empty fields left out)."""
@@ -105,6 +109,14 @@ class ImportForm(forms.Form):
         if data["account_name"].strip() and data["account"] is None:
             options["account_name"] = " ".join(data["account_name"].split())
         return options
+
+    def clean(self):
+        data = super().clean()
+        if data.get("account") is not None and (data.get("account_name") or "").strip():
+            self.add_error("account_name", "A new account's name is for a file that goes into "
+                                           "a new account: leave it empty, or choose “Create "
+                                           "from the file” above.")
+        return data
 
 
 class TransactionCategorizeForm(forms.Form):
@@ -124,8 +136,8 @@ class TransactionCategorizeForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("category") is None and "category" not in self.errors:
-            if not data.get("rename_to", "").strip():
-                raise forms.ValidationError("Choose a category, a new name, or both.")
             if data.get("always"):
                 raise forms.ValidationError("Choose the category for “always”.")
+            if not data.get("rename_to", "").strip():
+                raise forms.ValidationError("Choose a category, a new name, or both.")
         return data

@@ -11,11 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import financial_accounts_for
 from categories.selectors import category_tree
 from categories.services import transaction_categorize
+from mint.views import post_only
 
 from .api.filters import TransactionFilter
 from .forms import ImportForm, TransactionCategorizeForm, TransactionFilterForm
@@ -49,7 +50,8 @@ def transaction_list(request):
         if "account" in form.errors:
             raise Http404("no such account")
         return render(request, "transactions/transaction_list.html",
-                      {"form": form, "transactions": [], "older_cursor": None}, status=400)
+                      {"form": form, "transactions": [], "older_cursor": None,
+                       "is_first_page": True}, status=400)
     filters = form.cleaned_data if form.is_bound else {}
     # The API's filter set, so that the dashboard and /api/v1/transactions/ agree.
     queryset = TransactionFilter(
@@ -97,7 +99,7 @@ def _back_to_list(request, pk: int) -> str:
 
 
 @login_required
-@require_POST
+@post_only("dashboard:transactions")
 def transaction_category(request, pk):
     """Files one of the user's transactions under a category by hand; "always" also makes
     a rule for its seller. Answers with a redirect back to the list either way."""
@@ -144,6 +146,7 @@ def import_upload(request):
                 )
         except ImportFormatError as exc:
             form.add_error("file", str(exc))
+            form.columns_needed = exc.columns
         else:
             if job.status == ImportJob.Status.SUCCEEDED:
                 corrected = f", {job.updated} corrected" if job.updated else ""

@@ -319,8 +319,10 @@ def _resolve_columns(table: Table, settings: CsvSettings) -> dict[str, int]:
     columns: dict[str, int] = {}
     for key, name in settings.columns.items():
         if name.casefold() not in index:
-            raise fail(f"column {name!r} (option {key!r}) is not in the header; headers "
+            exc = fail(f"column {name!r} (option {key!r}) is not in the header; headers "
                        f"found: {table.headers_found()}", table.header_line)
+            exc.columns = True
+            raise exc
         columns[key] = index[name.casefold()]
     used = set(columns.values())
     amounts_given = any(k in settings.columns for k in AMOUNT_KEYS)
@@ -353,8 +355,10 @@ def _require_columns(columns: dict[str, int], table: Table) -> None:
     if "description" not in columns:
         missing.append("the description (option description=<column>)")
     if missing:
-        raise fail(f"could not tell which column holds {' and '.join(missing)}; "
+        exc = fail(f"could not tell which column holds {' and '.join(missing)}; "
                    f"headers found: {table.headers_found()}", table.header_line)
+        exc.columns = True
+        raise exc
 
 
 # ------------------------------------------------------------------------------ records
