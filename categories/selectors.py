@@ -53,10 +53,11 @@ def categories_for(*, user) -> QuerySet[Category]:
 
 
 def category_tree(*, user) -> list[dict]:
-    """Top-level categories with their children (shared and the user's own), by name."""
-    rows = list(categories_for(user=user).order_by("name").values("id", "name", "parent_id",
-                                                                   "user_id", "is_income",
-                                                                   "is_transfer"))
+    """Top-level categories with their children (shared and the user's own), by name in
+    any capitals (sorted here: SQLite orders by code point, "beans" after "Sporting")."""
+    rows = sorted(categories_for(user=user).values("id", "name", "parent_id", "user_id",
+                                                   "is_income", "is_transfer"),
+                  key=lambda row: (row["name"].casefold(), row["id"]))
     children: dict[int, list[dict]] = {}
     for row in rows:
         if row["parent_id"] is not None:

@@ -302,3 +302,13 @@ def test_the_schema_documents_categories_rules_and_filing_by_hand(api):
     assert {"get", "put", "patch", "delete"} <= set(paths["/api/v1/rules/{id}/"])
     patch = paths["/api/v1/transactions/{id}/"]["patch"]
     assert "TransactionCategorize" in str(patch["requestBody"])
+
+
+def test_the_tree_sorts_names_in_any_capitals(api, alice, food):
+    for name in ["beans", "Éclairs", "Zucchini"]:
+        Category.objects.create(user=alice, parent=food, name=name)
+
+    names = list(children(tree(api)["Food & Dining"]))
+
+    assert names.index("beans") < names.index("Coffee Shops") < names.index("Zucchini")
+    assert names.index("Éclairs") > names.index("Coffee Shops")  # É after the Latin C

@@ -197,6 +197,20 @@ def test_uncategorized_is_no_vote_and_own_categories_vote_for_their_parent(db):
     assert tallies() == {"Shopping": 1}
 
 
+def test_a_later_choice_of_uncategorized_takes_the_users_vote_back(db):
+    voters = users(3)
+    for user in voters:
+        crowd_vote(user=user, seller_key=SELLER, category=cat("Hobbies"))
+    assert default() == "Hobbies"
+
+    crowd_vote(user=voters[0], seller_key=SELLER, category=cat("Uncategorized"))
+
+    assert tallies() == {"Hobbies": 2}
+    assert default() is None  # two users are not enough any more
+    assert CrowdSeller.objects.get(seller_key=SELLER).voters == 2
+    assert SellerVote.objects.get(user=voters[0], seller_key=SELLER).category_id is None
+
+
 def test_recount_rebuilds_tallies_after_users_leave(db):
     voters = users(4)
     for user in voters:

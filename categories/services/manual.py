@@ -259,13 +259,15 @@ def crowd_vote(*, user, seller_key: str, category: Category) -> CrowdSeller | No
        are serialised, so the default below is computed from every committed vote.
     2. The user's ``SellerVote`` (one row per user and seller) moves its one vote from
        the old category to the new: ``votes = votes ± 1`` in SQL, never read-modify-write.
+       A choice that is no opinion (Uncategorized) takes the user's vote back.
     3. The default is the top category once it has ≥ CROWD_MIN_USERS votes and ≥
        CROWD_MIN_PERCENT of all; a changed default recategorises that seller's
        transactions (those no rule, dictionary, file or person decided) in the background.
     """
     voted = _vote_category(category)
-    if voted is None or not seller_key:
-        return None
+    if not seller_key or (voted is None and not SellerVote.objects.filter(
+            seller_key=seller_key, user=user, category__isnull=False).exists()):
+        return None  # no opinion, and none given before to take back
     with transaction.atomic():
         CrowdSeller.objects.bulk_create([CrowdSeller(seller_key=seller_key)],
                                         ignore_conflicts=True)
@@ -279,12 +281,13 @@ def crowd_vote(*, user, seller_key: str, category: Category) -> CrowdSeller | No
         if vote.category_id is not None:
             SellerTally.objects.filter(seller_key=seller_key, category_id=vote.category_id
                                        ).update(votes=F("votes") - 1)
-        SellerTally.objects.bulk_create(
-            [SellerTally(seller_key=seller_key, category_id=voted, votes=0)],
-            ignore_conflicts=True,
-        )
-        SellerTally.objects.filter(seller_key=seller_key, category_id=voted
-                                   ).update(votes=F("votes") + 1)
+        if voted is not None:  # (None: the latest choice is no opinion, the vote is taken back)
+            SellerTally.objects.bulk_create(
+                [SellerTally(seller_key=seller_key, category_id=voted, votes=0)],
+                ignore_conflicts=True,
+            )
+            SellerTally.objects.filter(seller_key=seller_key, category_id=voted
+                                       ).update(votes=F("votes") + 1)
         vote.category_id = voted
         vote.save(update_fields=["category", "updated_at"])
         _crowd_decide(crowd)
