@@ -414,6 +414,23 @@ def test_deleting_a_rule_with_apply_to_past_puts_the_past_back(api, alice, alice
     }
 
 
+def test_deleting_a_rule_puts_back_only_the_rows_it_filed(api, alice, alices_bank,
+                                                          restaurants):
+    ingest(alices_bank, [record("shell", "SHELL OIL 57444")])
+    chk = FinancialAccount.objects.get(connection=alices_bank, external_id="chk")
+    before = filed(alice, "shell")
+    hobbies = category("Shopping › Hobbies")
+    # B on the whole account and A for the seller, both for new transactions only
+    rule_b = post_rule(api, account=chk.id, category=hobbies.id).json()["id"]
+    post_rule(api, seller="Shell", category=restaurants.id)
+
+    api.delete(f"/api/v1/rules/{rule_b}/?apply_to_past=true")
+
+    # B never filed the row: its going does not hand it to A, made "not for the past"
+    assert filed(alice, "shell") == before
+    assert before[1] == "seller"
+
+
 def test_deleting_a_rule_without_apply_to_past_leaves_the_past_as_it_is(api, alice,
                                                                          alices_bank):
     ingest(alices_bank, [record("coffee", STARBUCKS)])

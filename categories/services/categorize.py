@@ -90,16 +90,20 @@ class CompiledRule:
         return True
 
 
-def rule_scope(rule: Rule, *, filed: bool = False) -> dict:
+def rule_scope(rule: Rule, *, filed: bool = False, matched: bool = True) -> dict:
     """A rule's conditions as JSON (for a task): which rows it matches. ``filed``: also
     the rows it filed (source "rule" with its category, and its name if it gives one),
     for a rule as it was before a change or a deletion — rows it filed under earlier
-    conditions, or under a seller key the dictionary has since changed."""
+    conditions, or under a seller key the dictionary has since changed. ``matched=False``
+    leaves out the rows it matches but did not file (a deleted rule: its going changes
+    nothing for them, and an "apply to the past" they were never given must not come
+    to them through it)."""
     return {"seller_key": rule.seller_key, "contains": rule.description_contains,
             "amount_min": None if rule.amount_min is None else str(rule.amount_min),
             "amount_max": None if rule.amount_max is None else str(rule.amount_max),
             "account_id": rule.account_id,
-            "filed": [rule.category_id, rule.rename_to] if filed else None}
+            "filed": [rule.category_id, rule.rename_to] if filed else None,
+            "matched": matched}
 
 
 def in_scope(scope: list[dict], matchers: list[CompiledRule], row: dict) -> bool:
@@ -109,9 +113,9 @@ def in_scope(scope: list[dict], matchers: list[CompiledRule], row: dict) -> bool
     item = Item(row["description"], row["memo"], row["amount"], row["account_id"])
     match = seller_match(item)
     for conditions, matcher in zip(scope, matchers, strict=True):
-        if matcher.matches(item, match):
-            return True
-        if conditions["seller_key"] and row["seller_key"] == conditions["seller_key"]:
+        if conditions.get("matched", True) and (
+                matcher.matches(item, match)
+                or (conditions["seller_key"] and row["seller_key"] == conditions["seller_key"])):
             return True
         filed = conditions.get("filed")
         if filed and row["category_source"] == RULE and row["category_id"] == filed[0] and (

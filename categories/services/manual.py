@@ -27,7 +27,8 @@ def _enqueue_user(user_id: int, *rules: Rule, deleted: bool = False) -> None:
 
     # The last rule is the one in force; those before it are rules as they were (before
     # a change, or a deleted one): their filed rows are in the scope too.
-    scope = [rule_scope(rule, filed=(i < len(rules) - 1 or deleted))
+    # A deleted rule's scope is the rows it filed only.
+    scope = [rule_scope(rule, filed=(i < len(rules) - 1 or deleted), matched=not deleted)
              for i, rule in enumerate(rules)]
     transaction.on_commit(partial(recategorize_user.delay, user_id, 0, scope))
 
