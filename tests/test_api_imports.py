@@ -129,6 +129,56 @@ def test_a_rule_for_the_past_refiles_mint_rows_but_keeps_the_names_mint_showed(
     assert (pay.seller, pay.category_id, pay.category_source) == ("Acme Corp", bonus.id, "rule")
 
 
+def test_a_files_category_comes_back_when_the_rule_that_took_it_goes(api, alice, taxonomy):
+    from categories.models import Category
+
+    bonus = Category.objects.get(parent__name="Income", name="Bonus", user=None)
+    # a rule made after the import, for the past; another in force before an import
+    upload(api, "mint_export.csv")
+    later = api.post("/api/v1/rules/", {"description_contains": "PAYROLL", "category": bonus.id,
+                                        "apply_to_past": True}, format="json").json()["id"]
+    early = api.post("/api/v1/rules/", {"description_contains": "STARBUCKS",
+                                        "category": bonus.id}, format="json").json()["id"]
+    more = ('"1/23/2024","Starbucks","STARBUCKS STORE 999 SEATTLE WA","3.10","debit",'
+            '"Coffee Shops","Everyday Checking","",""\n')
+    upload(api, "mint2.csv", (MINT_HEADER + more).encode())
+
+    def filed(text):
+        t = Transaction.objects.select_related("category").get(
+            user=alice, description__contains=text)
+        return t.category.name, t.category_source, t.seller
+
+    assert filed("PAYROLL") == ("Bonus", "rule", "Acme Corp")
+    assert filed("STORE 999") == ("Bonus", "rule", "Starbucks")
+
+    api.delete(f"/api/v1/rules/{later}/?apply_to_past=true")
+    api.delete(f"/api/v1/rules/{early}/")  # not for the past: it stays Bonus …
+    assert filed("STORE 999") == ("Bonus", "rule", "Starbucks")
+    from categories.services import transactions_recategorize_user
+
+    transactions_recategorize_user(user_id=alice.id)  # … until the rows are filed again
+
+    assert filed("PAYROLL") == ("Paycheck", "import", "Acme Corp")
+    assert filed("STORE 999") == ("Coffee Shops", "import", "Starbucks")
+    assert not Transaction.objects.filter(user=alice, file_category__isnull=False).exists()
+
+
+def test_a_kept_file_category_that_is_deleted_moves_to_its_parent(api, alice, taxonomy):
+    from categories.models import Category
+
+    rows = '"1/05/2024","Soccer Club","SOCCER CLUB 123","40.00","debit","Kids Soccer","Chk","",""\n'
+    upload(api, "mint.csv", (MINT_HEADER + rows).encode())
+    own = Category.objects.get(user=alice)
+    gift = Category.objects.get(user=None, name="Gift")
+    api.post("/api/v1/rules/", {"description_contains": "SOCCER", "category": gift.id,
+                                "apply_to_past": True}, format="json")
+    assert Transaction.objects.get(user=alice).file_category_id == own.id
+
+    assert api.delete(f"/api/v1/categories/{own.id}/").status_code == 204
+
+    assert Transaction.objects.get(user=alice).file_category_id == own.parent_id
+
+
 MINT_HEADER = ('"Date","Description","Original Description","Amount","Transaction Type",'
                '"Category","Account Name","Labels","Notes"\n')
 

@@ -138,6 +138,15 @@ class Transaction(models.Model):
     category_source = models.CharField(
         max_length=10, choices=CategorySource.choices, blank=True, default=""
     )
+    # The category the imported file named, kept while a rule files the row elsewhere
+    # (source "rule"), so that it comes back when the rule no longer does (deleted, or
+    # changed, with apply to the past; ``recategorize``). Null otherwise: while the row is
+    # "import", its category is the file's. Left out of the ingest's COPY (null), and
+    # set afterwards for the rows a rule took from their file. DO_NOTHING as above.
+    file_category = models.ForeignKey(
+        "categories.Category", null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_index=False, db_constraint=False, related_name="+",
+    )
     pending = models.BooleanField(default=False)
     # The raw dump this row was last written from: no row without its dump.
     dump = models.ForeignKey(

@@ -1,6 +1,12 @@
 """Category writes: categorisation in the pipeline, manual choices, rules, crowd."""
 
-from .categorize import Item, categorize_items, categorize_records, compile_rules, seller_key_for
+from .categorize import (
+    Item,
+    categorize_items,
+    categorize_records,
+    compile_rules,
+    seller_key_for,
+)
 from .imported import categories_from_file
 from .manual import (
     category_create,

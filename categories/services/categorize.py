@@ -253,10 +253,13 @@ def _without_rules(item: Item, m: SellerMatch, crowd: dict[str, int],
 
 
 def categorize_records(
-    *, user, records: Sequence[TransactionRecord], account_ids: Sequence[int | None] | None = None
+    *, user, records: Sequence[TransactionRecord], account_ids: Sequence[int | None] | None = None,
+    ruled: dict[int, int] | None = None,
 ) -> list[Result]:
     """(seller, seller_key, category_id, category_source) for each parsed record, in
-    order. ``account_ids``: the account each record lands on (for rules on an account)."""
+    order. ``account_ids``: the account each record lands on (for rules on an account).
+    ``ruled`` gets index → the category the record's file named, for the records a rule
+    filed elsewhere (``Transaction.file_category``); only a user with rules has any."""
     if not records:
         return []
     if account_ids is None:
@@ -268,8 +271,26 @@ def categorize_records(
                  r.source_category or "", r.source_name or "")
             for r, account_id in zip(records, account_ids, strict=True)
         ]
-        return categorize_items(items=items, rules=rules, user=user)
+        answers = categorize_items(items=items, rules=rules, user=user)
+        if ruled is not None:
+            ruled.update(_file_categories_ruled(user=user, items=items, answers=answers))
+        return answers
     return _answers_without_rules(records, user=user)
+
+
+def _file_categories_ruled(*, user, items: Sequence[Item], answers: Sequence[Result]
+                           ) -> dict[int, int]:
+    uncategorized = uncategorized_id()
+    named: dict[str, int | None] = {}
+    out: dict[int, int] = {}
+    for i, (item, answer) in enumerate(zip(items, answers, strict=True)):
+        if answer[3] == RULE and item.source_category:
+            name = item.source_category
+            if name not in named:
+                named[name] = category_id_for_name(user=user, name=name)
+            if named[name] is not None and named[name] != uncategorized:
+                out[i] = named[name]
+    return out
 
 
 def _answers_without_rules(records: Sequence[TransactionRecord], *, user) -> list[Result]:

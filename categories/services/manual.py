@@ -355,5 +355,8 @@ def category_delete(*, category: Category) -> None:
                    old=(row["posted_on"], row["category_id"], row["amount"]),
                    new=(row["posted_on"], target, row["amount"]))
     Transaction.objects.filter(id__in=[row["id"] for row in rows]).update(category_id=target)
+    # A file's category kept under a rule's (Transaction.file_category) moves up too.
+    Transaction.objects.filter(user_id=category.user_id, file_category_id__in=ids).update(
+        file_category_id=target)
     spending_apply(delta)
     category.delete()

@@ -22,10 +22,24 @@ from budgets.services import SpendingDelta, spending_apply
 from transactions.models import Transaction
 
 from ..models import Rule
-from .categorize import IMPORT, Item, categorize_items, compile_rules, in_scope, scope_matchers
+from .categorize import (
+    IMPORT,
+    RULE,
+    Item,
+    categorize_items,
+    compile_rules,
+    in_scope,
+    scope_matchers,
+)
 
 _FIELDS = ("id", "user_id", "description", "memo", "amount", "account_id", "seller",
-           "seller_key", "category_id", "category_source", "posted_on")
+           "seller_key", "category_id", "category_source", "file_category_id", "posted_on")
+
+
+def _file_category(row: dict) -> int | None:
+    """The category the row's file named: its category while it is "import", else the
+    one kept while a rule files it elsewhere (``Transaction.file_category``)."""
+    return row["category_id"] if row["category_source"] == IMPORT else row["file_category_id"]
 
 
 def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int:
@@ -51,17 +65,21 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
         # The name an imported file gave a row (Mint's Description) stays its name under
         # a rule that renames nothing, as it does when the file is imported.
         items = [Item(r["description"], r["memo"], r["amount"], r["account_id"],
-                      source_name=r["seller"] if r["category_source"] == IMPORT else "")
+                      source_name=r["seller"] if _file_category(r) is not None else "")
                  for r in user_rows]
         answers = categorize_items(items=items, rules=compiled.get(user_id, []))
         for row, (seller, seller_key, category_id, source) in zip(user_rows, answers,
                                                                    strict=True):
-            if row["category_source"] == IMPORT and source != "rule":
+            from_file = _file_category(row)
+            if from_file is not None and source != RULE:
                 # The file named the category, and perhaps the seller's name (Mint's
-                # Description): only a rule (or the user) overrides them.
-                seller, category_id, source = row["seller"], row["category_id"], IMPORT
-            new = (seller, seller_key, category_id, source)
-            old = (row["seller"], row["seller_key"], row["category_id"], row["category_source"])
+                # Description): only a rule (or the user) overrides them, and a rule
+                # that no longer does gives them back.
+                seller, category_id, source = row["seller"], from_file, IMPORT
+            kept = from_file if source == RULE else None
+            new = (seller, seller_key, category_id, source, kept)
+            old = (row["seller"], row["seller_key"], row["category_id"], row["category_source"],
+                   row["file_category_id"])
             if new != old:
                 groups[new].append(row["id"])
                 if category_id != row["category_id"]:
@@ -70,12 +88,12 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
                                new=(row["posted_on"], category_id, row["amount"]))
     changed = 0
     now = timezone.now()
-    for (seller, seller_key, category_id, source), ids in groups.items():
+    for (seller, seller_key, category_id, source, kept), ids in groups.items():
         changed += (
             Transaction.objects.filter(id__in=ids)
             .exclude(category_source=Transaction.CategorySource.MANUAL)
             .update(seller=seller, seller_key=seller_key, category_id=category_id,
-                    category_source=source, updated_at=now)
+                    category_source=source, file_category_id=kept, updated_at=now)
         )
     # The batch's rows are locked (select_for_update), so every row counted in the delta
     # is one the UPDATE changed: monthly spending moves with them, in this transaction.

@@ -202,8 +202,10 @@ def transactions_ingest(
     sent: set[tuple[int, str]] = set()  # (account, external id) as written, if expiring
     for start in range(0, len(records), BATCH_SIZE):
         chunk = records[start : start + BATCH_SIZE]
+        file_categories: dict[tuple[int, str], int] = {}
         rows = _rows(user=user, connection=connection, records=chunk,
-                     accounts=accounts, forced=account, dump=dump)
+                     accounts=accounts, forced=account, dump=dump,
+                     file_categories=file_categories)
         _plain_ids_of_stored_rows(user_id=user.id, rows=rows)
         account_ids = set(map(_ACCOUNT, rows))
         if account_ids <= empty and db.vendor == "postgresql":
@@ -216,6 +218,9 @@ def transactions_ingest(
             result.replaced_pending += _replace_pending_twins(user=user, rows=rows)
             write = _write_postgres if db.vendor == "postgresql" else _write_portable
             result.add(write(rows))
+        if file_categories:
+            _keep_file_categories(user_id=user.id, dump_id=dump.id,
+                                  file_categories=file_categories)
         if expiring:
             sent.update(map(_KEY_OF_ROW, rows))
         empty -= account_ids
@@ -295,7 +300,10 @@ _RECORD_FIELDS = attrgetter("external_id", "posted_on", "amount", "currency", "d
                             "memo", "pending", "pending_external_id")
 
 
-def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
+def _rows(*, user, connection, records, accounts, forced, dump,
+          file_categories: dict[tuple[int, str], int]) -> list[list]:
+    """The rows to write for ``records``; ``file_categories`` gets (account, id) → the
+    file's category of each row a rule took from it (``Transaction.file_category``)."""
     if forced is not None:
         landing = [forced] * len(records)
     else:
@@ -310,8 +318,10 @@ def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
                 )[0][record.account_external_id]
                 accounts[record.account_external_id] = account
             landing.append(account)
+    ruled: dict[int, int] = {}
     categorised = categorize_records(user=user, records=records,
-                                     account_ids=[account.id for account in landing])
+                                     account_ids=[account.id for account in landing],
+                                     ruled=ruled)
     rows = []
     user_id, dump_id, clean, cent = user.id, dump.id, _clean, CENT
     collisions_possible = forced is not None
@@ -330,11 +340,28 @@ def _rows(*, user, connection, records, accounts, forced, dump) -> list[list]:
             clean(description, 500), clean(memo, 500) if memo else "",
             seller, seller_key, category_id, source, pending, dump_id, twin,
         ])
+    for i, category_id in ruled.items():
+        file_categories[(rows[i][A], rows[i][X])] = category_id
     if collisions_possible:
         # Two source accounts forced onto one, or ids cut at 120 characters, can give
         # one key twice: the last row wins, as within a statement.
         rows = list({(row[A], row[X]): row for row in rows}.values())
     return rows
+
+
+def _keep_file_categories(*, user_id: int, dump_id, file_categories: dict) -> None:
+    """Stores the file's category of the rows a rule took from it: the rows this batch
+    wrote (its dump; one an id a bank reused left under another name is not), by the
+    unique index, a few UPDATEs per category."""
+    by_category: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for (account_id, external_id), category_id in file_categories.items():
+        by_category[(category_id, account_id)].append(external_id)
+    for (category_id, account_id), ids in by_category.items():
+        for start in range(0, len(ids), 500):
+            Transaction.objects.filter(
+                user_id=user_id, account_id=account_id, external_id__in=ids[start:start + 500],
+                dump_id=dump_id, category_source=Transaction.CategorySource.RULE,
+            ).update(file_category_id=category_id)
 
 
 def _replace_pending_twins(*, user, rows: list[list]) -> int:
