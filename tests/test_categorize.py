@@ -623,3 +623,15 @@ def test_a_processor_prefix_that_says_what_was_bought_categorises_unknown_seller
 ):
     assert categorizer().classify(raw)[0] == seller
     assert categorizer().classify(raw)[2] == path
+
+
+def test_a_seller_named_in_another_script_has_a_name_and_a_key():
+    engine = categorizer()
+
+    shop = engine.classify("ПЯТЁРОЧКА 1234 МОСКВА")
+    greek = engine.classify("ΣΚΛΑΒΕΝΙΤΗΣ 5521")
+
+    # named, keyed (for rules and the crowd), and not taken for a check by its number
+    assert shop[:2] == ("Пятерочка Москва", "пятерочка москва")
+    assert greek[:2] == ("Σκλαβενιτης", "σκλαβενιτης")
+    assert shop[2] == greek[2] == "Uncategorized"

@@ -125,6 +125,22 @@ def test_a_seller_whose_key_outgrows_the_column_is_cut_to_it(api, alice, restaur
     assert len(rule.seller_key) <= 200 and rule.seller_key.startswith("and and")
 
 
+def test_a_seller_named_in_another_script_gets_rules_and_always(api, alice, alices_bank,
+                                                                restaurants):
+    ingest(alices_bank, [record("p1", "ПЯТЁРОЧКА 1234 МОСКВА")])
+    tx = row(alice, "p1")
+
+    rule = post_rule(api, seller="Пятёрочка Москва", category=restaurants.id)
+    always = api.patch(f"/api/v1/transactions/{tx.id}/",
+                       {"category": restaurants.id, "always": True}, format="json")
+
+    assert rule.status_code == 201, rule.json()
+    assert Rule.objects.get(id=rule.json()["id"]).seller_key == "пятерочка москва"
+    assert always.status_code == 200, always.json()
+    ingest(alices_bank, [record("p2", "ПЯТЁРОЧКА 9876 МОСКВА", day=date(2026, 5, 9))])
+    assert filed(alice, "p2") == ("Food & Dining › Restaurants", "rule", "Пятерочка Москва")
+
+
 def test_a_second_rule_with_the_same_conditions_is_refused_naming_the_first(
     api, alice, restaurants
 ):

@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:  # run as a plain script: make ``categories`` impo
     sys.path.insert(0, str(ROOT))
 
 from categories.sellers import kinds  # noqa: E402
-from categories.sellers.keys import match_key  # noqa: E402
+from categories.sellers.keys import latin_key, match_key  # noqa: E402
 
 DEFAULT_SPEC = "name-suggestion-index@8.0.20260918"
 TAXONOMY = ROOT / "categories" / "data" / "mint-categories.json"
@@ -474,7 +474,7 @@ def item_names(item: dict) -> list[tuple[str, int]]:
         if tags.get(tag):
             names.append((tags[tag], 2))
     for tag in ("brand", "brand:en"):
-        if tags.get(tag) and match_key(tags[tag]) in {match_key(n) for n, _ in names}:
+        if tags.get(tag) and latin_key(tags[tag]) in {latin_key(n) for n, _ in names}:
             names.append((tags[tag], 2))
     names.extend((m, 1) for m in item.get("matchNames", []))
     return names
