@@ -3,6 +3,8 @@ spent, and the forms that set them. Reads go through ``budgets.selectors`` (the 
 summary through the same cache as ``/api/v1/summary/``), writes through
 ``budgets.services``; every form answers with a redirect back to the month it came from."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -94,6 +96,8 @@ def _render_budgets(request, month, *, profile_form=None, status=200):
     return render(request, "budgets/budget_list.html", {
         "month": month,
         "month_text": f"{month:%Y-%m}",
+        # The month's transactions of a category: its name links to them.
+        "month_last_day": add_months(month, 1) - timedelta(days=1),
         # No link to a month outside what parse_month takes (1900-01 … 9998-12).
         "previous_month": add_months(month, -1) if month.year > 1900 or month.month > 1
         else None,

@@ -284,6 +284,29 @@ def test_the_account_filter_takes_a_whole_number(api, two_transactions):
         two_transactions["pending"].id, two_transactions["posted"].id}
 
 
+@pytest.mark.usefixtures("taxonomy")
+def test_the_category_filter_takes_a_top_level_with_its_sub_categories(api, alice,
+                                                                        two_transactions):
+    from categories.models import Category
+
+    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
+    coffee = Category.objects.get(user=None, parent=food, name="Coffee Shops")
+    mine = Category.objects.create(user=alice, parent=food, name="Bakeries")
+    gas = Category.objects.get(user=None, name="Gas & Fuel")
+    pending, posted = two_transactions["pending"], two_transactions["posted"]
+    Transaction.objects.filter(pk=pending.pk).update(category=coffee)
+    Transaction.objects.filter(pk=posted.pk).update(category=mine)
+
+    def ids(query):
+        return {t["id"] for t in api.get(f"/api/v1/transactions/?{query}").json()["results"]}
+
+    assert ids(f"category={food.id}") == {pending.id, posted.id}
+    assert ids(f"category={coffee.id}") == {pending.id}
+    assert ids(f"category={mine.id}") == {posted.id}
+    assert ids(f"category={gas.id}") == set()
+    assert api.get("/api/v1/transactions/?category=food").status_code == 400
+
+
 def test_the_unread_filter_of_notifications_refuses_an_unknown_word(alice, api):
     read, unread = (Notification.objects.create(user=alice, kind="refresh_finished",
                                                 dedupe_key=k, title=k) for k in ("a", "b"))

@@ -647,6 +647,34 @@ def blue_bottle(alice):
 
 
 @pytest.mark.django_db
+def test_the_list_filters_by_a_category_and_its_sub_categories(alice_client, alice,
+                                                                 blue_bottle, coffee_shops):
+    Transaction.objects.filter(pk=blue_bottle.pk).update(category=coffee_shops)
+    other = Transaction.objects.create(
+        user=alice, account=blue_bottle.account, external_id="gas", posted_on=date(2026, 5, 4),
+        amount=Decimal("-30.00"), description="SHELL OIL")
+
+    by_top = alice_client.get("/transactions/", {"category": coffee_shops.parent_id})
+    by_sub = alice_client.get("/transactions/", {"category": coffee_shops.pk})
+    unknown = alice_client.get("/transactions/", {"category": "99999999"})
+
+    assert [t.pk for t in by_top.context["transactions"]] == [blue_bottle.pk]
+    assert [t.pk for t in by_sub.context["transactions"]] == [blue_bottle.pk]
+    assert other.pk not in {t.pk for t in by_top.context["transactions"]}
+    assert f'<option value="{coffee_shops.pk}" selected>' in by_sub.content.decode()
+    assert unknown.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_budget_lines_name_leads_to_its_months_transactions(alice_client, taxonomy):
+    page = alice_client.get("/budgets/?month=2026-02").content.decode()
+
+    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
+    assert (f'href="/transactions/?category={food.pk}&amp;date_from=2026-02-01&amp;'
+            f'date_to=2026-02-28"') in page
+
+
+@pytest.mark.django_db
 def test_a_category_chosen_by_hand_is_kept_as_manual_and_the_list_comes_back_as_it_was(
     alice_client, alice, blue_bottle, coffee_shops
 ):
@@ -1040,7 +1068,8 @@ def test_transactions_page_runs_a_fixed_number_of_queries(
 
     page = response.content.decode()
     assert len(response.context["transactions"]) == transaction_views.PAGE_SIZE
-    assert page.count('<select name="category"') == transaction_views.PAGE_SIZE
+    # one per row (the filter's own select has an id first)
+    assert page.count('<select name="category" id="category-') == transaction_views.PAGE_SIZE
     assert page.count('name="always"') == transaction_views.PAGE_SIZE
 
 

@@ -4,7 +4,7 @@ own (categories: the shared taxonomy and theirs)."""
 from django import forms
 
 from accounts.selectors import financial_accounts_for
-from categories.selectors import categories_for
+from categories.selectors import categories_for, category_tree
 
 from .importers.dispatch import FORMATS
 
@@ -26,11 +26,21 @@ class TransactionFilterForm(forms.Form):
                                 widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, input_formats=["%Y-%m-%d"],
                               widget=forms.DateInput(attrs={"type": "date"}))
+    category = forms.TypedChoiceField(label="Category", required=False, coerce=int,
+                                      empty_value=None)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, tree: list[dict] | None = None, **kwargs):
+        """``tree``: ``category_tree(user=user)``, when the caller has it already."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = financial_accounts_for(user=user)
+        # A top-level category stands for its sub-categories too (as the API's filter).
+        choices: list = [("", "All categories")]
+        for top in tree if tree is not None else category_tree(user=user):
+            choices.append((top["id"], top["name"]))
+            choices.extend((child["id"], f"\u2003{child['name']}")  # an em space: indented
+                           for child in top["children"])
+        self.fields["category"].choices = choices
 
     def clean(self):
         cleaned = super().clean()

@@ -45,7 +45,8 @@ def _parse_cursor(value: str) -> tuple[date, int]:
 def transaction_list(request):
     """Newest first, paged by keyset on (posted_on, id): the cost of a page does not grow
     with how far back it is, unlike OFFSET, and rows arriving meanwhile shift nothing."""
-    form = TransactionFilterForm(request.GET or None, user=request.user)
+    tree = category_tree(user=request.user)  # the filter's choices and every row's form
+    form = TransactionFilterForm(request.GET or None, user=request.user, tree=tree)
     if form.is_bound and not form.is_valid():
         if "account" in form.errors:
             raise Http404("no such account")
@@ -57,7 +58,8 @@ def transaction_list(request):
     queryset = TransactionFilter(
         {"q": filters.get("q", ""),
          "account": filters["account"].pk if filters.get("account") else "",
-         "date_from": filters.get("date_from") or "", "date_to": filters.get("date_to") or ""},
+         "date_from": filters.get("date_from") or "", "date_to": filters.get("date_to") or "",
+         "category": filters.get("category") or ""},
         queryset=transactions_for(user=request.user),
     ).qs
     before = request.GET.get("before")
@@ -82,7 +84,7 @@ def transaction_list(request):
             # JavaScript.
             "category_options": render_to_string(
                 "transactions/_category_options.html",
-                {"tree": category_tree(user=request.user)},
+                {"tree": tree},
             ),
         },
     )

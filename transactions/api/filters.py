@@ -16,10 +16,20 @@ class TransactionFilter(django_filters.FilterSet):
                                         input_formats=["%Y-%m-%d"])
     q = django_filters.CharFilter(method="filter_text", label="text in description or seller")
     pending = StrictBooleanFilter()  # ?pending=maybe is a 400, not every row
+    category = IntegerFilter(method="filter_category",
+                             label="a category id: its rows, and its sub-categories' rows")
 
     class Meta:
         model = Transaction
-        fields = ["account", "connection", "date_from", "date_to", "q", "pending"]
+        fields = ["account", "connection", "date_from", "date_to", "q", "pending", "category"]
+
+    def filter_category(self, queryset, name, value):
+        """A top-level category with its sub-categories (a summary line's rows: Food &
+        Dining is Groceries, Restaurants, … and the user's own under it)."""
+        from categories.models import Category
+
+        ids = [value, *Category.objects.filter(parent_id=value).values_list("id", flat=True)]
+        return queryset.filter(category_id__in=ids)
 
     def is_valid(self):
         """As the transactions page: an end before the start is a 400 naming it, not an
