@@ -624,9 +624,10 @@ class Categorizer:
             found = self._squashed(tokens[0])
         if found is not None:
             return found
-        if " " not in key and key not in GENERIC_WORDS:
+        if " " not in key and len(key) >= 3 and key not in GENERIC_WORDS:
             # A one-word line that begins the names of one seller only: "DUNHAMS" for
-            # "Dunham's Sports" (statements cut names short).
+            # "Dunham's Sports" (statements cut names short). Not a letter or two: "Y
+            # 12345" is no Y!mobile.
             candidates = self._first.get(key, ())
             if candidates and len({index[c] for c in candidates}) == 1:
                 return candidates[0]

@@ -635,3 +635,15 @@ def test_a_seller_named_in_another_script_has_a_name_and_a_key():
     assert shop[:2] == ("Пятерочка Москва", "пятерочка москва")
     assert greek[:2] == ("Σκλαβενιτης", "σκλαβενιτης")
     assert shop[2] == greek[2] == "Uncategorized"
+
+
+@pytest.mark.parametrize(("raw", "seller", "path"), [
+    ("UNITED WAY DONATION", "United Way", "Gifts & Donations › Charity"),  # not the airline
+    ("METRO PCS 1234", "Metro by T-Mobile", "Bills & Utilities › Mobile Phone"),
+])
+def test_names_that_begin_with_another_sellers_name(raw, seller, path):
+    assert categorizer().classify(raw)[::2] == (seller, path)
+
+
+def test_a_letter_and_a_number_is_no_sellers_cut_name():
+    assert categorizer().classify("Y 12345")[2] == "Uncategorized"  # was Y!mobile
