@@ -647,6 +647,15 @@ def blue_bottle(alice):
 
 
 @pytest.mark.django_db
+def test_a_memo_the_search_finds_is_shown_under_the_description(alice_client, blue_bottle):
+    Transaction.objects.filter(pk=blue_bottle.pk).update(memo="Brötchen und Kaffee")
+
+    page = alice_client.get("/transactions/", {"q": "Kaffee"}).content.decode()
+
+    assert '<div class="muted small desc" data-memo>Brötchen und Kaffee</div>' in page
+
+
+@pytest.mark.django_db
 def test_the_list_filters_by_a_category_and_its_sub_categories(alice_client, alice,
                                                                  blue_bottle, coffee_shops):
     Transaction.objects.filter(pk=blue_bottle.pk).update(category=coffee_shops)

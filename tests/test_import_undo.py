@@ -132,3 +132,15 @@ def test_the_dashboard_asks_then_undoes_and_shows_it(client, alice):
     assert f"/import/{job.pk}/undo/" not in page  # no second undo offered
     assert not Transaction.objects.filter(user=alice).exists()
     assert client.get(f"/import/{job.pk}/undo/").status_code == 302
+
+
+def test_an_import_whose_accounts_are_gone_says_so_and_offers_no_undo(client, alice, api):
+    body = upload(api, "bank.csv", JANUARY).json()
+    client.force_login(alice)
+    [account] = FinancialAccount.objects.filter(pk__in=body["accounts"])
+    client.post(f"/accounts/{account.pk}/remove/")
+
+    page = client.get(f"/import/{body['id']}/").content.decode()
+
+    assert "data-accounts-gone" in page
+    assert f"/import/{body['id']}/undo/" not in page and "See the transactions" not in page
