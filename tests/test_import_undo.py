@@ -1,9 +1,12 @@
 """Undoing an import: what it added goes, with its spending; what was there stays."""
 
+import threading
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection as db
+from django.db import connections, transaction
 
 from accounts.models import FinancialAccount
 from budgets.services.recompute import current_totals, totals_from_rows
@@ -11,6 +14,7 @@ from categories.models import Category
 from tests.conftest import api_client_for
 from tests.test_api_imports import upload
 from transactions.models import ImportJob, Transaction
+from transactions.services.imports import import_create, import_undo
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("object_store")]
 
@@ -125,7 +129,8 @@ def test_the_dashboard_asks_then_undoes_and_shows_it(client, alice):
     done = client.post(f"/import/{job.pk}/undo/", follow=True)
 
     assert asked.status_code == 200
-    assert "deletes the 2 transactions it added" in asked.content.decode()
+    assert "deletes the transactions it added (2 when it ran)" in asked.content.decode()
+    assert "data-later-imports" not in asked.content.decode()
     page = done.content.decode()
     assert "Undid the import of bank.csv: 2 transactions removed." in page
     assert "data-import-undone" in page
@@ -144,3 +149,54 @@ def test_an_import_whose_accounts_are_gone_says_so_and_offers_no_undo(client, al
 
     assert "data-accounts-gone" in page
     assert f"/import/{body['id']}/undo/" not in page and "See the transactions" not in page
+
+
+def test_undo_keeps_the_rows_of_an_import_that_took_the_lock_first(alice):
+    """The second import's transaction began first, then waited while the first import
+    ran and committed; it then corrected one of the first's rows. Undoing the second
+    takes back its own row only: the corrected row was the first's (it was there when
+    the second got the lock)."""
+    if db.vendor != "postgresql":
+        pytest.skip("one writer at a time on SQLite: the order cannot interleave")
+    began, first_done, second = threading.Event(), threading.Event(), {}
+
+    def import_second():
+        try:
+            with transaction.atomic():
+                with db.cursor() as cursor:
+                    cursor.execute("SELECT 1")  # the transaction (and its now()) starts
+                began.set()
+                first_done.wait(10)
+                second["job"] = import_create(user=alice, data=FEBRUARY, filename="feb.csv",
+                                              options={"account_name": "Checking"})
+        except Exception as exc:  # pragma: no cover - reported below
+            second["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=import_second)
+    thread.start()
+    began.wait(10)
+    import_create(user=alice, data=JANUARY, filename="jan.csv",
+                  options={"account_name": "Checking"})
+    first_done.set()
+    thread.join(30)
+    assert "error" not in second, second
+
+    undone = import_undo(job=ImportJob.objects.get(pk=second["job"].pk))
+
+    assert undone.removed == 1  # a3
+    assert sorted(Transaction.objects.filter(user=alice).values_list("external_id", flat=True)
+                  ) == ["a1", "a2"]
+
+
+def test_the_undo_page_warns_of_later_imports_into_the_same_accounts(client, alice, api):
+    first = upload(api, "bank.csv", JANUARY, options='{"account_name": "Checking"}').json()
+    upload(api, "bank.csv", FEBRUARY, options='{"account_name": "Checking"}')
+    upload(api, "other.csv", HEAD + b"z1,2026-03-01,WALGREENS #1,-2.00\n",
+           options='{"account_name": "Savings"}')  # another account: no warning for it
+    client.force_login(alice)
+
+    asked = client.get(f"/import/{first['id']}/undo/").content.decode()
+
+    assert "1 later import went into the same accounts" in asked

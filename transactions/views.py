@@ -193,4 +193,11 @@ def import_undo_confirm(request, pk):
         return redirect("dashboard:import_detail", pk=job.pk)
     if not job.undoable:
         return redirect("dashboard:import_detail", pk=job.pk)
-    return render(request, "transactions/import_undo.html", {"job": job, "name": name})
+    # Later imports into the same accounts: the rows they found already there (this
+    # file's) go with this one, which the page says.
+    mine = set(job.account_ids)
+    later = [other for other in import_jobs_for(user=request.user).filter(
+        created_at__gt=job.created_at, status=ImportJob.Status.SUCCEEDED,
+        undone_at__isnull=True).only("id", "account_ids") if mine & set(other.account_ids)]
+    return render(request, "transactions/import_undo.html",
+                  {"job": job, "name": name, "later": len(later)})

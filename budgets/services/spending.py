@@ -107,8 +107,9 @@ def totals_of(transactions) -> dict[tuple[date, int], tuple[Decimal, int]]:
 def spending_of_deleted(*, user_id: int, transactions) -> SpendingDelta:
     """Locks the rows about to be deleted (a queryset of one user's transactions) and
     returns the spending they take away, for ``spending_apply`` after the delete."""
-    # Locked first: a category changed meanwhile is counted where it is now.
-    list(transactions.select_for_update().values_list("id", flat=True))
+    # Locked first: a category changed meanwhile is counted where it is now. In id order,
+    # as recategorising batches lock theirs: the two cannot deadlock.
+    list(transactions.select_for_update().order_by("id").values_list("id", flat=True))
     delta = SpendingDelta()
     for (month, category_id), (total, count) in totals_of(transactions).items():
         delta.totals[(user_id, month, category_id)] = [-total, -count]

@@ -15,7 +15,7 @@ from functools import partial
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Connection, FinancialAccount
@@ -201,7 +201,7 @@ def _ingest(job: ImportJob, statement) -> None:
         connection = account.connection if account else file_connection_for(user=job.user)
         # Every writer of a connection's rows holds its row lock (see _write_postgres).
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
-        job.rows_since = _transaction_time()
+        job.rows_since = _time_under_lock(job)
         if account is None and job.format in ("csv", "qif"):
             statement = _into_earlier_named_accounts(connection, statement, job.format)
         # Mint's export only: its categories are Mint's taxonomy and the user's own from
@@ -232,15 +232,22 @@ def _ingest(job: ImportJob, statement) -> None:
                                 "notes", "account_ids", "new_account_ids", "rows_since"])
 
 
-def _transaction_time():
-    """A time no later than the ``created_at`` of any row the current transaction
-    writes from here on: PostgreSQL's ``now()`` (the transaction's start, which the
-    ingest's INSERTs store, and its COPYs' statement time is later); elsewhere rows are
-    stamped by Django, on this clock."""
+def _time_under_lock(job: ImportJob):
+    """A time after every row another writer of these accounts committed before this one
+    got the connection's lock, and no later than the ``created_at`` of any row this
+    transaction writes from here on (undo tells the import's rows by it).
+
+    PostgreSQL: ``clock_timestamp()`` now, under the lock; the ingest stamps rows with
+    their statement's time (COPY's default, ``statement_timestamp()`` in its INSERTs),
+    which is later. (``now()``, the transaction's start, may come before the lock: a
+    writer that took the lock first would have rows after it.) SQLite, where Django
+    stamps rows on this clock: a write first (SQLite's one writer lock, held until the
+    commit), then the time."""
     if db.vendor == "postgresql":
         with db.cursor() as cursor:
-            cursor.execute("SELECT now()")
+            cursor.execute("SELECT clock_timestamp()")
             return cursor.fetchone()[0]
+    ImportJob.objects.filter(pk=job.pk).update(status=F("status"))
     return timezone.now()
 
 
@@ -271,11 +278,14 @@ def import_undo(*, job: ImportJob) -> ImportJob:
             raise ImportNotUndoable(
                 "this import was made before imports could be undone. Remove its account "
                 "on the accounts page instead, or change its transactions one by one.")
-        accounts = FinancialAccount.objects.filter(user_id=job.user_id, id__in=job.account_ids)
-        # Every writer of a connection's rows holds its row lock (see _ingest), in id order.
+        touched = FinancialAccount.objects.filter(
+            user_id=job.user_id, id__in={*job.account_ids, *job.new_account_ids})
+        # Every writer of a connection's rows holds its row lock (see _ingest), in id order:
+        # no import or refresh writes into these accounts (or makes rows in an account
+        # about to go) until this commits.
         list(Connection.objects.select_for_update().order_by("pk").filter(
-            pk__in=accounts.values("connection_id")).values_list("pk", flat=True))
-        account_ids = list(accounts.values_list("pk", flat=True))
+            pk__in=touched.values("connection_id")).values_list("pk", flat=True))
+        account_ids = list(touched.filter(id__in=job.account_ids).values_list("pk", flat=True))
         rows = Transaction.objects.filter(user_id=job.user_id, account_id__in=account_ids,
                                           dump_id=job.dump_id, created_at__gte=job.rows_since)
         delta = spending_of_deleted(user_id=job.user_id, transactions=rows)

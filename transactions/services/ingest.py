@@ -696,7 +696,7 @@ def _write_postgres(rows: list[list]) -> IngestResult:
                 RETURNING t.posted_on, t.amount, t.category_id
             ), inserted AS (
                 INSERT INTO {table} ({columns}, created_at, updated_at)
-                SELECT {columns}, now(), now() FROM {_STAGE} AS s
+                SELECT {columns}, statement_timestamp(), statement_timestamp() FROM {_STAGE} AS s
                 WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {_KEY})
                 RETURNING posted_on, amount, category_id
             ), deltas AS (
@@ -762,7 +762,7 @@ def _write_postgres_rows_only(raw, table, columns, changed, rows) -> IngestResul
             FROM {_STAGE} AS s WHERE {_KEY} AND ({changed}) RETURNING 1
         ), inserted AS (
             INSERT INTO {table} ({columns}, created_at, updated_at)
-            SELECT {columns}, now(), now() FROM {_STAGE} AS s
+            SELECT {columns}, statement_timestamp(), statement_timestamp() FROM {_STAGE} AS s
             WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {_KEY}) RETURNING 1
         )
         SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)
