@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 
 from notifications.models import Notification
-from tests.factories import ConnectionFactory, FinancialAccountFactory
+from tests.factories import ConnectionFactory, FinancialAccountFactory, UserFactory
 from tests.test_settings import PROD
 from transactions.models import Transaction
 
@@ -305,6 +305,14 @@ def test_the_category_filter_takes_a_top_level_with_its_sub_categories(api, alic
     assert ids(f"category={mine.id}") == {posted.id}
     assert ids(f"category={gas.id}") == set()
     assert api.get("/api/v1/transactions/?category=food").status_code == 400
+    # another user's own categories under Food & Dining are not looked at
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    bobs = Category.objects.create(user=UserFactory(), parent=food, name="Bob's Bakeries")
+    with CaptureQueriesContext(connection) as queries:
+        assert ids(f"category={food.id}") == {pending.id, posted.id}
+    assert not any(str(bobs.id) in q["sql"] and "IN (" in q["sql"] for q in queries)
 
 
 def test_the_unread_filter_of_notifications_refuses_an_unknown_word(alice, api):

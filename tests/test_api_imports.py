@@ -214,6 +214,25 @@ def test_a_files_bare_uncategorized_is_no_opinion(api, alice, taxonomy):
     assert (summary["spent"], summary["income"]) == ("84.75", "1500.00")
 
 
+def test_rows_imported_as_uncategorized_before_that_was_no_opinion_are_filed_again(
+        alice, taxonomy):
+    from categories.models import Category
+    from categories.services import transactions_recategorize_user
+    from tests.factories import FinancialAccountFactory
+
+    uncategorized = Category.objects.get(user=None, parent=None, name="Uncategorized")
+    account = FinancialAccountFactory(connection__user=alice)
+    row = Transaction.objects.create(
+        user=alice, account=account, external_id="s1", posted_on="2026-10-05",
+        amount=Decimal("-4.75"), description="STARBUCKS STORE 12345", seller="Starbucks",
+        category=uncategorized, category_source="import")
+
+    transactions_recategorize_user(user_id=alice.id)
+
+    row.refresh_from_db()
+    assert (row.category.name, row.category_source) == ("Coffee Shops", "seller")
+
+
 def test_mint_categories_that_differ_only_by_case_folding_are_one(api, alice, taxonomy):
     from categories.models import Category
 

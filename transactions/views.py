@@ -60,7 +60,7 @@ def transaction_list(request):
          "account": filters["account"].pk if filters.get("account") else "",
          "date_from": filters.get("date_from") or "", "date_to": filters.get("date_to") or "",
          "category": filters.get("category") or ""},
-        queryset=transactions_for(user=request.user),
+        queryset=transactions_for(user=request.user), request=request,
     ).qs
     before = request.GET.get("before")
     if before:

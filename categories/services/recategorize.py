@@ -22,6 +22,7 @@ from budgets.services import SpendingDelta, spending_apply
 from transactions.models import Transaction
 
 from ..models import Rule
+from ..selectors import uncategorized_id
 from .categorize import (
     IMPORT,
     RULE,
@@ -38,8 +39,11 @@ _FIELDS = ("id", "user_id", "description", "memo", "amount", "account_id", "sell
 
 def _file_category(row: dict) -> int | None:
     """The category the row's file named: its category while it is "import", else the
-    one kept while a rule files it elsewhere (``Transaction.file_category``)."""
-    return row["category_id"] if row["category_source"] == IMPORT else row["file_category_id"]
+    one kept while a rule files it elsewhere (``Transaction.file_category``). A bare
+    Uncategorized is none (no opinion: rows imported so before that rule are filed
+    again like any other)."""
+    found = row["category_id"] if row["category_source"] == IMPORT else row["file_category_id"]
+    return None if found == uncategorized_id() else found
 
 
 def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int:

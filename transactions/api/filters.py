@@ -1,5 +1,7 @@
 import django_filters
 
+from categories.models import Category
+from categories.selectors import categories_for
 from mint.filters import IntegerFilter, StrictBooleanFilter
 
 from ..models import Transaction
@@ -26,10 +28,10 @@ class TransactionFilter(django_filters.FilterSet):
     def filter_category(self, queryset, name, value):
         """A top-level category with its sub-categories (a summary line's rows: Food &
         Dining is Groceries, Restaurants, … and the user's own under it)."""
-        from categories.models import Category
-
-        ids = [value, *Category.objects.filter(parent_id=value).values_list("id", flat=True)]
-        return queryset.filter(category_id__in=ids)
+        user = getattr(self.request, "user", None)
+        children = (categories_for(user=user) if user is not None and user.is_authenticated
+                    else Category.objects.filter(user=None)).filter(parent_id=value)
+        return queryset.filter(category_id__in=[value, *children.values_list("id", flat=True)])
 
     def is_valid(self):
         """As the transactions page: an end before the start is a 400 naming it, not an
