@@ -361,3 +361,42 @@ def test_always_again_without_a_name_keeps_the_name_the_rule_gives(
     assert (rule.category.name, rule.rename_to) == ("Books", "Corner Books")
     assert (third.seller, third.category.name, third.category_source) == (
         "Corner Books", "Books", "rule")
+
+
+def test_a_category_deleted_while_a_batch_files_rows_under_it_leaves_no_row_there(postgres):
+    """category_delete holds its category locked, with its rows moved, when a batch that
+    read the category's rule before it went tries to file rows under it: the batch waits,
+    finds it gone and leaves those rows for the next run."""
+    from django.db import transaction
+
+    from budgets.services.recompute import current_totals, totals_from_rows
+    from categories.services import category_delete, transactions_recategorize_user
+
+    (user,) = users(1)
+    mine = Category.objects.create(user=user, parent=cat("Shopping"), name="Widgets")
+    mine_id = mine.id  # (the delete clears the instance's)
+    for n in range(3):
+        tx(user, n)
+    Rule.objects.create(user=user, seller_key=SELLER, category=mine)
+    from budgets.services.recompute import spending_recompute
+
+    spending_recompute(user_id=user.id)
+    deleting, release = threading.Event(), threading.Event()
+
+    def delete():
+        with transaction.atomic():
+            category_delete(category=mine)
+            deleting.set()
+            release.wait(10)  # the batch starts meanwhile, and waits for this commit
+
+    def batch():
+        deleting.wait(10)
+        threading.Timer(1.0, release.set).start()
+        transactions_recategorize_user(user_id=user.id)
+
+    run_concurrently([delete, batch])
+
+    assert not Transaction.objects.filter(category_id=mine_id).exists()
+    assert not Category.objects.filter(pk=mine_id).exists()
+    assert current_totals(user.id) == {k: v for k, v in totals_from_rows(user.id).items()
+                                       if any(v)}

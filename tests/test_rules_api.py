@@ -141,6 +141,18 @@ def test_a_seller_named_in_another_script_gets_rules_and_always(api, alice, alic
     assert filed(alice, "p2") == ("Food & Dining › Restaurants", "rule", "Пятерочка Москва")
 
 
+def test_a_rule_made_when_mixed_script_sellers_were_keyed_by_their_latin_words_holds(
+        alice, alices_bank, restaurants):
+    # Until December 2026 "KAFE PUSHKIN МОСКВА" was keyed "kafe pushkin".
+    Rule.objects.create(user=alice, seller="Kafe Pushkin", seller_key="kafe pushkin",
+                        category=restaurants)
+
+    ingest(alices_bank, [record("k1", "KAFE PUSHKIN МОСКВА")])
+
+    assert row(alice, "k1").seller_key == "kafe pushkin москва"
+    assert filed(alice, "k1")[:2] == ("Food & Dining › Restaurants", "rule")
+
+
 def test_a_second_rule_with_the_same_conditions_is_refused_naming_the_first(
     api, alice, restaurants
 ):

@@ -30,6 +30,7 @@ from ..selectors import (
     uncategorized_id,
 )
 from ..sellers import match_key
+from ..sellers.keys import latin_key
 
 Result = tuple[str, str, int | None, str]
 
@@ -75,7 +76,10 @@ class CompiledRule:
         )
 
     def matches(self, item: Item, match: SellerMatch) -> bool:
-        if self.seller_key and self.seller_key != match.key:
+        if self.seller_key and self.seller_key != match.key and (
+                match.key.isascii() or latin_key(match.key) != self.seller_key):
+            # (A seller named partly in another script, "KAFE PUSHKIN МОСКВА", was keyed
+            # by its Latin words alone until December 2026: a rule made then still holds.)
             return False
         if self.account_id is not None and self.account_id != item.account_id:
             return False

@@ -8,8 +8,9 @@ from functools import partial
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
+from accounts.models import Connection
 from budgets.services import SpendingDelta, spending_apply
 from transactions.models import Transaction
 
@@ -343,11 +344,18 @@ def category_delete(*, category: Category) -> None:
     go with it. The shared taxonomy is not deleted this way."""
     if category.user_id is None:
         raise ValidationError("The shared taxonomy cannot be deleted.")
-    ids = [category.id, *Category.objects.filter(parent=category).values_list("id", flat=True)]
+    # No row may be filed under it after its rows are moved: an ingest holds its
+    # connection's lock while it files rows (by rules read under that lock), and a
+    # recategorising batch locks the categories it files rows under (recategorize.py).
+    list(Connection.objects.select_for_update().filter(user_id=category.user_id)
+         .order_by("pk").values_list("pk", flat=True))
+    ids = list(Category.objects.select_for_update().filter(Q(pk=category.pk)
+                                                            | Q(parent=category))
+               .order_by("pk").values_list("id", flat=True))
     target = category.parent_id or uncategorized_id()
     rows = list(
         Transaction.objects.filter(user_id=category.user_id, category_id__in=ids)
-        .select_for_update().values("id", "posted_on", "amount", "category_id")
+        .select_for_update().order_by("id").values("id", "posted_on", "amount", "category_id")
     )
     delta = SpendingDelta()
     for row in rows:

@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.conf import settings
+from django.db import connection as db
 from django.db import transaction
 from django.utils import timezone
 
 from budgets.services import SpendingDelta, spending_apply
 from transactions.models import Transaction
 
-from ..models import Rule
+from ..models import Category, Rule
 from ..selectors import uncategorized_id
 from .categorize import (
     IMPORT,
@@ -63,8 +64,7 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
     by_user: dict[int, list[dict]] = defaultdict(list)
     for row in rows:
         by_user[row["user_id"]].append(row)
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    delta = SpendingDelta()
+    groups: dict[tuple, list[dict]] = defaultdict(list)
     for user_id, user_rows in by_user.items():
         # The name an imported file gave a row (Mint's Description) stays its name under
         # a rule that renames nothing, as it does when the file is imported.
@@ -85,14 +85,20 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
             old = (row["seller"], row["seller_key"], row["category_id"], row["category_source"],
                    row["file_category_id"])
             if new != old:
-                groups[new].append(row["id"])
-                if category_id != row["category_id"]:
-                    delta.move(user_id=user_id,
-                               old=(row["posted_on"], row["category_id"], row["amount"]),
-                               new=(row["posted_on"], category_id, row["amount"]))
+                groups[new].append(row)
+    gone = _deleted_meanwhile({key[2] for key in groups} | {key[4] for key in groups})
+    delta = SpendingDelta()
     changed = 0
     now = timezone.now()
-    for (seller, seller_key, category_id, source, kept), ids in groups.items():
+    for (seller, seller_key, category_id, source, kept), group in groups.items():
+        if category_id in gone or kept in gone:
+            continue  # left as they are, for the next run
+        for row in group:
+            if category_id != row["category_id"]:
+                delta.move(user_id=row["user_id"],
+                           old=(row["posted_on"], row["category_id"], row["amount"]),
+                           new=(row["posted_on"], category_id, row["amount"]))
+        ids = [row["id"] for row in group]
         changed += (
             Transaction.objects.filter(id__in=ids)
             .exclude(category_source=Transaction.CategorySource.MANUAL)
@@ -103,6 +109,23 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
     # is one the UPDATE changed: monthly spending moves with them, in this transaction.
     spending_apply(delta)
     return changed
+
+
+def _deleted_meanwhile(category_ids: set) -> set[int]:
+    """Of the users' own categories among ``category_ids`` (the shared taxonomy is never
+    deleted), those gone; the others locked FOR KEY SHARE until the commit.
+    ``category_delete`` locks a category before it moves its rows and deletes it, so a
+    row filed here under one is either moved with the others or not filed at all."""
+    own = set(Category.objects.filter(pk__in=category_ids - {None}, user__isnull=False)
+              .values_list("pk", flat=True))
+    if not own:
+        return set()
+    if db.vendor != "postgresql":  # one writer at a time: nothing can go meanwhile
+        return set()
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {Category._meta.db_table} "  # noqa: S608
+                       "WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE", [sorted(own)])
+        return own - {pk for (pk,) in cursor.fetchall()}
 
 
 def transactions_recategorize_user(*, user_id: int, after_id: int = 0,
