@@ -102,6 +102,29 @@ def charlie(db):
     return UserFactory(email="charlie@example.com", is_staff=True)
 
 
+@pytest.fixture
+def food(db):
+    """Mint's Food & Dining (the taxonomy's data migration must have run: see taxonomy)."""
+    from categories.models import Category
+
+    return Category.objects.get(user=None, parent=None, name="Food & Dining")
+
+
+@pytest.fixture
+def farmers_market(alice, food):
+    """Alice's own sub-category of Food & Dining."""
+    from categories.models import Category
+
+    return Category.objects.create(user=alice, parent=food, name="Farmers Market")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    """Django's test client, logged in as Alice (the dashboard's pages)."""
+    client.force_login(alice)
+    return client
+
+
 def api_client_for(user) -> APIClient:
     from rest_framework_simplejwt.tokens import RefreshToken
 

@@ -32,16 +32,6 @@ def create(client, name: str, parent: int | None):
     return client.post("/api/v1/categories/", {"name": name, "parent": parent}, format="json")
 
 
-@pytest.fixture
-def food():
-    return Category.objects.get(user=None, parent=None, name="Food & Dining")
-
-
-@pytest.fixture
-def farmers_market(alice, food):
-    return Category.objects.create(user=alice, parent=food, name="Farmers Market")
-
-
 def spending(user, external_id="t1") -> Transaction:
     account = FinancialAccountFactory(connection=ConnectionFactory(user=user))
     return Transaction.objects.create(

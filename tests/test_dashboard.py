@@ -45,12 +45,6 @@ def _bank_day(monkeypatch):
     monkeypatch.setattr(sandbox, "today", lambda: date(2026, 5, 20))
 
 
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
-    return client
-
-
 def link_demo_bank(client, login="demo"):
     return client.post("/connections/link/", {"provider": "sandbox", "url": "sandbox://demo",
                                               "login": login, "password": "pw-never-shown"},

@@ -72,12 +72,6 @@ def field(row_html: str, name: str) -> str:
 
 
 @pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
 def march(alice):
     """Alice earns 4,000 (her setting): the template gives Food & Dining 15 % = 600. She set
     Auto & Transport to 50 by hand and spent 80 on it; 105 went on groceries."""

@@ -17,22 +17,6 @@ from transactions.models import Transaction
 pytestmark = pytest.mark.usefixtures("taxonomy")
 
 
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
-def food():
-    return Category.objects.get(user=None, parent=None, name="Food & Dining")
-
-
-@pytest.fixture
-def market(alice, food):
-    return Category.objects.create(user=alice, parent=food, name="Farmers Market")
-
-
 def page(client) -> str:
     response = client.get("/categories/")
     assert response.status_code == 200
@@ -40,32 +24,32 @@ def page(client) -> str:
 
 
 def test_the_page_lists_only_her_own_categories_with_their_rows_and_rules(
-        alice_client, alice, bob, market, food):
+        alice_client, alice, bob, farmers_market, food):
     Category.objects.create(user=bob, parent=food, name="Bobs Bakery")
     account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
     for n in range(3):
         Transaction.objects.create(user=alice, account=account, external_id=f"t{n}",
                                    posted_on=date(2026, 5, n + 1), amount=Decimal("-5.00"),
-                                   description="FERRY PLAZA", category=market)
-    Rule.objects.create(user=alice, category=market, seller="Ferry Plaza",
+                                   description="FERRY PLAZA", category=farmers_market)
+    Rule.objects.create(user=alice, category=farmers_market, seller="Ferry Plaza",
                         seller_key="ferry plaza")
 
     shown = page(alice_client)
 
     assert "Farmers Market" in shown and "Bobs Bakery" not in shown
-    row = shown.split(f'id="category-{market.pk}"')[1].split("</tr>")[0]
+    row = shown.split(f'id="category-{farmers_market.pk}"')[1].split("</tr>")[0]
     assert '<td data-label="Transactions" class="num">3</td>' in row
     assert '<td data-label="Rules" class="num">1</td>' in row
     assert 'aria-current="page">Categories' in shown
 
 
 def test_she_adds_a_category_and_a_taken_or_empty_name_is_refused(alice_client, alice, food,
-                                                                    market):
+                                                                    farmers_market):
     added = alice_client.post("/categories/", {"parent": food.pk, "name": " Food  Trucks "},
                               follow=True)
     taken = alice_client.post("/categories/", {"parent": food.pk, "name": "farmers market"})
     empty = alice_client.post("/categories/", {"parent": food.pk, "name": ""})
-    sub = alice_client.post("/categories/", {"parent": market.pk, "name": "Stalls"})
+    sub = alice_client.post("/categories/", {"parent": farmers_market.pk, "name": "Stalls"})
 
     assert "Added Food & Dining › Food Trucks." in html.unescape(added.content.decode())
     assert taken.status_code == empty.status_code == sub.status_code == 400
@@ -76,35 +60,35 @@ def test_she_adds_a_category_and_a_taken_or_empty_name_is_refused(alice_client, 
         "Farmers Market", "Food Trucks"]
 
 
-def test_she_renames_one_and_a_clash_is_shown_on_its_row(alice_client, alice, food, market):
+def test_she_renames_one_and_a_clash_is_shown_on_its_row(alice_client, alice, food, farmers_market):
     Category.objects.create(user=alice, parent=food, name="Food Trucks")
 
-    renamed = alice_client.post(f"/categories/{market.pk}/rename/",
-                                {f"c{market.pk}-name": "Farm Stands"}, follow=True)
-    clash = alice_client.post(f"/categories/{market.pk}/rename/",
-                              {f"c{market.pk}-name": "food trucks"})
+    renamed = alice_client.post(f"/categories/{farmers_market.pk}/rename/",
+                                {f"c{farmers_market.pk}-name": "Farm Stands"}, follow=True)
+    clash = alice_client.post(f"/categories/{farmers_market.pk}/rename/",
+                              {f"c{farmers_market.pk}-name": "food trucks"})
 
     assert "Renamed Food & Dining › Farmers Market to Farm Stands." in html.unescape(
         renamed.content.decode())
     assert clash.status_code == 400
-    row = html.unescape(clash.content.decode()).split(f'id="category-{market.pk}"')[1]
+    row = html.unescape(clash.content.decode()).split(f'id="category-{farmers_market.pk}"')[1]
     assert "already exists" in row.split("</tr>")[0]
     assert 'value="food trucks"' in row  # what she typed stays in the box
-    market.refresh_from_db()
-    assert market.name == "Farm Stands"
+    farmers_market.refresh_from_db()
+    assert farmers_market.name == "Farm Stands"
 
 
 def test_she_deletes_one_after_being_told_what_happens_to_its_rows(alice_client, alice, food,
-                                                                    market):
+                                                                    farmers_market):
     account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
     tx = Transaction.objects.create(user=alice, account=account, external_id="t1",
                                     posted_on=date(2026, 5, 3), amount=Decimal("-5.00"),
-                                    description="FERRY PLAZA", category=market,
+                                    description="FERRY PLAZA", category=farmers_market,
                                     category_source="manual")
     spending_recompute(user_id=alice.id)
 
-    asked = html.unescape(alice_client.get(f"/categories/{market.pk}/delete/").content.decode())
-    deleted = alice_client.post(f"/categories/{market.pk}/delete/", follow=True)
+    asked = html.unescape(alice_client.get(f"/categories/{farmers_market.pk}/delete/").content.decode())
+    deleted = alice_client.post(f"/categories/{farmers_market.pk}/delete/", follow=True)
 
     assert "Its 1 transaction moves to Food & Dining." in asked
     assert 'href="/categories/"' in asked  # Cancel goes back to the list
@@ -114,13 +98,13 @@ def test_she_deletes_one_after_being_told_what_happens_to_its_rows(alice_client,
     assert current_totals(alice.id) == totals_from_rows(alice.id)
 
 
-def test_another_users_or_mints_categories_cannot_be_changed_here(client, bob, market, food):
+def test_another_users_or_mints_categories_cannot_be_changed_here(client, bob, farmers_market, food):
     client.force_login(bob)
 
-    answers = [client.post(f"/categories/{market.pk}/rename/", {f"c{market.pk}-name": "X"}),
-               client.get(f"/categories/{market.pk}/delete/"),
-               client.post(f"/categories/{market.pk}/delete/"),
+    answers = [client.post(f"/categories/{farmers_market.pk}/rename/", {f"c{farmers_market.pk}-name": "X"}),
+               client.get(f"/categories/{farmers_market.pk}/delete/"),
+               client.post(f"/categories/{farmers_market.pk}/delete/"),
                client.post(f"/categories/{food.pk}/delete/")]
 
     assert [r.status_code for r in answers] == [404, 404, 404, 404]
-    assert Category.objects.filter(pk=market.pk, name="Farmers Market").exists()
+    assert Category.objects.filter(pk=farmers_market.pk, name="Farmers Market").exists()

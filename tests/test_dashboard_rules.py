@@ -24,12 +24,6 @@ pytestmark = pytest.mark.usefixtures("taxonomy")
 
 
 @pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
 def restaurants():
     return category("Food & Dining › Restaurants")
 
