@@ -8,7 +8,7 @@ from functools import partial
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from accounts.models import Connection
 from budgets.services import SpendingDelta, spending_apply
@@ -346,17 +346,20 @@ def category_delete(*, category: Category) -> None:
         raise ValidationError("The shared taxonomy cannot be deleted.")
     # No row may be filed under it after its rows are moved: an ingest holds its
     # connection's lock while it files rows (by rules read under that lock), and a
-    # recategorising batch locks the categories it files rows under (recategorize.py).
+    # recategorising batch locks the categories it files rows under (recategorize.py),
+    # after its rows. Here too, rows first (in id order, as a batch locks its own: the
+    # two cannot deadlock), then the categories, then the rows again: a batch that had
+    # its lock on them first has filed its rows by then.
     list(Connection.objects.select_for_update().filter(user_id=category.user_id)
          .order_by("pk").values_list("pk", flat=True))
-    ids = list(Category.objects.select_for_update().filter(Q(pk=category.pk)
-                                                            | Q(parent=category))
-               .order_by("pk").values_list("id", flat=True))
+    ids = [category.id, *Category.objects.filter(parent=category).values_list("id", flat=True)]
+    rows = (Transaction.objects.filter(user_id=category.user_id, category_id__in=ids)
+            .select_for_update().order_by("id"))
+    list(rows.values_list("id", flat=True))
+    list(Category.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+         .values_list("id", flat=True))
     target = category.parent_id or uncategorized_id()
-    rows = list(
-        Transaction.objects.filter(user_id=category.user_id, category_id__in=ids)
-        .select_for_update().order_by("id").values("id", "posted_on", "amount", "category_id")
-    )
+    rows = list(rows.values("id", "posted_on", "amount", "category_id"))
     delta = SpendingDelta()
     for row in rows:
         delta.move(user_id=category.user_id,

@@ -114,8 +114,9 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
 def _deleted_meanwhile(category_ids: set) -> set[int]:
     """Of the users' own categories among ``category_ids`` (the shared taxonomy is never
     deleted), those gone; the others locked FOR KEY SHARE until the commit.
-    ``category_delete`` locks a category before it moves its rows and deletes it, so a
-    row filed here under one is either moved with the others or not filed at all."""
+    ``category_delete`` locks a category's rows, the category, then its rows again
+    before it moves them and deletes it, so a row filed here under one is either moved
+    with the others or not filed at all."""
     own = set(Category.objects.filter(pk__in=category_ids - {None}, user__isnull=False)
               .values_list("pk", flat=True))
     if not own:

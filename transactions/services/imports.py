@@ -259,8 +259,10 @@ def import_undo(*, job: ImportJob) -> ImportJob:
     """Deletes the transactions the import added, with their spending, and the accounts
     it created once they hold nothing. Rows that were there before it (duplicates, and
     rows it updated) stay, as do rows a later import or refresh has changed since (they
-    hold that one's values now). Balances the file set and pending charges its posted rows
-    replaced are not restored: the next refresh brings a bank's back.
+    hold that one's values now); a row a later import held unchanged goes (it stayed
+    this one's: the undo page counts such imports). Balances the file set and pending
+    charges its posted rows replaced are not restored: the next refresh brings a bank's
+    back.
 
     Runs under the same connection locks as an ingest, so no refresh or import of those
     accounts writes meanwhile. Raises ``ImportNotUndoable`` with the reason."""
