@@ -162,6 +162,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+def log_in(page, base_url: str, email: str, password: str) -> None:
+    """The log-in page, filled in and sent, in a browser test."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 @pytest.fixture
 def browser_page(monkeypatch):
     if not CHROMIUM.exists():

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from accounts.providers import sandbox
+from tests.conftest import log_in
 
 SCREENSHOT = Path("/tmp/mint-dashboard.png")
 
@@ -83,10 +84,7 @@ def test_a_running_import_page_reloads_itself_but_not_under_the_persons_hands(
     erin = UserFactory(email="erin@example.com", password="a-long-passphrase")
     job = ImportJob.objects.create(user=erin, filename="big.csv", format="csv")
     page = browser_page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill("erin@example.com")
-    page.get_by_label("Password").fill("a-long-passphrase")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "erin@example.com", "a-long-passphrase")
     page.goto(f"{live_server.url}/import/{job.pk}/")
     expect(page.locator("[data-import-status]")).to_have_text("queued")
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import log_in
+
 SCREENSHOT = Path("/tmp/mint-budgets.png")
 
 pytestmark = [
@@ -37,10 +39,7 @@ def test_set_a_budget_below_the_spending_and_see_it_over_budget(browser_page, li
     page = browser_page
 
     # when she logs in and opens Budgets from the top bar,
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email address").fill("dana@example.com")
-    page.get_by_label("Password").fill("a-long-passphrase")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "dana@example.com", "a-long-passphrase")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Budgets").click()
 
     # then Food & Dining follows the template (15 % of 4,000) and is a quarter spent.
@@ -88,10 +87,7 @@ def test_a_refused_budget_far_down_the_page_says_why_where_she_is(browser_page, 
     UserFactory(email="erin@example.com", password="a-long-passphrase")
     page = browser_page
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email address").fill("erin@example.com")
-    page.get_by_label("Password").fill("a-long-passphrase")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "erin@example.com", "a-long-passphrase")
     page.goto(f"{live_server.url}/budgets/")
 
     last = page.locator("tr[data-category]").last
@@ -114,10 +110,7 @@ def test_the_first_tab_skips_the_menu_to_the_page(browser_page, live_server):
 
     UserFactory(email="erin@example.com", password="a-long-passphrase")
     page = browser_page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email address").fill("erin@example.com")
-    page.get_by_label("Password").fill("a-long-passphrase")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "erin@example.com", "a-long-passphrase")
     page.goto(f"{live_server.url}/budgets/")
 
     # Given a keyboard user on a page, the first Tab reaches "Skip to content", shown,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import log_in
+
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path("/tmp")
 PASSWORD = "a-long-passphrase"
@@ -130,10 +132,7 @@ def test_every_page_fits_a_phone_screen(browser_page, live_server, erin):
         too_wide.append(overflow(page))
 
     # Given Erin logged in on her phone,
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email address").fill("erin.with-a-rather-long-address@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "erin.with-a-rather-long-address@example.com", PASSWORD)
     nav = page.get_by_role("navigation", name="Main")
     expect(nav).to_be_visible()
 
@@ -176,10 +175,7 @@ def test_the_budget_controls_are_reachable_on_a_phone(browser_page, live_server,
 
     page = browser_page
     page.set_viewport_size(PHONE)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email address").fill("erin.with-a-rather-long-address@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "erin.with-a-rather-long-address@example.com", PASSWORD)
 
     # Given the Budgets page on a phone,
     page.goto(f"{live_server.url}/budgets/")
