@@ -35,6 +35,18 @@ def test_nightly_refreshes_only_users_active_in_the_last_30_days(settings):
     assert set(RefreshRun.objects.values_list("trigger", flat=True)) == {"nightly"}
 
 
+def test_nightly_leaves_a_login_the_bank_refused_alone():
+    user = UserFactory(last_active_at=timezone.now())
+    refused = ConnectionFactory(user=user, status="needs_attention")
+    failing = ConnectionFactory(user=user, status="error")
+
+    nightly_refresh_batch(after_user_id=0, batch_size=10)
+
+    asked = set(RefreshRun.objects.values_list("connection_id", flat=True))
+    assert asked == {failing.id}
+    assert refused.id not in asked
+
+
 def test_nightly_batches_walk_users_by_id_without_loading_all():
     now = timezone.now()
     users = [UserFactory(last_active_at=now) for _ in range(5)]

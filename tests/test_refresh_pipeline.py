@@ -189,6 +189,41 @@ def test_refused_credentials_fail_at_once_and_tell_the_user(alice, bank_today):
     assert not Transaction.objects.exists()
 
 
+def test_a_refused_login_is_told_once_until_its_password_is_replaced(alice, bank_today):
+    connection = link(alice, login="bad")
+    for _ in range(2):  # the person presses "refresh", twice
+        refresh_request(connection=connection, trigger="manual")
+
+    assert RefreshRun.objects.filter(connection=connection, status="failed").count() == 3
+    assert Notification.objects.filter(user=alice, kind="refresh_failing").count() == 1
+
+    account_connect(user=alice, provider="sandbox", url="sandbox://demo", login="bad",
+                    password="another-pw")  # linked again: still refused, and told so
+
+    assert Notification.objects.filter(user=alice, kind="refresh_failing").count() == 2
+
+
+def test_a_bank_that_stays_down_is_told_once_per_episode(alice, bank_today, monkeypatch,
+                                                        eager_retries):
+    connection = link(alice)
+    real_fetch = sandbox.provider.fetch
+
+    def down(ctx):
+        raise sandbox.TransientProviderError("The demo bank is down for maintenance.")
+
+    monkeypatch.setattr(sandbox.provider, "fetch", down)
+    for _ in range(3):  # three nights
+        refresh_request(connection=connection, trigger="nightly")
+    assert Notification.objects.filter(user=alice, kind="refresh_failing").count() == 1
+
+    monkeypatch.setattr(sandbox.provider, "fetch", real_fetch)
+    refresh_request(connection=connection, trigger="nightly")  # back up
+    monkeypatch.setattr(sandbox.provider, "fetch", down)
+    refresh_request(connection=connection, trigger="nightly")  # down again: a new episode
+
+    assert Notification.objects.filter(user=alice, kind="refresh_failing").count() == 2
+
+
 def test_a_transient_failure_is_retried_and_then_succeeds(alice, bank_today, eager_retries):
     connection = link(alice, login="flaky")
 

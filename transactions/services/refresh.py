@@ -10,7 +10,8 @@
 4. the provider parses it;
 5–6. categorise and upsert the rows, and in the *same* database transaction save the
    cursor, the balances, the run's counts and release the claim;
-9. tell the user (once per run: notifications have a dedupe key).
+9. tell the user (once per run: notifications have a dedupe key; a failure once per
+   episode, see ``_failing_key``).
 
 Transient failures raise ``RefreshRetry`` for the task to retry with backoff; after the
 last retry, or at once for refused credentials, the run fails, the connection shows the
@@ -19,6 +20,7 @@ error and the user is told.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import timedelta
@@ -231,6 +233,8 @@ def _fail(
         return
     log.warning("refresh %s of connection %s failed: %s", run.pk, run.connection_id, message)
     with transaction.atomic():
+        episode = (Connection.objects.select_for_update().filter(pk=run.connection_id)
+                   .values_list("last_refreshed_at", "secret").first())
         Connection.objects.filter(pk=run.connection_id).update(
             status=status, last_error=message[:1000]
         )
@@ -251,8 +255,19 @@ def _fail(
         user=run.user, kind="refresh_failing", title=title,
         body=f"{_name(run.connection)}: {what} (Detail: {message})",
         data={"run": str(run.pk), "connection": str(run.connection_id)},
-        dedupe_key=f"refresh_failing:{run.pk}",
+        dedupe_key=_failing_key(run.connection_id, status, *(episode or (None, ""))),
     )
+
+
+def _failing_key(connection_id, status: str, last_refreshed_at, secret: str) -> str:
+    """A failing connection is told once per episode, not once per run: until it next
+    refreshes well (``last_refreshed_at`` moves) or its password is replaced (the
+    encrypted ``secret`` changes; only a digest of it is kept), another failure of the
+    same kind (every nightly retry of a bank that is down, each press of "refresh" on a
+    login the bank refuses) tells nothing new, in the app or by email."""
+    since = last_refreshed_at.isoformat() if last_refreshed_at else "never"
+    credentials = hashlib.sha256(secret.encode()).hexdigest()[:16]
+    return f"refresh_failing:{connection_id}:{status}:{since}:{credentials}"
 
 
 def nightly_refresh_batch(*, after_user_id: int, batch_size: int) -> int | None:
@@ -268,7 +283,12 @@ def nightly_refresh_batch(*, after_user_id: int, batch_size: int) -> int | None:
     recently = now - timedelta(hours=12)
     connections = Connection.objects.filter(user_id__in=user_ids).exclude(
         provider=Connection.Provider.FILE
-    ).exclude(last_refreshed_at__gte=recently)
+    ).exclude(last_refreshed_at__gte=recently).exclude(
+        # The bank refused the login: trying the same password every night would tell
+        # nothing new and may lock the person out of their bank. It is tried again when
+        # they link it again (a new password) or press "refresh".
+        status=Connection.Status.NEEDS_ATTENTION
+    )
     for connection in connections.iterator(chunk_size=1000):
         refresh_request(connection=connection, trigger=RefreshRun.Trigger.NIGHTLY)
     return user_ids[-1] if len(user_ids) == batch_size else None
