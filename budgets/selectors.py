@@ -25,7 +25,7 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_UP, Decimal
 from statistics import median
 
 from django.utils import timezone
@@ -139,7 +139,13 @@ class BudgetLine:
     def percent(self) -> Decimal:
         if self.amount <= 0:
             return Decimal("0.0")  # one decimal place, as every other percent
-        return (self.spent * 100 / self.amount).quantize(Decimal("0.1"))
+        # Never 100.0 % for a budget not yet reached or already exceeded: rounded towards
+        # 100 % from either side would say "100.0 %" of 482.78 spent of 483.00, and of
+        # 55.00 spent of 54.99 in an "over budget" alert.
+        exact = self.spent * 100 / self.amount
+        rounding = ROUND_DOWN if self.spent < self.amount else ROUND_UP
+        percent = exact.quantize(Decimal("0.1"), rounding=rounding)
+        return percent if percent else Decimal("0.0")  # not "-0.0"
 
     def as_dict(self) -> dict:
         return {
@@ -149,17 +155,25 @@ class BudgetLine:
         }
 
 
+def history_start(month: date, now: date) -> date:
+    """The first month whose spending ``budgets_for`` reads for ``month`` (``now``: the
+    user's current month)."""
+    return add_months(min(month, now), -HISTORY_MONTHS)
+
+
 def budgets_for(*, user, month: date, tops: Tops | None = None,
                 spending: dict[date, dict[int, Decimal]] | None = None) -> list[BudgetLine]:
     """Every spending top-level category with its budget for ``month`` and what was spent."""
     tops = tops or top_levels(user=user)
-    first = add_months(month, -HISTORY_MONTHS)
-    if spending is None:
-        spending = spending_by_top(user=user, tops=tops, first=first, last=month)
-    # Complete months only: for a month still to come, the current one is not history.
     now = current_month(user)
-    history = [m for m in (add_months(month, -i) for i in range(1, HISTORY_MONTHS + 1))
-               if m < now and spending.get(m)]
+    if spending is None:
+        spending = spending_by_top(user=user, tops=tops, first=history_start(month, now),
+                                   last=month)
+    # Complete months only: a month still to come is recommended from the same last
+    # complete months as the current one (months ahead know nothing more).
+    anchor = min(month, now)
+    history = [m for m in (add_months(anchor, -i) for i in range(1, HISTORY_MONTHS + 1))
+               if spending.get(m)]
     profile = budget_profile_for(user=user)
     income = profile.monthly_income if profile and profile.monthly_income is not None else None
     if income is None and history:
@@ -211,8 +225,8 @@ def currencies_for(*, user, first: date, last: date) -> list[str]:
 def summary_for(*, user, month: date) -> dict:
     """Spending by top-level category, income, net and budgets for one month."""
     tops = top_levels(user=user)
-    spending = spending_by_top(user=user, tops=tops, first=add_months(month, -HISTORY_MONTHS),
-                               last=month)
+    spending = spending_by_top(user=user, tops=tops,
+                               first=history_start(month, current_month(user)), last=month)
     current = spending.get(month, {})
     income = sum((current.get(t, ZERO) for t in tops.income), ZERO)
     by_category = [

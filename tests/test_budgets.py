@@ -90,6 +90,36 @@ def test_short_history_is_blended_with_the_template(alice):
     assert line(alice, MARCH, "Food & Dining").amount == Decimal("400.00")
 
 
+def test_months_ahead_are_recommended_from_the_current_months_history(alice, now):
+    # Months ahead know nothing more than the current one: the same six complete months.
+    for month, amount in [(date(2025, 9, 1), "-900"), (date(2025, 12, 1), "-300"),
+                          (date(2026, 1, 1), "-340"), (date(2026, 2, 1), "-380")]:
+        spend(alice, month, sub("Groceries"), amount)
+        spend(alice, month, sub("Paycheck"), "4000")
+    march = line(alice, MARCH, "Food & Dining")
+    assert (march.amount, march.source) == (Decimal("360.00"), "recommended")
+
+    for ahead in (date(2026, 4, 1), date(2026, 6, 1), date(2026, 9, 1), date(2027, 3, 1)):
+        food = line(alice, ahead, "Food & Dining")
+        assert (food.amount, food.source) == (march.amount, march.source), ahead
+    assert api_client_for(alice).get("/api/v1/summary/?month=2026-09").json()["budgets"] == (
+        api_client_for(alice).get("/api/v1/budgets/?month=2026-09").json())
+
+
+@pytest.mark.parametrize(("spent", "budget", "percent"), [
+    ("482.78", "483.00", "99.9"),  # not reached: never "100.0"
+    ("55.00", "54.99", "100.1"),  # over: never "100.0"
+    ("55.00", "55.00", "100.0"),
+    ("60.00", "600.00", "10.0"),
+    ("-0.04", "100.00", "0.0"),  # a refund, not "-0.0"
+])
+def test_a_percent_never_reads_100_unless_the_budget_is_exactly_reached(spent, budget, percent):
+    from budgets.selectors import BudgetLine
+
+    assert str(BudgetLine(1, "Shopping", Decimal(budget), "manual", Decimal(spent)).percent) == (
+        percent)
+
+
 def test_income_is_estimated_from_history_when_not_set(alice):
     for month in (date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)):
         spend(alice, month, sub("Paycheck"), "4000")
