@@ -93,10 +93,15 @@ def _linked(*, user: User, provider: str, url: str, login: str) -> Connection | 
     the demo bank) do not tell "Frank" from "frank", and linking it again would count
     every transaction twice; two logins of one person at one bank that differ only in
     case are not supported. Logins are encrypted: each of the user's connections of that
-    provider is decrypted, a handful at most."""
+    provider is decrypted, a handful at most.
+
+    The demo bank is one bank whatever its URL says (``sandbox://demo``,
+    ``sandbox://other``: its data is a function of the login alone), so there the URL
+    is not compared."""
     same, who = url.rstrip("/").lower(), login.strip().casefold()
+    any_url = provider == Connection.Provider.SANDBOX
     for connection in Connection.objects.filter(user=user, provider=provider):
-        if (connection.url.rstrip("/").lower() == same
+        if ((any_url or connection.url.rstrip("/").lower() == same)
                 and decrypt_credentials(connection.secret).get("login", "").strip().casefold()
                 == who):
             return connection

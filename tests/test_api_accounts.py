@@ -151,11 +151,13 @@ def test_linking_the_same_login_again_returns_the_same_connection_and_no_duplica
                                           "account_login": "demo",
                                           "account_password": "pw-never-shown"}, format="json")
     shouted = connect(api, account_login="DEMO")  # the same login to the bank
+    elsewhere = connect(api, account_url="sandbox://other")  # one demo bank, any URL
     other_login = connect(api, account_login="spouse")
 
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
     assert shouted.status_code == 200 and shouted.json()["id"] == first.json()["id"]
+    assert elsewhere.status_code == 200 and elsewhere.json()["id"] == first.json()["id"]
     assert legacy.status_code == 200 and legacy.json()["account_id"] == first.json()["id"]
     assert other_login.status_code == 201 and other_login.json()["id"] != first.json()["id"]
     assert Connection.objects.filter(user=alice, url="sandbox://demo").count() == 2
