@@ -222,6 +222,14 @@ def currencies_for(*, user, first: date, last: date) -> list[str]:
     return sorted({code for (code,) in accounts.union(rows)})
 
 
+def summary_cache_name(*, user, month: date) -> str:
+    """The name a month's summary is cached under. A summary depends on which month is
+    the user's current one (a month ahead is recommended from the current month's
+    history), which moves with the calendar and with the user's time zone: it is part of
+    the name, so that neither serves a summary worked out for another current month."""
+    return f"summary:{month:%Y-%m}:now={current_month(user):%Y-%m}"
+
+
 def summary_for(*, user, month: date) -> dict:
     """Spending by top-level category, income, net and budgets for one month."""
     tops = top_levels(user=user)

@@ -23,6 +23,7 @@ from .selectors import (
     budgets_for,
     current_month,
     parse_month,
+    summary_cache_name,
     summary_for,
 )
 from .services import budget_profile_update, budget_reset, budget_set
@@ -83,7 +84,7 @@ def _rows(lines) -> list[dict]:
 
 def _render_budgets(request, month, *, profile_form=None, status=200):
     user = request.user
-    summary, _ = summary_cached(user.id, f"summary:{month:%Y-%m}",
+    summary, _ = summary_cached(user.id, summary_cache_name(user=user, month=month),
                                 lambda: summary_for(user=user, month=month))
     if profile_form is None:
         profile = budget_profile_for(user=user)

@@ -106,6 +106,25 @@ def test_months_ahead_are_recommended_from_the_current_months_history(alice, now
         api_client_for(alice).get("/api/v1/budgets/?month=2026-09").json())
 
 
+def test_a_cached_summary_of_a_month_ahead_is_not_served_once_that_month_has_come(alice):
+    for month, amount in ((date(2025, 12, 1), "-300"), (date(2026, 1, 1), "-300"),
+                          (date(2026, 2, 1), "-900"), (MARCH, "-900")):
+        spend(alice, month, sub("Groceries"), amount)
+    api = api_client_for(alice)
+
+    def food_budget():
+        summary = api.get("/api/v1/summary/?month=2026-04")
+        return summary["X-Cache"], next(b["amount"] for b in summary.json()["budgets"]
+                                        if b["name"] == "Food & Dining")
+
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        assert food_budget() == ("miss", "300.00")
+        assert food_budget() == ("hit", "300.00")
+    # Nothing is written, but in April, March's spending is history.
+    with mock.patch("django.utils.timezone.now", return_value=datetime(2026, 4, 2, tzinfo=UTC)):
+        assert food_budget() == ("miss", "600.00")  # the median of 300, 300, 900, 900
+
+
 @pytest.mark.parametrize(("spent", "budget", "percent"), [
     ("482.78", "483.00", "99.9"),  # not reached: never "100.0"
     ("55.00", "54.99", "100.1"),  # over: never "100.0"

@@ -15,6 +15,7 @@ from ..selectors import (
     budgets_for,
     current_month,
     parse_month,
+    summary_cache_name,
     summary_for,
     trends_for,
 )
@@ -140,7 +141,7 @@ class SummaryView(APIView):
         if error:
             return error
         value, hit = summary_cached(
-            request.user.id, f"summary:{month:%Y-%m}",
+            request.user.id, summary_cache_name(user=request.user, month=month),
             lambda: summary_for(user=request.user, month=month),
         )
         return Response(SummarySerializer(value).data,
