@@ -68,6 +68,21 @@ def test_running_the_same_refresh_twice_adds_no_rows(alice, bank_today):
     assert second.created == 0
     assert second.unchanged > 0
     assert Transaction.objects.filter(user=alice).count() == before
+    # Nothing new: no "Refresh finished: 0 new" (every night, for every connection).
+    assert Notification.objects.filter(user=alice, kind="refresh_finished").count() == 1
+
+
+def test_a_refresh_with_news_or_back_from_failing_tells_the_user(alice, bank_today):
+    connection = link(alice)
+    bank_today["today"] += timedelta(days=5)  # new rows, and pending ones posted
+    refresh_request(connection=connection, trigger="manual")
+    assert Notification.objects.filter(user=alice, kind="refresh_finished").count() == 2
+
+    Connection.objects.filter(pk=connection.pk).update(status="error", last_error="down")
+    refresh_request(connection=connection, trigger="manual")  # nothing new, but working again
+
+    told = Notification.objects.filter(user=alice, kind="refresh_finished").order_by("id")
+    assert told.count() == 3 and told.last().title == "Refresh finished: 0 new"
 
 
 def test_a_finished_run_executed_again_changes_nothing(alice, bank_today):

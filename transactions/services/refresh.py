@@ -146,6 +146,8 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
                 durable=False,  # a crash before the WAL flush: the run is simply run again
             )
             timings["ingest_s"] = round(time.perf_counter() - started, 4)
+            was_failing = locked.status in (Connection.Status.ERROR,
+                                            Connection.Status.NEEDS_ATTENTION)
             locked.cursor = statement.cursor or locked.cursor
             locked.institution = locked.institution or statement.institution[:200]
             locked.status = Connection.Status.ACTIVE
@@ -194,6 +196,9 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
         raise
     else:
         run.refresh_from_db()
+        if not (run.created or run.updated or run.replaced_pending or was_failing
+                or run.trigger == RefreshRun.Trigger.LINK):
+            return run  # nothing new to tell: no "0 new" every night, for every connection
         notification_create(
             user=run.user, kind="refresh_finished",
             title=f"Refresh finished: {run.created} new",
