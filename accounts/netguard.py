@@ -60,14 +60,18 @@ def _is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_outbound_url(url: str) -> CheckedURL:
+def check_outbound_url(url: str, *, login_field: bool = True) -> CheckedURL:
+    """``login_field``: the form the URL came from has a login field of its own (a bank's
+    server), which a login written into the URL belongs in."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
         raise ProviderInputError("the URL must start with http:// or https://")
     if not parts.hostname:
         raise ProviderInputError("the URL has no host name")
     if parts.username or parts.password:
-        raise ProviderInputError("put the login in the login field, not in the URL")
+        raise ProviderInputError(
+            "put the login in the login field, not in the URL" if login_field else
+            "the URL must not hold a login or password (user:password@)")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:

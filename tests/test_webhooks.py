@@ -177,6 +177,26 @@ def test_only_http_urls_are_accepted(alice, api, url):
     assert "url" in response.json()["error"]["details"]
 
 
+def test_a_url_with_a_login_in_it_is_refused_in_words_that_fit_a_webhook(alice, api):
+    response = api.post("/api/v1/webhooks/", {"url": "https://user:pw@example.com/h"},
+                        format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["url"] == [
+        "the URL must not hold a login or password (user:password@)"]
+
+
+def test_the_same_url_is_not_registered_twice(alice, bob, api, receiver):
+    first = api.post("/api/v1/webhooks/", {"url": receiver.url()}, format="json")
+    again = api.post("/api/v1/webhooks/", {"url": f" {receiver.url()} "}, format="json")
+    bobs = api_client_for(bob).post("/api/v1/webhooks/", {"url": receiver.url()}, format="json")
+
+    assert first.status_code == 201 and bobs.status_code == 201
+    assert again.status_code == 400
+    assert again.json()["error"]["details"]["url"] == ["this URL has a webhook already"]
+    assert Webhook.objects.filter(user=alice).count() == 1
+
+
 def test_bob_can_neither_see_switch_off_nor_delete_alices_webhook(alice, bob, receiver):
     webhook, _ = register(alice, receiver.url())
     as_bob = api_client_for(bob)

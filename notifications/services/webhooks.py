@@ -55,9 +55,12 @@ def webhook_create(*, user, url: str) -> tuple[Webhook, str]:
     refused then too."""
     url = url.strip()
     try:
-        check_outbound_url(url)
+        check_outbound_url(url, login_field=False)
     except ProviderError as exc:
         raise ValidationError({"url": [str(exc)]}) from exc
+    if Webhook.objects.filter(user=user, url=url).exists():
+        # The receiver would get every notification twice.
+        raise ValidationError({"url": ["this URL has a webhook already"]})
     if Webhook.objects.filter(user=user).count() >= WEBHOOKS_PER_USER_MAX:
         raise ValidationError(
             {"url": [f"at most {WEBHOOKS_PER_USER_MAX} webhooks; delete one first"]}
