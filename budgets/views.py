@@ -3,7 +3,8 @@ spent, and the forms that set them. Reads go through ``budgets.selectors`` (the 
 summary through the same cache as ``/api/v1/summary/``), writes through
 ``budgets.services``; every form answers with a redirect back to the month it came from."""
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,10 +22,13 @@ from .selectors import (
     add_months,
     budget_profile_for,
     budgets_for,
+    currencies_for,
     current_month,
     parse_month,
     summary_cache_name,
     summary_for,
+    top_levels,
+    trends_for,
 )
 from .services import budget_profile_update, budget_reset, budget_set
 
@@ -124,6 +128,76 @@ def budget_list(request):
         return render(request, "budgets/budget_list.html", {"month_error": str(exc)},
                       status=400)
     return _render_budgets(request, month)
+
+
+TREND_MONTHS = (3, 6, 12, 24)
+
+
+def _trend_table(trends: dict, ids: dict[str, int]) -> dict:
+    """The trends' months as a table: a row per spending category (biggest total first)
+    with its amount each month, its total and monthly average; then spending, income and
+    net per month; and each month's spending as a share of the biggest month's (the
+    chart's bar)."""
+    months = [date(int(m["month"][:4]), int(m["month"][5:]), 1) for m in trends["months"]]
+    names = sorted({name for m in trends["months"] for name in m["categories"]})
+    n = len(months)
+    rows = []
+    for name in names:
+        amounts = [Decimal(m["categories"].get(name, "0")) for m in trends["months"]]
+        total = sum(amounts, Decimal(0))
+        rows.append({"name": name, "category": ids.get(name), "amounts": amounts,
+                     "total": total, "average": (total / n).quantize(Decimal("0.01"))})
+    rows.sort(key=lambda r: (-r["total"], r["name"]))
+    spent = [sum((r["amounts"][i] for r in rows), Decimal(0)) for i in range(n)]
+    income = [Decimal(m["income"]) for m in trends["months"]]
+    biggest = max([*spent, Decimal(0)])
+    columns = [{"month": month, "last_day": add_months(month, 1) - timedelta(days=1),
+                "spent": spent[i], "income": income[i], "net": income[i] - spent[i],
+                "bar": int(spent[i] * 100 / biggest) if biggest > 0 else 0}
+               for i, month in enumerate(months)]
+    for row in rows:
+        row["cells"] = [{"amount": amount, "column": column}
+                        for amount, column in zip(row["amounts"], columns, strict=True)]
+    return {
+        "rows": rows,
+        "columns": columns,
+        "last_day": columns[-1]["last_day"],
+        "spent": sum(spent, Decimal(0)),
+        "income": sum(income, Decimal(0)),
+        "average_spent": (sum(spent, Decimal(0)) / n).quantize(Decimal("0.01")),
+    }
+
+
+@login_required
+def trend_list(request):
+    """Spending per top-level category over the last ``?months=`` (3, 6, 12 or 24; default
+    12) months up to ``?month=YYYY-MM`` (default: this month), from the same cache as
+    ``/api/v1/trends/``. A malformed choice is a 400 page that links to the default."""
+    user = request.user
+    try:
+        month = parse_month(request.GET.get("month"), user=user)
+        text = request.GET.get("months", "12")
+        if text not in {str(m) for m in TREND_MONTHS}:
+            raise ValueError("months must be one of " + ", ".join(map(str, TREND_MONTHS)))
+        months = int(text)
+    except ValueError as exc:
+        return render(request, "budgets/trends.html", {"error": str(exc)}, status=400)
+    trends, _ = summary_cached(user.id, f"trends:{month:%Y-%m}:{months}",
+                               lambda: trends_for(user=user, last=month, months=months))
+    tops = top_levels(user=user)
+    ids = {tops.names[t]: t for t in tops.spending}
+    first = add_months(month, -(months - 1))
+    return render(request, "budgets/trends.html", {
+        "month": month, "months": months, "first": first,
+        "choices": TREND_MONTHS,
+        "is_current_month": month == current_month(user),
+        "previous_month": add_months(month, -months) if first.year > 1900 + 2 else None,
+        # Later periods only up to this month: months to come have no spending.
+        "next_month": min(add_months(month, months), current_month(user))
+        if month < current_month(user) else None,
+        "table": _trend_table(trends, ids),
+        "currencies": currencies_for(user=user, first=first, last=month),
+    })
 
 
 def _spending_top(pk) -> Category:

@@ -9,12 +9,15 @@ from django.core.exceptions import BadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
 
 from mint.views import post_only
 
 from .forms import ReadAllForm
-from .selectors import notifications_for, unread_count
-from .services import notification_mark_read, notifications_mark_all_read
+from .models import Channel, Notification
+from .selectors import notifications_for, preferences_for, unread_count, webhooks_for
+from .services import notification_mark_read, notifications_mark_all_read, preferences_set
+from .services.preferences import CHANNELS, IN_APP
 
 PAGE_SIZE = 20
 
@@ -98,3 +101,42 @@ def notifications_read_all(request):
     else:
         messages.info(request, "No unread notifications.")
     return redirect(_back(request))
+
+
+# What each kind is, as the preferences page says it.
+KIND_LABELS = {
+    Notification.Kind.BUDGET_APPROACHING: ("Budget almost spent",
+                                           "a category reaches your warning level (80 % by "
+                                           "default, set on the Budgets page)"),
+    Notification.Kind.BUDGET_EXCEEDED: ("Over budget", "a category's spending passes its budget"),
+    Notification.Kind.REFRESH_FINISHED: ("Refresh finished",
+                                         "a link or refresh brought new or changed transactions"),
+    Notification.Kind.REFRESH_FAILING: ("Refresh failing",
+                                        "an account could not be refreshed, or the bank "
+                                        "refused its login"),
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences(request):
+    """Which notifications go by email and to webhooks (in the app they always show): one
+    checkbox per kind and channel, saved as the whole matrix, as the API's PUT does."""
+    if request.method == "POST":
+        matrix = {kind: {IN_APP: True, **{channel: f"{channel}:{kind}" in request.POST
+                                         for channel in Channel.values}}
+                  for kind in Notification.Kind.values}
+        preferences_set(user=request.user, matrix=matrix)
+        messages.success(request, "Notification preferences saved.")
+        return redirect("dashboard:notification_preferences")
+    matrix = preferences_for(user=request.user)
+    rows = [{"kind": kind, "label": KIND_LABELS[kind][0], "when": KIND_LABELS[kind][1],
+             "channels": [(channel, matrix[kind][channel]) for channel in CHANNELS
+                          if channel != IN_APP]}
+            for kind in Notification.Kind.values]
+    webhooks = list(webhooks_for(user=request.user))
+    return render(request, "notifications/preferences.html", {
+        "rows": rows,
+        "webhooks_active": sum(1 for w in webhooks if w.active),
+        "webhooks": len(webhooks),
+    })

@@ -143,7 +143,9 @@ def test_every_page_fits_a_phone_screen(browser_page, live_server, erin):
              "unlink": f"/connections/{erin['connection'].pk}/unlink/",
              "imported": f"/import/{erin['imported'].pk}/",
              "undo": f"/import/{erin['imported'].pk}/undo/", "categories": "/categories/",
-             "category-delete": f"/categories/{erin['own'].pk}/delete/"}
+             "category-delete": f"/categories/{erin['own'].pk}/delete/",
+             "trends": "/trends/?months=24", "preferences": "/notifications/preferences/",
+             "settings": "/settings/"}
     for name, path in pages.items():
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 200, f"{path}: {response}"
@@ -194,3 +196,25 @@ def test_the_budget_controls_are_reachable_on_a_phone(browser_page, live_server,
     expect(page.get_by_text(re.compile(
         r"Food & Dining budget set to 100\.00 a month from \w+ \d{4} on\."))).to_be_visible()
     assert overflow(page) == ""
+
+
+def test_on_a_small_laptop_the_top_bar_is_one_row_and_amounts_stay_on_screen(
+        browser_page, live_server, erin):
+    from accounts.models import FinancialAccount
+
+    page = browser_page
+    page.set_viewport_size({"width": 1024, "height": 800})
+    # An account name as long as an import may give (up to 100 characters).
+    FinancialAccount.objects.filter(name="Joint Everyday Checking").update(
+        name="My Extremely Long Account Name That Goes On And On For The Joint Household Checking")
+    log_in(page, live_server.url, "erin.with-a-rather-long-address@example.com", PASSWORD)
+
+    page.goto(f"{live_server.url}/transactions/")
+    page.wait_for_load_state("load")
+
+    nav = page.get_by_role("navigation", name="Main").bounding_box()
+    logout = page.get_by_role("button", name=re.compile("Log out")).bounding_box()
+    assert logout["y"] < nav["y"] + nav["height"], (nav, logout)  # beside the menu, not under
+    amount = page.locator("table.transactions td.amount").first.bounding_box()
+    assert amount["x"] + amount["width"] <= 1024, amount
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024

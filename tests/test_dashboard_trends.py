@@ -1,0 +1,108 @@
+"""The dashboard's Trends page: spending per category and month, its totals, its links to
+the transactions behind each amount, and what it refuses."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from budgets.models import MonthlySpending
+from categories.models import Category
+from tests.conftest import api_client_for
+
+NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def now():
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        yield NOW
+
+
+def sub(name):
+    return Category.objects.get(user=None, name=name, parent__isnull=False)
+
+
+def spend(user, month, category, amount):
+    MonthlySpending.objects.update_or_create(
+        user=user, month=month, category=category, defaults={"total": Decimal(amount), "count": 1}
+    )
+
+
+def cells(page: str, marker: str) -> list[str]:
+    """The text of each cell of the table row that holds ``marker``."""
+    row = re.search(rf"<tr {marker}>(.*?)</tr>", page, re.S).group(1)
+    return [re.sub(r"<[^>]+>", "", html.unescape(c)).strip()
+            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+
+
+def test_trends_show_each_category_per_month_with_totals_and_links(alice, alice_client):
+    spend(alice, date(2026, 1, 1), sub("Groceries"), "-300")
+    spend(alice, date(2026, 1, 1), sub("Restaurants"), "-45.50")
+    spend(alice, date(2026, 3, 1), sub("Groceries"), "-120")
+    spend(alice, date(2026, 2, 1), sub("Gas & Fuel"), "-60")
+    spend(alice, date(2026, 2, 1), sub("Paycheck"), "4000")
+    spend(alice, date(2025, 12, 1), sub("Groceries"), "-999")  # before the 3 months
+
+    response = alice_client.get("/trends/?months=3")
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    assert 'rel="next"' not in page and 'rel="prev"' in page  # no months to come
+    assert cells(page, 'data-category="Food &amp; Dining"') == [
+        "Food & Dining", "345.50", "—", "120.00", "465.50", "155.17"]
+    assert cells(page, 'data-category="Auto &amp; Transport"') == [
+        "Auto & Transport", "—", "60.00", "—", "60.00", "20.00"]
+    # The biggest category first.
+    assert page.index('data-category="Food') < page.index('data-category="Auto')
+    assert cells(page, 'data-row="spent"') == ["Spent", "345.50", "60.00", "120.00", "525.50",
+                                               "175.17"]
+    assert cells(page, 'data-row="income"')[:4] == ["Income", "0.00", "4,000.00", "0.00"]
+    assert cells(page, 'data-row="net"')[:4] == ["Net", "-345.50", "3,940.00", "-120.00"]
+    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
+    assert (f'href="/transactions/?category={food.id}&amp;date_from=2026-01-01&amp;'
+            'date_to=2026-01-31"') in page
+    # The same figures as the API's trends.
+    api = api_client_for(alice).get("/api/v1/trends/?months=3").json()
+    assert api["months"][0]["categories"] == {"Food & Dining": "345.50"}
+
+
+def test_trends_of_another_period_and_length(alice, alice_client):
+    spend(alice, date(2025, 6, 1), sub("Groceries"), "-80")
+
+    earlier = html.unescape(alice_client.get("/trends/?months=6&month=2025-08").content.decode())
+    recent = alice_client.get("/trends/?months=3").content.decode()
+
+    assert "Trends <span class=\"muted\">· Mar 2025 – Aug 2025</span>" in earlier
+    assert cells(earlier, 'data-row="spent"')[1:7] == [
+        "0.00", "0.00", "0.00", "80.00", "0.00", "0.00"]
+    assert 'href="?months=6&month=2025-02"' in earlier  # ← the six months before
+    assert 'href="?months=6&month=2026-02"' in earlier  # the six months after →
+    assert "No spending from January 2026 to March 2026" in recent
+
+
+@pytest.mark.parametrize("query", ["months=5", "months=abc", "month=2026-13", "month=1"])
+def test_a_malformed_choice_is_a_400_page_that_links_to_the_default(alice_client, query):
+    response = alice_client.get(f"/trends/?{query}")
+
+    assert response.status_code == 400
+    assert 'href="/trends/"' in response.content.decode()
+
+
+def test_bob_sees_only_his_own_trends(alice, bob, alice_client):
+    spend(alice, date(2026, 3, 1), sub("Groceries"), "-300")
+    as_bob = Client()
+    as_bob.force_login(bob)
+
+    page = as_bob.get("/trends/").content.decode()
+
+    assert "300.00" not in page and "No spending" in page
+    assert alice_client.get("/trends/").content.decode().count("300.00") >= 1
