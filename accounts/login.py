@@ -158,7 +158,12 @@ class _LimitedMixin:
 
 
 class LimitedAuthenticationForm(_LimitedMixin, AuthenticationForm):
-    pass
+    # Django's says "both fields may be case-sensitive"; an email address here is not.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match an account. The password "
+                         "is case-sensitive.",
+    }
 
 
 class LimitedAdminAuthenticationForm(_LimitedMixin, AdminAuthenticationForm):

@@ -142,7 +142,9 @@ def connection_unlink(request, pk):
         account_unlink(connection=connection)
         messages.success(request, f"Unlinked {name} and deleted its transactions.")
         return redirect("dashboard:home")
-    return render(request, "accounts/connection_unlink.html", {"connection": connection})
+    rows = transactions_for(user=request.user).filter(account__connection=connection).count()
+    return render(request, "accounts/connection_unlink.html",
+                  {"connection": connection, "rows": rows})
 
 
 @login_required

@@ -306,12 +306,16 @@ REFUSED = "could not reach 127.0.0.1: [Errno 111] Connection refused (gave up af
     ("needs_attention", None, "Your bank didn't accept the saved login. Link it again below "
                               "with the same login and your current password: your history "
                               "stays (unlinking would delete it)."),
+    # refused at the first link: no history to keep
+    ("needs_attention", "never", "Your bank didn't accept the saved login. Link it again "
+                                 "below with the same login and your current password."),
 ])
 def test_a_failing_connection_says_what_to_do_in_plain_words_and_keeps_the_detail_behind(
     alice_client, alice, status, running, says
 ):
-    connection = ConnectionFactory(user=alice, status=status, last_error=REFUSED)
-    if running:
+    connection = ConnectionFactory(user=alice, status=status, last_error=REFUSED,
+                                   last_refreshed_at=None if running == "never" else timezone.now())
+    if running and running != "never":
         RefreshRun.objects.create(user=alice, connection=connection, trigger="manual",
                                   status=running)
 
@@ -424,6 +428,7 @@ def test_unlink_asks_for_confirmation_then_deletes_the_connection(alice_client, 
     response = alice_client.post(f"/connections/{connection.pk}/unlink/", follow=True)
 
     assert "This cannot be undone." in confirm.content.decode()
+    assert "its 1 account and all of their 4 transactions" in confirm.content.decode()
     assert "Unlinked Mint Demo Bank" in response.content.decode()
     assert not Connection.objects.filter(pk=connection.pk).exists()
     assert not Transaction.objects.filter(user=alice).exists()
@@ -733,6 +738,8 @@ def test_a_new_name_alone_keeps_the_category_as_in_the_api(
         "category": "", "rename_to": "BB", "always": "on"}, follow=True)
     always_alone = alice_client.post(categorize_url(blue_bottle), {
         "category": "", "always": "on"}, follow=True)
+    too_long = alice_client.post(categorize_url(blue_bottle), {
+        "category": "", "rename_to": "B" * 201}, follow=True).content.decode()
 
     blue_bottle.refresh_from_db()
     assert "Renamed to “Blue Bottle”." in renamed.content.decode()
@@ -741,6 +748,8 @@ def test_a_new_name_alone_keeps_the_category_as_in_the_api(
     assert "Choose a category, a new name, or both." in nothing.content.decode()
     assert "Choose the category for “always”." in always.content.decode()
     assert "Choose the category for “always”." in always_alone.content.decode()
+    assert "at most 200 characters (it has 201)" in too_long
+    assert "Choose a category, a new name" not in too_long  # a name was given: too long
     assert not Rule.objects.exists()
     assert 'option value="">Keep its category<' in renamed.content.decode()
 
@@ -1185,5 +1194,6 @@ def test_a_connection_says_when_it_was_linked_to_tell_two_of_one_bank_apart(alic
     home = alice_client.get("/").content.decode()
     unlink = alice_client.get(f"/connections/{first.pk}/unlink/").content.decode()
 
-    assert 'linked <time datetime="2026-03-02T09:30:00+00:00">Mar 2, 2026, 09:30</time>' in home
-    assert "Linked Mar 2, 2026, 09:30: Checking …4821." in unlink
+    assert ('linked <time datetime="2026-03-02T09:30:00+00:00">Mar 2, 2026, 09:30 UTC</time>'
+            in home)
+    assert "Linked Mar 2, 2026, 09:30 UTC: Checking …4821." in unlink

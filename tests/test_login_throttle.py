@@ -67,6 +67,17 @@ def test_nine_wrong_passwords_still_let_the_right_one_in(client, alice, clock):
     assert response.status_code == 302 and response["Location"] == "/"
 
 
+def test_a_wrong_password_is_said_plainly_and_the_email_case_does_not_matter(
+        client, alice, clock):
+    wrong = log_in(client, "alice@example.com", "wrong").content.decode()
+    shouted = log_in(client, "ALICE@Example.COM", PASSWORD)
+
+    assert ("That email and password do not match an account. The password is "
+            "case-sensitive.") in wrong
+    assert "may be case-sensitive" not in wrong
+    assert shouted.status_code == 302
+
+
 def test_the_right_password_works_again_once_the_window_has_passed(client, alice, clock):
     # Given a locked address and email, and more attempts while locked,
     fail(client, 10)

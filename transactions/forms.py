@@ -145,7 +145,7 @@ class TransactionCategorizeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("category") is None and "category" not in self.errors:
+        if data.get("category") is None and not {"category", "rename_to"} & set(self.errors):
             if data.get("always"):
                 raise forms.ValidationError("Choose the category for “always”.")
             if not data.get("rename_to", "").strip():
