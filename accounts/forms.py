@@ -93,3 +93,30 @@ class SettingsForm(_Form):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(name, name.replace("_", " "))
                                            for name in sorted(time_zones())]
+
+
+class AccountDeleteForm(_Form):
+    """The password, asked again before the account and all its data are deleted. A wrong
+    one counts as a wrong password at log-in (``accounts.login``): a session left open
+    must not be a way to guess it, nor to delete the account without it."""
+
+    password = forms.CharField(
+        label="Your password", strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    retry_after: int | None = None
+
+    def __init__(self, *args, user, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.request = user, request
+
+    def clean_password(self) -> str:
+        from .login import password_recheck
+
+        password = self.cleaned_data["password"]
+        try:
+            password_recheck(request=self.request, user=self.user, password=password)
+        except forms.ValidationError as error:
+            self.retry_after = getattr(error, "retry_after", None)
+            raise
+        return password

@@ -125,7 +125,7 @@ class LoginAttempt:
             logger.warning("login limit: the cache cannot be used (%r)", error)
 
 
-def _too_many(attempt: LoginAttempt) -> ValidationError:
+def too_many(attempt: LoginAttempt) -> ValidationError:
     seconds = attempt.retry_after
     if seconds > 120:
         minutes = math.ceil(seconds / 60)
@@ -149,12 +149,27 @@ class _LimitedMixin:
         attempt = LoginAttempt.of(self.request, self.cleaned_data.get("username"))
         if not attempt.begin():
             self.retry_after = attempt.retry_after
-            raise _too_many(attempt)
+            raise too_many(attempt)
         # A ValidationError (a wrong password, an inactive account, or for the admin an
         # account that is not staff) leaves the attempt counted.
         cleaned = super().clean()
         attempt.succeeded()
         return cleaned
+
+
+def password_recheck(*, request, user, password: str) -> None:
+    """A password asked again before something that cannot be undone (deleting the
+    account). A wrong one counts as a wrong password at log-in, against the same
+    counters: a session left open must not be a way to guess it. Raises ValidationError:
+    code "throttled" (with ``retry_after``, seconds) or "wrong_password"."""
+    attempt = LoginAttempt.of(request, user.email)
+    if not attempt.begin():
+        error = too_many(attempt)
+        error.retry_after = attempt.retry_after
+        raise error
+    if not user.check_password(password):
+        raise ValidationError("That is not your password.", code="wrong_password")
+    attempt.succeeded()
 
 
 class LimitedAuthenticationForm(_LimitedMixin, AuthenticationForm):
@@ -203,7 +218,7 @@ class LimitedPasswordChangeForm(PasswordChangeForm):
         attempt = LoginAttempt.of(self.request, self.user.email)
         if not attempt.begin():
             self.retry_after = attempt.retry_after
-            raise _too_many(attempt)
+            raise too_many(attempt)
         old_password = super().clean_old_password()  # a wrong one stays counted
         attempt.succeeded()
         return old_password
@@ -224,7 +239,7 @@ class LimitedPasswordResetForm(PasswordResetForm):
         attempt = LoginAttempt.of(self.request, email, kind="password_reset")
         if not attempt.begin():  # every request counts, sent or not (no account)
             self.retry_after = attempt.retry_after
-            raise _too_many(attempt)
+            raise too_many(attempt)
         return email
 
 

@@ -4,7 +4,7 @@ is a 404, never a 403, so that ids cannot be probed."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,7 +17,7 @@ from transactions.models import RefreshRun
 from transactions.selectors import transactions_for
 from transactions.services.refresh import refresh_request
 
-from .forms import LinkForm, SettingsForm, SignupForm
+from .forms import AccountDeleteForm, LinkForm, SettingsForm, SignupForm
 from .models import Connection
 from .providers import ProviderError
 from .selectors import connections_for, financial_accounts_for
@@ -25,6 +25,7 @@ from .services import (
     account_connect,
     account_unlink,
     financial_account_delete,
+    user_delete,
     user_register,
     user_timezone_set,
 )
@@ -162,6 +163,29 @@ def imported_account_remove(request, pk):
     rows = transactions_for(user=request.user).filter(account=account).count()
     return render(request, "accounts/imported_account_remove.html",
                   {"account": account, "rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request):
+    """The user's own account and everything of theirs, once they give their password
+    again (``user_delete``, as support's deletion); then they are logged out."""
+    user = request.user
+    form = AccountDeleteForm(request.POST if request.method == "POST" else None, user=user,
+                             request=request)
+    if request.method == "POST" and form.is_valid():
+        email = user.email
+        user_delete(user=user)
+        logout(request)
+        messages.success(request, f"The account {email} and all of its data were deleted.")
+        return redirect("login")
+    return render(request, "accounts/account_delete.html", {
+        "form": form,
+        "connections": connections_for(user=user).exclude(
+            provider=Connection.Provider.FILE).count(),
+        "accounts": financial_accounts_for(user=user).count(),
+        "rows": transactions_for(user=user).count(),
+    }, status=429 if form.retry_after else 400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])

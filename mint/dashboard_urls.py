@@ -12,6 +12,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("signup/", account_views.signup, name="signup"),
     path("settings/", account_views.user_settings, name="settings"),
+    path("settings/delete/", account_views.account_delete, name="account_delete"),
     path("connections/link/", account_views.connection_link, name="connection_link"),
     path("connections/<uuid:pk>/refresh/", account_views.connection_refresh,
          name="connection_refresh"),

@@ -36,6 +36,11 @@ class UserUpdateSerializer(serializers.Serializer):
                                      help_text="IANA name, e.g. \"Europe/Paris\".")
 
 
+class UserDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(help_text="The account's password, asked again.",
+                                     trim_whitespace=False)
+
+
 class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User

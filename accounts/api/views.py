@@ -17,11 +17,17 @@ from transactions.api.serializers import RefreshRunSerializer
 from transactions.models import RefreshRun
 from transactions.services.refresh import refresh_request
 
-from ..login import LoginAttempt
+from ..login import LoginAttempt, password_recheck
 from ..models import Connection
 from ..providers import ProviderError
 from ..selectors import connections_for
-from ..services import account_connect, account_unlink, user_register, user_timezone_set
+from ..services import (
+    account_connect,
+    account_unlink,
+    user_delete,
+    user_register,
+    user_timezone_set,
+)
 from .serializers import (
     ConnectionSerializer,
     ConnectSerializer,
@@ -29,6 +35,7 @@ from .serializers import (
     LegacyConnectSerializer,
     RefreshAcceptedSerializer,
     RegisterSerializer,
+    UserDeleteSerializer,
     UserSerializer,
     UserUpdateSerializer,
 )
@@ -195,3 +202,24 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         user = user_timezone_set(user=request.user, timezone=data.validated_data["timezone"])
         return Response(UserSerializer(user).data)
+
+    @extend_schema(request=UserDeleteSerializer, responses={204: None})
+    def delete(self, request):
+        """Deletes the account and everything of it (as the Settings page does), once its
+        password is given again; a wrong one counts as a wrong password at log-in."""
+        data = UserDeleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            password_recheck(request=request, user=request.user,
+                             password=data.validated_data["password"])
+        except DjangoValidationError as error:
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after:
+                response = error_response(
+                    429, "throttled", f"Too many attempts; try again in {retry_after} seconds.")
+                response["Retry-After"] = str(retry_after)
+                return response
+            return error_response(400, "invalid", "That is not your password.",
+                                  {"password": error.messages})
+        user_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
