@@ -1,4 +1,5 @@
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import connection as db
 from django.db import transaction
 
@@ -124,6 +125,24 @@ def account_unlink(*, connection: Connection) -> None:
     rows.delete()  # by (user, account): the unique index's prefix (see Transaction.account)
     connection.delete()
     spending_apply(delta)
+
+
+ACCOUNT_NAME_MAX = 200  # FinancialAccount.name's size
+
+
+def financial_account_rename(*, account: FinancialAccount, name: str) -> FinancialAccount:
+    """The name the person gives an account, shown everywhere instead of the bank's (two
+    "Everyday Checking" of two logins at one bank told apart). A refresh keeps it: the
+    bank's name is taken only when the account is created. A file's account keeps its id,
+    so a later import under the name it was given still finds it."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": ["give the account a name"]})
+    if len(name) > ACCOUNT_NAME_MAX:
+        raise ValidationError({"name": [f"at most {ACCOUNT_NAME_MAX} characters"]})
+    FinancialAccount.objects.filter(pk=account.pk).update(name=name)
+    account.name = name
+    return account
 
 
 @transaction.atomic

@@ -25,6 +25,7 @@ from .services import (
     account_connect,
     account_unlink,
     financial_account_delete,
+    financial_account_rename,
     user_delete,
     user_register,
     user_timezone_set,
@@ -146,6 +147,20 @@ def connection_unlink(request, pk):
     rows = transactions_for(user=request.user).filter(account__connection=connection).count()
     return render(request, "accounts/connection_unlink.html",
                   {"connection": connection, "rows": rows})
+
+
+@login_required
+@post_only("dashboard:home")
+def financial_account_rename_view(request, pk):
+    """Renames one of the user's accounts (from its row on the accounts page)."""
+    account = get_object_or_404(financial_accounts_for(user=request.user), pk=pk)
+    try:
+        financial_account_rename(account=account, name=request.POST.get("name", ""))
+    except ValidationError as exc:
+        messages.error(request, f"{account.name} keeps its name: {' '.join(exc.messages)}.")
+    else:
+        messages.success(request, f"Renamed to “{account.name}”.")
+    return redirect(f"{reverse('dashboard:home')}#connection-{account.connection_id}")
 
 
 @login_required

@@ -5,6 +5,7 @@ from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts.api.views import (
     ConnectionViewSet,
+    FinancialAccountViewSet,
     LegacyConnectView,
     MeView,
     RegisterView,
@@ -22,6 +23,7 @@ from transactions.api.views import ImportViewSet, TransactionViewSet
 
 router = DefaultRouter()
 router.register("accounts", ConnectionViewSet, basename="account")
+router.register("financial-accounts", FinancialAccountViewSet, basename="financial-account")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("imports", ImportViewSet, basename="import")
 router.register("categories", CategoryViewSet, basename="category")

@@ -18,6 +18,8 @@ urlpatterns = [
          name="connection_refresh"),
     path("connections/<uuid:pk>/unlink/", account_views.connection_unlink,
          name="connection_unlink"),
+    path("accounts/<int:pk>/rename/", account_views.financial_account_rename_view,
+         name="financial_account_rename"),
     path("accounts/<int:pk>/remove/", account_views.imported_account_remove,
          name="imported_account_remove"),
     path("transactions/", transaction_views.transaction_list, name="transactions"),

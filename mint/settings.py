@@ -386,6 +386,11 @@ SPECTACULAR_SETTINGS = {
     # are still read, but cannot carry the nested or null values some bodies hold.
     "PARSER_WHITELIST": ["mint.api.JSONParser",
                          "rest_framework.parsers.MultiPartParser"],
+    # Two choice sets of fields named "kind": each keeps the name it had.
+    "ENUM_NAME_OVERRIDES": {
+        "FinancialAccountKindEnum": "accounts.models.FinancialAccount.Kind",
+        "NotificationKindEnum": "notifications.models.Notification.Kind",
+    },
 }
 
 # --- Refresh pipeline -----------------------------------------------------------------

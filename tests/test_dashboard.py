@@ -1110,8 +1110,9 @@ def test_an_account_named_after_its_number_shows_the_number_once(alice_client, a
     FinancialAccountFactory(connection=connection, name="Everyday Checking", mask="1111")
 
     page = html.unescape(alice_client.get("/").content.decode())
+    shown = re.sub(r'<details class="rename-account">.*?</details>', "", page, flags=re.S)
 
-    assert page.count("9925") == 1
+    assert shown.count("9925") == 1
     assert re.search(r"Everyday Checking</a>\s*<span class=\"muted\">…1111</span>", page)
 
 

@@ -55,6 +55,20 @@ class FinancialAccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class FinancialAccountListSerializer(serializers.ModelSerializer):
+    """An account on its own (``/api/v1/financial-accounts/``): which connection holds it."""
+
+    class Meta:
+        model = FinancialAccount
+        fields = ["id", "connection", "name", "kind", "mask", "currency", "balance",
+                  "balance_at"]
+        read_only_fields = fields
+
+
+class FinancialAccountRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=1000, help_text="Shown instead of the bank's name.")
+
+
 class ConnectionSerializer(serializers.ModelSerializer):
     """A linked account (one login at one institution). Credentials are write-only on
     ``ConnectSerializer`` and never part of any response."""

@@ -2,7 +2,7 @@ import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
@@ -12,18 +12,25 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from mint.api import NewestFirstPagination, error_response
+from mint.api import (
+    ID_PATTERN,
+    CursorPagination,
+    NewestFirstPagination,
+    error_response,
+    id_parameter,
+)
 from transactions.api.serializers import RefreshRunSerializer
 from transactions.models import RefreshRun
 from transactions.services.refresh import refresh_request
 
 from ..login import LoginAttempt, password_recheck
-from ..models import Connection
+from ..models import Connection, FinancialAccount
 from ..providers import ProviderError
-from ..selectors import connections_for
+from ..selectors import connections_for, financial_accounts_for
 from ..services import (
     account_connect,
     account_unlink,
+    financial_account_rename,
     user_delete,
     user_register,
     user_timezone_set,
@@ -31,6 +38,8 @@ from ..services import (
 from .serializers import (
     ConnectionSerializer,
     ConnectSerializer,
+    FinancialAccountListSerializer,
+    FinancialAccountRenameSerializer,
     LegacyConnectResponseSerializer,
     LegacyConnectSerializer,
     RefreshAcceptedSerializer,
@@ -188,6 +197,36 @@ class TokenView(TokenObtainPairView):
             raise
         attempt.succeeded()
         return response
+
+
+ACCOUNT_ID = id_parameter("A unique integer value identifying this account.")
+
+
+@extend_schema_view(**{action: extend_schema(parameters=[ACCOUNT_ID])
+                       for action in ("retrieve", "partial_update")})
+class FinancialAccountViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet,
+):
+    """The user's accounts, of every connection; PATCH ``{"name"}`` renames one (a refresh
+    keeps the name). Linking and unlinking go through ``/api/v1/accounts/``."""
+
+    queryset = FinancialAccount.objects.none()  # for the schema; get_queryset scopes
+    serializer_class = FinancialAccountListSerializer
+    pagination_class = CursorPagination
+    lookup_value_regex = ID_PATTERN
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return financial_accounts_for(user=self.request.user)
+
+    @extend_schema(request=FinancialAccountRenameSerializer,
+                   responses=FinancialAccountListSerializer)
+    def partial_update(self, request, pk=None):
+        account = self.get_object()
+        data = FinancialAccountRenameSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        financial_account_rename(account=account, name=data.validated_data["name"])
+        return Response(FinancialAccountListSerializer(account).data)
 
 
 class MeView(APIView):
