@@ -194,13 +194,16 @@ def account_delete(request):
         logout(request)
         messages.success(request, f"The account {email} and all of its data were deleted.")
         return redirect("login")
-    return render(request, "accounts/account_delete.html", {
+    response = render(request, "accounts/account_delete.html", {
         "form": form,
         "connections": connections_for(user=user).exclude(
             provider=Connection.Provider.FILE).count(),
         "accounts": financial_accounts_for(user=user).count(),
         "rows": transactions_for(user=user).count(),
     }, status=429 if form.retry_after else 400 if form.errors else 200)
+    if form.retry_after:
+        response["Retry-After"] = str(form.retry_after)  # as the log-in pages
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -153,7 +153,8 @@ def _trend_table(trends: dict, ids: dict[str, int]) -> dict:
     biggest = max([*spent, Decimal(0)])
     columns = [{"month": month, "last_day": add_months(month, 1) - timedelta(days=1),
                 "spent": spent[i], "income": income[i], "net": income[i] - spent[i],
-                "bar": int(spent[i] * 100 / biggest) if biggest > 0 else 0}
+                # (a month of more refunds than spending has no bar, not a negative one)
+                "bar": max(int(spent[i] * 100 / biggest), 0) if biggest > 0 else 0}
                for i, month in enumerate(months)]
     for row in rows:
         row["cells"] = [{"amount": amount, "column": column}
@@ -191,7 +192,9 @@ def trend_list(request):
         "month": month, "months": months, "first": first,
         "choices": TREND_MONTHS,
         "is_current_month": month == current_month(user),
-        "previous_month": add_months(month, -months) if first.year > 1900 + 2 else None,
+        # No link to a period that starts before parse_month's first month (1900-01).
+        "previous_month": add_months(month, -months)
+        if add_months(first, -months) >= date(1900, 1, 1) else None,
         # Later periods only up to this month: months to come have no spending.
         "next_month": min(add_months(month, months), current_month(user))
         if month < current_month(user) else None,

@@ -110,7 +110,9 @@ KIND_LABELS = {
                                            "default, set on the Budgets page)"),
     Notification.Kind.BUDGET_EXCEEDED: ("Over budget", "a category's spending passes its budget"),
     Notification.Kind.REFRESH_FINISHED: ("Refresh finished",
-                                         "a link or refresh brought new or changed transactions"),
+                                         "a link or refresh brought new or changed "
+                                         "transactions, or an account works again after "
+                                         "failing"),
     Notification.Kind.REFRESH_FAILING: ("Refresh failing",
                                         "an account could not be refreshed, or the bank "
                                         "refused its login"),

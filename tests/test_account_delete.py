@@ -83,6 +83,7 @@ def test_a_wrong_password_deletes_nothing_and_counts_as_a_wrong_log_in(alice, al
 
     assert wrong.status_code == 400 and "That is not your password." in wrong.content.decode()
     assert locked.status_code == 429 and "Too many attempts" in locked.content.decode()
+    assert int(locked["Retry-After"]) > 0
     assert holdings(alice.pk) == ["user", "connections", "accounts", "transactions",
                                   "notifications"]
     # The same counters as the log-in page: it refuses the right password too, for now.
@@ -107,3 +108,23 @@ def test_the_api_deletes_the_account_with_its_password(alice, bob):
     assert holdings(alice.pk) == []
     assert User.objects.filter(pk=bob.pk).exists()
     assert api.get("/api/v1/me/").status_code == 401  # its token names no user now
+
+
+def test_the_documented_post_deletes_too_and_its_body_is_in_the_schema(alice, api):
+    give_holdings(alice)
+
+    schema = api.get("/api/v1/schema/?format=json").json()
+    body = schema["paths"]["/api/v1/me/delete/"]["post"]["requestBody"]
+    assert "password" in str(schema["components"]["schemas"]["UserDeleteRequest"])
+    assert body["required"] is True
+
+    for _ in range(10):
+        api.post("/api/v1/me/delete/", {"password": "guess"}, format="json")
+    locked = api.post("/api/v1/me/delete/", {"password": PASSWORD}, format="json")
+    assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
+    assert holdings(alice.pk) != []
+
+    cache.clear()  # the minute has passed
+    assert api.post("/api/v1/me/delete/", {"password": PASSWORD},
+                    format="json").status_code == 204
+    assert holdings(alice.pk) == []

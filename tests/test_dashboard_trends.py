@@ -75,6 +75,16 @@ def test_trends_show_each_category_per_month_with_totals_and_links(alice, alice_
     assert api["months"][0]["categories"] == {"Food & Dining": "345.50"}
 
 
+def test_a_month_of_more_refunds_than_spending_has_an_empty_bar(alice, alice_client):
+    spend(alice, date(2026, 2, 1), sub("Groceries"), "-100")
+    spend(alice, date(2026, 3, 1), sub("Clothing"), "40")  # a refund, nothing bought
+
+    page = alice_client.get("/trends/?months=3").content.decode()
+
+    assert cells(page, 'data-row="spent"')[1:4] == ["0.00", "100.00", "-40.00"]
+    assert "height: -" not in page and 'style="height: 0%"' in page
+
+
 def test_trends_of_another_period_and_length(alice, alice_client):
     spend(alice, date(2025, 6, 1), sub("Groceries"), "-80")
 

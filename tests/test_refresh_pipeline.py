@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import connection as db
+from django.db.transaction import on_commit as transaction_on_commit
 
 from accounts.models import Connection
 from accounts.providers import sandbox
@@ -200,8 +201,45 @@ def test_refused_credentials_fail_at_once_and_tell_the_user(alice, bank_today):
     [told] = Notification.objects.filter(user=alice, kind="refresh_failing")
     assert told.body.startswith("Mint Demo Bank: the bank refused the login. Link it again "
                                 "with the same login")
-    assert told.body.endswith(f"(Detail: {connection.last_error})")
+    assert told.body.endswith(f"current password. (Detail: {connection.last_error})")
+    assert "history" not in told.body  # a first link: there is none to keep
     assert not Transaction.objects.exists()
+
+
+def test_a_login_refused_after_working_is_told_its_history_stays(alice, bank_today,
+                                                                 monkeypatch):
+    connection = link(alice)
+
+    def refused(ctx):
+        raise sandbox.AuthenticationFailed("The demo bank refused the login and password.")
+
+    monkeypatch.setattr(sandbox.provider, "fetch", refused)
+    refresh_request(connection=connection, trigger="manual")
+
+    [told] = Notification.objects.filter(user=alice, kind="refresh_failing")
+    assert "current password; your history stays. (Detail:" in told.body
+
+
+def test_a_refresh_whose_account_is_deleted_as_it_commits_ends_quietly(alice, bank_today,
+                                                                      monkeypatch):
+    from accounts.services import user_delete
+    from transactions.services import refresh as pipeline
+
+    connection = link(alice)
+    real_ingest = pipeline.transactions_ingest
+
+    def then_deleted(**kwargs):
+        result = real_ingest(**kwargs)
+        transaction_on_commit(lambda: user_delete(user=alice))
+        return result
+
+    monkeypatch.setattr(pipeline, "transactions_ingest", then_deleted)
+    bank_today["today"] += timedelta(days=2)
+
+    run = refresh_request(connection=connection, trigger="manual")  # runs eagerly
+
+    assert not RefreshRun.objects.filter(pk=run.pk).exists()
+    assert not Transaction.objects.filter(user_id=alice.pk).exists()
 
 
 def test_a_refused_login_is_told_once_until_its_password_is_replaced(alice, bank_today):

@@ -190,6 +190,12 @@ def test_the_same_url_is_not_registered_twice(alice, bob, api, receiver):
     first = api.post("/api/v1/webhooks/", {"url": receiver.url()}, format="json")
     again = api.post("/api/v1/webhooks/", {"url": f" {receiver.url()} "}, format="json")
     bobs = api_client_for(bob).post("/api/v1/webhooks/", {"url": receiver.url()}, format="json")
+    scheme, _, rest = receiver.url().partition("://")
+    host, _, path = rest.partition("/")
+    for written_otherwise in (f"{scheme.upper()}://{host.upper()}/{path}",
+                              f"{receiver.url()}#again"):
+        also = api.post("/api/v1/webhooks/", {"url": written_otherwise}, format="json")
+        assert also.status_code == 400, written_otherwise
 
     assert first.status_code == 201 and bobs.status_code == 201
     assert again.status_code == 400

@@ -242,23 +242,35 @@ class MeView(APIView):
         user = user_timezone_set(user=request.user, timezone=data.validated_data["timezone"])
         return Response(UserSerializer(user).data)
 
-    @extend_schema(request=UserDeleteSerializer, responses={204: None})
+    @extend_schema(request=None, responses={204: None},
+                   description="As POST /api/v1/me/delete/, with the same JSON body "
+                               "(documented there: a DELETE's body is not described).")
     def delete(self, request):
+        return _delete_me(request)
+
+
+class MeDeleteView(APIView):
+    @extend_schema(request=UserDeleteSerializer, responses={204: None})
+    def post(self, request):
         """Deletes the account and everything of it (as the Settings page does), once its
         password is given again; a wrong one counts as a wrong password at log-in."""
-        data = UserDeleteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            password_recheck(request=request, user=request.user,
-                             password=data.validated_data["password"])
-        except DjangoValidationError as error:
-            retry_after = getattr(error, "retry_after", None)
-            if retry_after:
-                response = error_response(
-                    429, "throttled", f"Too many attempts; try again in {retry_after} seconds.")
-                response["Retry-After"] = str(retry_after)
-                return response
-            return error_response(400, "invalid", "That is not your password.",
-                                  {"password": error.messages})
-        user_delete(user=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _delete_me(request)
+
+
+def _delete_me(request) -> Response:
+    data = UserDeleteSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    try:
+        password_recheck(request=request, user=request.user,
+                         password=data.validated_data["password"])
+    except DjangoValidationError as error:
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            response = error_response(
+                429, "throttled", f"Too many attempts; try again in {retry_after} seconds.")
+            response["Retry-After"] = str(retry_after)
+            return response
+        return error_response(400, "invalid", "That is not your password.",
+                              {"password": error.messages})
+    user_delete(user=request.user)
+    return Response(status=status.HTTP_204_NO_CONTENT)

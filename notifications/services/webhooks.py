@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from urllib.parse import urlsplit
 
 from cryptography.fernet import InvalidToken
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -47,6 +48,20 @@ WEBHOOKS_PER_USER_MAX = 10
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a label, not a secret
 
 
+def _target(url: str) -> tuple:
+    """Where a URL delivers, however it is written: scheme and host in any case, the
+    default port or none, with or without a fragment (never sent) or a final "/" on an
+    empty path."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return (scheme, (parts.hostname or "").lower().rstrip("."), port, parts.path or "/",
+            parts.query)
+
+
 def webhook_create(*, user, url: str) -> tuple[Webhook, str]:
     """Registers a webhook and returns it with its plain secret, which is never
     available again (only its encrypted form is stored). The URL must be http(s) and
@@ -58,7 +73,9 @@ def webhook_create(*, user, url: str) -> tuple[Webhook, str]:
         check_outbound_url(url, login_field=False)
     except ProviderError as exc:
         raise ValidationError({"url": [str(exc)]}) from exc
-    if Webhook.objects.filter(user=user, url=url).exists():
+    target = _target(url)
+    if any(_target(other) == target
+           for other in Webhook.objects.filter(user=user).values_list("url", flat=True)):
         # The receiver would get every notification twice.
         raise ValidationError({"url": ["this URL has a webhook already"]})
     if Webhook.objects.filter(user=user).count() >= WEBHOOKS_PER_USER_MAX:

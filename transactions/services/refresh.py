@@ -195,7 +195,9 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
         _fail(run, f"internal error ({type(exc).__name__}); support has been told")
         raise
     else:
-        run.refresh_from_db()
+        run = RefreshRun.objects.filter(pk=run.pk).select_related("user").first()
+        if run is None:
+            return None  # unlinked, or the account deleted, the moment it committed
         if not (run.created or run.updated or run.replaced_pending or was_failing
                 or run.trigger == RefreshRun.Trigger.LINK):
             return run  # nothing new to tell: no "0 new" every night, for every connection
@@ -251,7 +253,8 @@ def _fail(
     if status == Connection.Status.NEEDS_ATTENTION:
         title = "An account needs attention"
         what = ("the bank refused the login. Link it again with the same login and your "
-                "current password; your history stays.")
+                "current password" + ("; your history stays." if episode and episode[0]
+                                      else "."))
     else:
         title = "An account failed to refresh"
         what = ("we couldn't get your latest transactions. We'll try again tonight; you "
@@ -269,7 +272,9 @@ def _failing_key(connection_id, status: str, last_refreshed_at, secret: str) -> 
     refreshes well (``last_refreshed_at`` moves) or its password is replaced (the
     encrypted ``secret`` changes; only a digest of it is kept), another failure of the
     same kind (every nightly retry of a bank that is down, each press of "refresh" on a
-    login the bank refuses) tells nothing new, in the app or by email."""
+    login the bank refuses) tells nothing new, in the app or by email. (Re-encrypting the
+    secrets with a new key, ``rotate_credentials``, starts a new episode: a connection
+    failing then is told once more.)"""
     since = last_refreshed_at.isoformat() if last_refreshed_at else "never"
     credentials = hashlib.sha256(secret.encode()).hexdigest()[:16]
     return f"refresh_failing:{connection_id}:{status}:{since}:{credentials}"
