@@ -67,3 +67,29 @@ def form_csrf_token(page: str, action: str):
 
     return re.search(rf'action="{re.escape(action)}"[^>]*>\s*<input type="hidden" '
                      r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+
+
+def top_category(name: str):
+    """One of Mint's shared top-level categories, by name."""
+    from categories.models import Category
+
+    return Category.objects.get(user=None, parent=None, name=name)
+
+
+def sub_category(name: str):
+    """One of Mint's shared sub-categories, by name."""
+    from categories.models import Category
+
+    return Category.objects.get(user=None, name=name, parent__isnull=False)
+
+
+def spend(user, month, category, amount, count: int = 1) -> None:
+    """Sets a user's monthly spending in a category (negative: money out) directly."""
+    from decimal import Decimal
+
+    from budgets.models import MonthlySpending
+
+    MonthlySpending.objects.update_or_create(
+        user=user, month=month, category=category,
+        defaults={"total": Decimal(amount), "count": count},
+    )

@@ -14,21 +14,9 @@ from budgets.services import budget_set, budgets_check
 from categories.models import Category
 from notifications.models import Notification
 from tests.conftest import api_client_for
-
-
-def top(name):
-    return Category.objects.get(user=None, parent=None, name=name)
-
-
-def sub(name):
-    return Category.objects.get(user=None, name=name, parent__isnull=False)
-
-
-def spend(user, month, category, amount, count=1):
-    MonthlySpending.objects.update_or_create(
-        user=user, month=month, category=category,
-        defaults={"total": Decimal(amount), "count": count},
-    )
+from tests.factories import spend
+from tests.factories import sub_category as sub
+from tests.factories import top_category as top
 
 
 def line(user, month, name):
@@ -423,7 +411,8 @@ def test_an_alert_writes_thousands_as_the_pages_do(alice, now):
 
 @pytest.mark.parametrize("model", ["monthlyspending", "budgetalert", "budget", "budgetprofile"])
 def test_support_can_open_the_budget_admin_pages(client, alice, model):
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, spend
+    from tests.factories import sub_category as sub
 
     spend(alice, MARCH, sub("Groceries"), "-10.00")
     admin = UserFactory(email="root@example.com", is_staff=True, is_superuser=True)

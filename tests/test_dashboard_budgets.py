@@ -14,12 +14,14 @@ from urllib.parse import urljoin
 import pytest
 from django.test import Client
 
-from budgets.models import Budget, BudgetProfile, MonthlySpending
+from budgets.models import Budget, BudgetProfile
 from budgets.services import budget_set
 from categories.models import Category
 from notifications import views as notification_views
 from notifications.models import Notification
-from tests.factories import form_csrf_token
+from tests.factories import form_csrf_token, spend
+from tests.factories import sub_category as sub
+from tests.factories import top_category as top
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 MARCH = date(2026, 3, 1)
@@ -33,18 +35,10 @@ def now():
         yield NOW
 
 
-def top(name):
-    return Category.objects.get(user=None, parent=None, name=name)
 
 
-def sub(name):
-    return Category.objects.get(user=None, name=name, parent__isnull=False)
 
 
-def spend(user, month, category, amount):
-    MonthlySpending.objects.update_or_create(
-        user=user, month=month, category=category, defaults={"total": Decimal(amount), "count": 1}
-    )
 
 
 def notify(user, n: int, *, read: bool = False, kind: str = "refresh_finished") -> list:

@@ -6,15 +6,15 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.test import Client
 
-from budgets.models import MonthlySpending
 from categories.models import Category
 from tests.conftest import api_client_for
+from tests.factories import spend
+from tests.factories import sub_category as sub
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 
@@ -27,14 +27,8 @@ def now():
         yield NOW
 
 
-def sub(name):
-    return Category.objects.get(user=None, name=name, parent__isnull=False)
 
 
-def spend(user, month, category, amount):
-    MonthlySpending.objects.update_or_create(
-        user=user, month=month, category=category, defaults={"total": Decimal(amount), "count": 1}
-    )
 
 
 def cells(page: str, marker: str) -> list[str]:
