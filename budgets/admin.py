@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import ReadOnly
+from accounts.admin import BoundedCountPaginator, ReadOnly
 
 from .models import Budget, BudgetAlert, BudgetProfile, MonthlySpending
 
@@ -13,6 +13,10 @@ class MonthlySpendingAdmin(ReadOnly):
     list_filter = ["month"]
     search_fields = ["user__email"]
     raw_id_fields = ["user", "category"]
+    # A category's name shows its parent's: both in the list's query, not one per row.
+    list_select_related = ["user", "category__parent"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
 
 
 @admin.register(BudgetAlert)

@@ -3,6 +3,7 @@ services (which keep monthly spending, crowd counters, alerts and caches right).
 
 import json
 import re
+from datetime import date
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -173,6 +174,39 @@ def test_support_can_still_list_search_filter_and_open_transactions(support, dat
     html = detail.content.decode()
     assert "-40.00" in html
     assert 'name="amount"' not in html and 'name="_save"' not in html
+
+
+@pytest.mark.parametrize("model", ["transactions.Transaction", "budgets.MonthlySpending",
+                                   "transactions.RefreshRun", "transactions.RawDump"])
+def test_the_big_tables_lists_cost_the_same_however_many_rows(support, data, alice, model):
+    from django.apps import apps
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from budgets.models import MonthlySpending
+    from categories.models import Category
+
+    model = apps.get_model(model)
+    changelist = url(model, "changelist")
+
+    def queries() -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            assert support.get(changelist).status_code == 200
+        return [q["sql"] for q in captured.captured_queries]
+
+    queries()  # (the first request of the hour also notes that support was active)
+    few = queries()
+    subs = Category.objects.filter(user=None, parent__isnull=False)[:40]
+    MonthlySpending.objects.bulk_create(
+        MonthlySpending(user=alice, month=date(2020 + i // 12, i % 12 + 1, 1), category=c,
+                        total=Decimal("-1"), count=1)
+        for i in range(24) for c in subs)
+    many = queries()
+
+    assert len(many) == len(few)  # not one query per row
+    table = model._meta.db_table
+    counts = [q for q in many if "COUNT(" in q.upper() and table in q]
+    assert counts and all("LIMIT" in q.upper() for q in counts), counts  # counted up to a cap
 
 
 # --- accounts ------------------------------------------------------------------------------

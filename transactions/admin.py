@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import ReadOnly
+from accounts.admin import BoundedCountPaginator, ReadOnly
 
 from .models import ImportJob, RawDump, RefreshRun, Transaction
 
@@ -16,7 +16,10 @@ class TransactionAdmin(ReadOnly):
     search_fields = ["user__email", "description", "seller"]
     list_filter = ["pending", "category_source"]
     raw_id_fields = ["user", "account", "category", "dump"]
-    show_full_result_count = False  # no COUNT(*) over billions of rows
+    # No COUNT(*) over billions of rows: neither Django's second count of the whole
+    # table, nor the paginator's of the list (counted up to a cap).
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
 
 
 # The refresh service writes runs (a run without a connection cannot exist).
@@ -28,6 +31,9 @@ class RefreshRunAdmin(ReadOnly):
     search_fields = ["user__email", "id"]
     raw_id_fields = ["user", "connection", "dump"]
     readonly_fields = [f.name for f in RefreshRun._meta.fields]
+    list_select_related = ["user", "connection"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
 
 
 # A dump's key is never overwritten (rows point at what it holds), and an import job is
@@ -38,6 +44,9 @@ class RawDumpAdmin(ReadOnly):
     search_fields = ["user__email", "key"]
     raw_id_fields = ["user", "connection"]
     readonly_fields = ["id", "created_at"]
+    list_select_related = ["user"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
 
 
 @admin.register(ImportJob)
