@@ -98,9 +98,13 @@ class MintAutoSchema(AutoSchema):
             codes.append(401)
         if "{" in self.path:
             codes.append(404)
-        if self.method in ("POST", "PUT", "PATCH") and self._get_request_body() is not None:
+        # A view's ``attempt_limited``: methods whose wrong passwords count as at log-in
+        # (and which read a JSON body, a DELETE's too).
+        limited = self.method in getattr(self.view, "attempt_limited", ())
+        if limited or (self.method in ("POST", "PUT", "PATCH")
+                       and self._get_request_body() is not None):
             codes.append(415)
-        if getattr(self.view, "throttle_classes", None):
+        if getattr(self.view, "throttle_classes", None) or limited:
             codes.append(429)
         for code in codes:
             responses.setdefault(str(code), self._get_response_for_code(

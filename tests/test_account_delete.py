@@ -128,3 +128,18 @@ def test_the_documented_post_deletes_too_and_its_body_is_in_the_schema(alice, ap
     assert api.post("/api/v1/me/delete/", {"password": PASSWORD},
                     format="json").status_code == 204
     assert holdings(alice.pk) == []
+
+
+def test_after_deletion_the_old_refresh_token_says_the_account_is_gone(alice, client):
+    tokens = client.post("/api/v1/auth/token/", {"email": alice.email, "password": PASSWORD},
+                         content_type="application/json").json()
+    refreshed = client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]},
+                            content_type="application/json")
+    assert refreshed.status_code == 200 and set(refreshed.json()) == {"access"}  # as documented
+
+    api_client_for(alice).post("/api/v1/me/delete/", {"password": PASSWORD}, format="json")
+    gone = client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]},
+                       content_type="application/json")
+
+    assert gone.status_code == 401
+    assert gone.json()["error"]["code"] == "user_not_found"

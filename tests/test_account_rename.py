@@ -44,7 +44,7 @@ def test_the_api_lists_and_renames_my_accounts_and_a_refresh_keeps_the_name(
 
 
 @pytest.mark.parametrize(("name", "says"), [
-    ("   ", "may not be blank"), ("x" * 201, "at most 200 characters"), (None, None)])
+    ("   ", "may not be blank"), ("x" * 201, "no more than 200 characters"), (None, None)])
 def test_a_blank_or_too_long_name_is_refused(alice, name, says):
     account = FinancialAccountFactory(connection=ConnectionFactory(user=alice), user=alice,
                                       name="Checking")

@@ -65,6 +65,8 @@ def test_register_refuses_a_weak_password_with_the_error_shape():
 
     assert response.status_code == 400
     assert set(response.json()["error"]) == {"code", "message", "details"}
+    assert response.json()["error"]["message"].startswith("password: ")  # names the field
+    assert "password" in response.json()["error"]["details"]
 
 
 def test_anonymous_requests_are_refused():

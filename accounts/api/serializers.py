@@ -66,7 +66,7 @@ class FinancialAccountListSerializer(serializers.ModelSerializer):
 
 
 class FinancialAccountRenameSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=1000, help_text="Shown instead of the bank's name.")
+    name = serializers.CharField(max_length=200, help_text="Shown instead of the bank's name.")
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -135,12 +135,17 @@ class RefreshAcceptedSerializer(serializers.Serializer):
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
     """simplejwt's, and a refresh token issued before the user's password last changed is
-    refused (the access tokens it would give are refused anyway, CHECK_REVOKE_TOKEN)."""
+    refused (the access tokens it would give are refused anyway, CHECK_REVOKE_TOKEN).
+    The answer holds the new ``access`` only: refresh tokens are not rotated."""
+
+    refresh = serializers.CharField(write_only=True)
 
     def validate(self, attrs):
         refresh = RefreshToken(attrs["refresh"])  # a bad token: simplejwt's own 401
         user = User.objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
-        if user is None or refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != (
+        if user is None:
+            raise AuthenticationFailed("The account no longer exists.", "user_not_found")
+        if refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != (
                 get_md5_hash_password(user.password)):
             raise AuthenticationFailed("The password has changed since this token was "
                                        "issued: log in again.", "password_changed")

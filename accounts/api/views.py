@@ -84,7 +84,8 @@ class RegisterView(APIView):
         try:
             user = user_register(**serializer.validated_data)
         except DjangoValidationError as exc:
-            return error_response(400, "invalid", " ".join(exc.messages),
+            # As every other 400, the message names the field.
+            return error_response(400, "invalid", "password: " + " ".join(exc.messages),
                                   {"password": exc.messages})
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
@@ -230,6 +231,8 @@ class FinancialAccountViewSet(
 
 
 class MeView(APIView):
+    attempt_limited = ("DELETE",)  # the schema's 429 (mint.schema.MintAutoSchema)
+
     @extend_schema(responses=UserSerializer)
     def get(self, request):
         return Response(UserSerializer(request.user).data)
@@ -250,6 +253,8 @@ class MeView(APIView):
 
 
 class MeDeleteView(APIView):
+    attempt_limited = ("POST",)
+
     @extend_schema(request=UserDeleteSerializer, responses={204: None})
     def post(self, request):
         """Deletes the account and everything of it (as the Settings page does), once its

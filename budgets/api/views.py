@@ -28,7 +28,11 @@ from .serializers import (
     TrendsSerializer,
 )
 
-MONTH = OpenApiParameter("month", str, description="YYYY-MM; default: this month where you live")
+MONTH = OpenApiParameter(
+    "month", {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"},
+    description="YYYY-MM, from 1900-01 to 9998-12; default: this month where you live")
+MONTHS = OpenApiParameter("months", {"type": "integer", "minimum": 1, "maximum": 120},
+                          description="how many months, up to ``month``; default 12")
 CATEGORY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH,
                                description="a top-level spending category's id")
 
@@ -151,7 +155,7 @@ class SummaryView(APIView):
 class TrendsView(APIView):
     """Monthly spending per top-level category over the last ``months`` months (1–120)."""
 
-    @extend_schema(parameters=[OpenApiParameter("months", int), MONTH], responses=TrendsSerializer)
+    @extend_schema(parameters=[MONTHS, MONTH], responses=TrendsSerializer)
     def get(self, request):
         month, error = _month(request)
         if error:

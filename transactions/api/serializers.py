@@ -82,7 +82,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     accounts = serializers.ListField(
         source="account_ids", child=serializers.IntegerField(), read_only=True,
-        help_text="The accounts the file's rows went into (ids, as in /api/v1/accounts/).")
+        help_text="The accounts the file's rows went into (ids, as in "
+                  "/api/v1/financial-accounts/).")
 
     class Meta:
         model = ImportJob
