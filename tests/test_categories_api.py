@@ -261,6 +261,32 @@ def test_alice_deletes_her_own_category_its_rows_move_to_the_parent_its_rules_go
     assert "Farmers Market" not in children(tree(api)["Food & Dining"])
 
 
+def test_rows_a_deleted_categorys_rule_filed_are_filed_again_without_it(
+        api, alice, food, django_capture_on_commit_callbacks):
+    coffee = Category.objects.get(user=None, name="Coffee Shops")
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    rows = [Transaction.objects.create(
+        user=alice, account=account, external_id=f"s{i}", posted_on=date(2026, 5, i + 1),
+        amount=Decimal("-5.40"), description=f"STARBUCKS STORE 0{i}123 SEATTLE WA",
+        seller="Starbucks", seller_key="starbucks", category=coffee, category_source="seller",
+    ) for i in range(3)]
+    boba = create(api, "Boba", food.id).json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(f"/api/v1/transactions/{rows[0].id}/", {"category": boba, "always": True},
+                  format="json")
+    assert set(Transaction.objects.filter(user=alice).values_list(
+        "category_id", "category_source")) == {(boba, "manual"), (boba, "rule")}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"/api/v1/categories/{boba}/").status_code == 204
+
+    # The one filed by hand stays in the parent, by hand; the rule's go back to the
+    # dictionary's Coffee Shops, not "rule" with no rule.
+    assert list(Transaction.objects.filter(user=alice).order_by("external_id").values_list(
+        "category_id", "category_source")) == [
+        (food.id, "manual"), (coffee.id, "seller"), (coffee.id, "seller")]
+
+
 def test_mints_categories_and_other_users_own_cannot_be_renamed_or_deleted(
         api, bob, farmers_market, food):
     bobs = api_client_for(bob)

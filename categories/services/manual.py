@@ -341,7 +341,8 @@ def crowd_recount(*, seller_key: str) -> CrowdSeller | None:
 def category_delete(*, category: Category) -> None:
     """Deletes a user's own category: its transactions move to its parent (a shared
     top-level category), with their monthly spending, in the same transaction; its rules
-    go with it. The shared taxonomy is not deleted this way."""
+    go with it, and the rows they filed are filed again without them (in the background).
+    The shared taxonomy is not deleted this way."""
     if category.user_id is None:
         raise ValidationError("The shared taxonomy cannot be deleted.")
     # No row may be filed under it after its rows are moved: an ingest holds its
@@ -359,6 +360,17 @@ def category_delete(*, category: Category) -> None:
     list(Category.objects.select_for_update().filter(pk__in=ids).order_by("pk")
          .values_list("id", flat=True))
     target = category.parent_id or uncategorized_id()
+    # Its rules go with it (a cascade); the rows they filed, moved up below, are filed
+    # again without them after the commit, as a rule deleted with "apply to the past":
+    # a Starbucks row a rule put under "Boba" goes back to Coffee Shops, not to a
+    # "rule" with no rule. (Rows filed by hand stay in the parent, still by hand.)
+    rules = list(Rule.objects.filter(user_id=category.user_id, category_id__in=ids))
+    if rules:
+        from ..tasks import recategorize_user
+
+        scope = [{**rule_scope(rule, filed=True, matched=False),
+                  "filed": [target, rule.rename_to]} for rule in rules]
+        transaction.on_commit(partial(recategorize_user.delay, category.user_id, 0, scope))
     rows = list(rows.values("id", "posted_on", "amount", "category_id"))
     delta = SpendingDelta()
     for row in rows:
