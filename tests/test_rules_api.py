@@ -172,6 +172,21 @@ def test_a_second_rule_with_the_same_conditions_is_refused_naming_the_first(
     assert Rule.objects.filter(user=alice).count() == 2
 
 
+def test_put_replaces_a_rule_and_patch_changes_only_what_it_names(api, alice, restaurants):
+    groceries = category("Food & Dining › Groceries")
+    rule = post_rule(api, seller="Starbucks", amount_max="-10.00", rename_to="Sbux",
+                     category=restaurants.id).json()
+
+    patched = api.patch(f"/api/v1/rules/{rule['id']}/", {"category": groceries.id},
+                        format="json").json()
+    put = api.put(f"/api/v1/rules/{rule['id']}/", {"seller": "Starbucks",
+                                                    "category": restaurants.id}, format="json")
+
+    assert (patched["amount_max"], patched["rename_to"]) == ("-10.00", "Sbux")  # kept
+    assert put.status_code == 200
+    assert (put.json()["amount_max"], put.json()["rename_to"]) == (None, "")  # cleared
+
+
 def test_a_second_rule_whose_text_differs_only_in_case_is_refused_accents_too(
     api, alice, restaurants
 ):

@@ -90,6 +90,10 @@ def _shared_refused(done: str):
 RULE_ID = id_parameter("A unique integer value identifying this rule.")
 
 
+_CLEARED = {"seller": "", "description_contains": "", "amount_min": None, "amount_max": None,
+            "account": None, "rename_to": ""}
+
+
 @extend_schema_view(**{action: extend_schema(parameters=[RULE_ID])
                        for action in ("retrieve", "update", "partial_update", "destroy")})
 class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -116,7 +120,12 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         rule = self.get_object()
         data = self.get_serializer(rule, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        rule = rule_update(rule=rule, **data.validated_data)
+        values = data.validated_data
+        if not partial:
+            # A PUT replaces the rule: a condition or a name it leaves out is cleared, not
+            # kept from before (that is PATCH).
+            values = {**_CLEARED, **values}
+        rule = rule_update(rule=rule, **values)
         return Response(self.get_serializer(rule).data)
 
     def partial_update(self, request, pk=None):
