@@ -24,6 +24,7 @@ from accounts.models import Connection, FinancialAccount, User
 from accounts.providers import sandbox
 from accounts.services import account_connect
 from categories.models import Category, Rule, SellerVote
+from tests.conftest import api_client_for
 from tests.factories import ConnectionFactory, FinancialAccountFactory, form_csrf_token
 from transactions import views as transaction_views
 from transactions.models import ImportJob, RawDump, RefreshRun, Transaction
@@ -1198,3 +1199,23 @@ def test_a_connection_says_when_it_was_linked_to_tell_two_of_one_bank_apart(alic
     assert ('linked <time datetime="2026-03-02T09:30:00+00:00">Mar 2, 2026, 09:30 UTC</time>'
             in home)
     assert "Linked Mar 2, 2026, 09:30 UTC: Checking …4821." in unlink
+
+
+@pytest.mark.django_db
+def test_pages_and_api_answers_are_compressed_for_clients_that_ask(alice_client, alice):
+    import gzip
+
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    add_transactions(account, days=10, per_day=5)
+
+    plain = alice_client.get("/transactions/")
+    packed = alice_client.get("/transactions/", headers={"Accept-Encoding": "gzip"})
+    api = api_client_for(alice).get("/api/v1/transactions/?page_size=50",
+                                    HTTP_ACCEPT_ENCODING="gzip")
+
+    assert "Content-Encoding" not in plain
+    assert packed["Content-Encoding"] == "gzip"
+    unpacked = gzip.decompress(packed.content).decode()
+    assert unpacked.count('id="tx-') == plain.content.decode().count('id="tx-') == 50
+    assert len(packed.content) * 4 < len(plain.content)
+    assert api["Content-Encoding"] == "gzip"
