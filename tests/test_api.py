@@ -425,3 +425,17 @@ def test_a_crash_on_a_page_is_djangos_page(rf):
 
     assert response.status_code == 500
     assert not response["Content-Type"].startswith("application/json")
+
+
+def test_a_patch_that_reads_a_whole_body_documents_its_required_fields(api):
+    schema = api.get("/api/v1/schema/?format=json").json()
+
+    def required(path: str) -> list[str]:
+        body = schema["paths"][path]["patch"]["requestBody"]
+        name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        return schema["components"]["schemas"][name].get("required", [])
+
+    assert required("/api/v1/me/") == ["timezone"]
+    assert required("/api/v1/financial-accounts/{id}/") == ["name"]
+    assert required("/api/v1/categories/{id}/") == ["name"]
+    assert required("/api/v1/rules/{id}/") == []  # a rule's PATCH changes what it names

@@ -216,6 +216,7 @@ class FinancialAccountViewSet(
     pagination_class = CursorPagination
     lookup_value_regex = ID_PATTERN
     http_method_names = ["get", "patch", "head", "options"]
+    patch_takes_whole_body = True  # {"name"} required
 
     def get_queryset(self):
         return financial_accounts_for(user=self.request.user)
@@ -232,6 +233,7 @@ class FinancialAccountViewSet(
 
 class MeView(APIView):
     attempt_limited = ("DELETE",)  # the schema's 429 (mint.schema.MintAutoSchema)
+    patch_takes_whole_body = True  # {"timezone"} required
 
     @extend_schema(responses=UserSerializer)
     def get(self, request):

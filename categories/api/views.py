@@ -42,6 +42,7 @@ class CategoryViewSet(viewsets.GenericViewSet):
     serializer_class = CategoryNodeSerializer
     pagination_class = None
     lookup_value_regex = ID_PATTERN
+    patch_takes_whole_body = True  # {"name"} required (mint.schema.MintAutoSchema)
 
     def get_queryset(self):
         return categories_for(user=self.request.user)
