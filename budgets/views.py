@@ -188,16 +188,16 @@ def trend_list(request):
     tops = top_levels(user=user)
     ids = {tops.names[t]: t for t in tops.spending}
     first = add_months(month, -(months - 1))
+    now = current_month(user)
     return render(request, "budgets/trends.html", {
         "month": month, "months": months, "first": first,
         "choices": TREND_MONTHS,
-        "is_current_month": month == current_month(user),
+        "is_current_month": month == now,
         # No link to a period that starts before parse_month's first month (1900-01).
         "previous_month": add_months(month, -months)
         if add_months(first, -months) >= date(1900, 1, 1) else None,
         # Later periods only up to this month: months to come have no spending.
-        "next_month": min(add_months(month, months), current_month(user))
-        if month < current_month(user) else None,
+        "next_month": min(add_months(month, months), now) if month < now else None,
         "table": _trend_table(trends, ids),
         "currencies": currencies_for(user=user, first=first, last=month),
     })
