@@ -537,6 +537,31 @@ def test_an_s3_delete_that_keeps_some_objects_is_an_error_to_retry():
         store.delete_prefix("raw/7/")
 
 
+def test_an_s3_bucket_not_there_yet_is_an_error_to_retry():
+    """A bucket still being created (or recreated after a reset) is the store not being
+    ready: the refresh waits and retries instead of failing as an internal error."""
+    from botocore.exceptions import ClientError
+
+    from transactions.objectstore import S3Store
+
+    class Client:
+        def put_object(self, **kwargs):
+            raise ClientError({"Error": {"Code": "NoSuchBucket", "Message": "no bucket"},
+                               "ResponseMetadata": {"HTTPStatusCode": 404}}, "PutObject")
+
+        def get_object(self, **kwargs):
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "no key"},
+                               "ResponseMetadata": {"HTTPStatusCode": 404}}, "GetObject")
+
+    store = S3Store.__new__(S3Store)
+    store.bucket, store.client = "b", Client()
+
+    with pytest.raises(StorageUnavailable, match="NoSuchBucket"):
+        store.put_new("raw/7/a", b"{}", "application/json")
+    with pytest.raises(ClientError):  # a missing object stays what it is
+        store.get("raw/7/a")
+
+
 def test_the_nightly_sweep_deletes_the_dumps_of_users_deleted_without_them(
     alice, bob, bank_today, monkeypatch, tmp_path
 ):

@@ -7,6 +7,7 @@ when one is missing)."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import date
 
 import boto3
@@ -226,6 +227,7 @@ def test_object_store_unreachable_is_retried_and_no_row_exists_without_its_dump(
         assert not Transaction.objects.filter(account__connection=connection).exists()
 
         moto = MotoServer(port, tmp_path / "moto.log").start()
+        time.sleep(3)  # the store answers, without the bucket yet: still a retry
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                      aws_access_key_id="test", aws_secret_access_key="test",
                      ).create_bucket(Bucket="mint-it")

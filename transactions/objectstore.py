@@ -115,7 +115,9 @@ class S3Store:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
                 raise ObjectExists(kwargs.get("Key", "")) from None
-            if status >= 500 or code in ("SlowDown", "RequestTimeout"):
+            # A missing bucket is a store not ready yet (being created, or recreated
+            # after a reset): an operator fixes it, so the work waits and retries.
+            if status >= 500 or code in ("SlowDown", "RequestTimeout", "NoSuchBucket"):
                 raise StorageUnavailable(f"object store answered {code or status}") from exc
             raise
         except BotoCoreError as exc:
