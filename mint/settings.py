@@ -136,7 +136,12 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "mint.sqlite3",
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # WAL: pages and API reads go on while the worker writes a long import or
+            # refresh (in the default rollback journal a write that spills its cache
+            # takes the exclusive lock, and every reader waited on it, then failed with
+            # "database is locked"). Writers still take turns.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL"},
         }
     }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))

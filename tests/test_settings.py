@@ -75,6 +75,48 @@ def test_debug_falls_back_to_the_embedded_parts():
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem", "folder", "False"]
 
 
+WRITER = """
+import django, sys, time; django.setup()
+from django.db import connection, transaction
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+with transaction.atomic():
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size=1")  # spills to the file early, as a big import
+        cursor.execute("CREATE TABLE IF NOT EXISTS filler (x TEXT)")
+        cursor.executemany("INSERT INTO filler VALUES (%s)", [("x" * 500,)] * 20000)
+    print("writing", flush=True)
+    time.sleep(4)
+"""
+READER = """
+import django, time; django.setup()
+from accounts.models import User
+started = time.monotonic()
+User.objects.count()
+print(round(time.monotonic() - started, 2))
+"""
+
+
+def test_embedded_database_reads_go_on_while_the_worker_writes(tmp_path):
+    """The worker writes a long import in one transaction; the web server's reads meanwhile
+    must not wait for it (and then fail with "database is locked")."""
+    env = {k: v for k, v in os.environ.items() if k not in PROD}
+    env.update(DEBUG="true", DJANGO_SETTINGS_MODULE="mint.settings", MINT_VAR_DIR=str(tmp_path))
+    writer = subprocess.Popen([sys.executable, "-c", WRITER], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+
+        reader = subprocess.run([sys.executable, "-c", READER], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+
+        assert reader.returncode == 0, reader.stderr
+        assert float(reader.stdout.split()[-1]) < 2  # not held until the writer's commit
+        assert writer.poll() is None  # the write was still open
+    finally:
+        writer.wait(timeout=60)
+
+
 def test_eager_tasks_are_refused_in_production():
     result = start({**PROD, "CELERY_TASK_ALWAYS_EAGER": "true"})
 

@@ -28,7 +28,7 @@ from functools import partial
 from operator import attrgetter, itemgetter
 
 from django.db import connection as db
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -800,7 +800,8 @@ def _write_portable(rows: list[list]) -> IngestResult:
                     & Q(external_id__in=ids[start : start + 500])
                 )
             )
-        new, changed = [], []
+        new: list[dict] = []
+        changed = []
         for row in account_rows:
             current = existing.get(row["external_id"])
             if current is not None and _another_transaction(
@@ -812,7 +813,7 @@ def _write_portable(rows: list[list]) -> IngestResult:
                     external_id=row["external_id"]).first()
             fields = {c: row[c] for c in _COLUMNS}
             if current is None:
-                new.append(Transaction(**fields))
+                new.append(fields)
                 delta.add(user_id=row["user_id"], posted_on=row["posted_on"],
                           category_id=row["category_id"], amount=row["amount"])
                 continue
@@ -831,7 +832,7 @@ def _write_portable(rows: list[list]) -> IngestResult:
             changed.append(current)
             delta.move(user_id=current.user_id, old=before,
                        new=(current.posted_on, current.category_id, current.amount))
-        Transaction.objects.bulk_create(new, batch_size=500)
+        _insert_portable(new)
         Transaction.objects.bulk_update(
             changed, [*_DATA, "dump_id", "seller", "seller_key", "category_id",
                       "category_source", "updated_at"],
@@ -843,3 +844,35 @@ def _write_portable(rows: list[list]) -> IngestResult:
     return result
 
 
+def _insert_portable(rows: list[dict]) -> None:
+    """New rows into SQLite with one prepared INSERT run for each row (executemany).
+    ``bulk_create`` spent ~60 % of a 50,000-row import (19 s of 32 s under cProfile)
+    building a model instance per row and preparing each of its 16 values through the
+    field; here only the values SQLite cannot take as they are (dates, amounts, the
+    dump's UUID) go through their field, and both timestamps are the batch's (as
+    ``auto_now_add`` stamps each row, on the same clock that ``import_undo`` reads)."""
+    if not rows:
+        return
+    meta = Transaction._meta
+    now = timezone.now()
+    stamps = [meta.get_field(name).get_db_prep_save(now, connection=db)
+              for name in ("created_at", "updated_at")]
+    prepare = {
+        column: partial(meta.get_field(column).get_db_prep_save, connection=db)
+        for column in _COLUMNS
+        if isinstance(getattr(meta.get_field(column), "target_field", None)
+                      or meta.get_field(column),
+                      models.DateField | models.DecimalField | models.UUIDField)
+    }
+    plain = [c for c in _COLUMNS if c not in prepare]
+    order = [*plain, *prepare]
+    names = ", ".join(f'"{c}"' for c in (*order, "created_at", "updated_at"))
+    marks = ", ".join(["%s"] * (len(order) + 2))
+    sql = f'INSERT INTO "{meta.db_table}" ({names}) VALUES ({marks})'  # noqa: S608
+    get_plain = itemgetter(*plain)
+    params = [
+        [*get_plain(row), *(prep(row[c]) for c, prep in prepare.items()), *stamps]
+        for row in rows
+    ]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, params)
