@@ -18,7 +18,6 @@ from decimal import Decimal
 
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import F
 
 from categories.selectors import uncategorized_id
 
@@ -153,16 +152,19 @@ def spending_apply(delta: SpendingDelta) -> None:
                 columns,
             )
     else:
-        for (user_id, month, category_id), (total, count) in sorted(
-            rows.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)
-        ):
-            MonthlySpending.objects.bulk_create(
-                [MonthlySpending(user_id=user_id, month=month, category_id=category_id)],
-                ignore_conflicts=True,
+        # SQLite (embedded mode): the same upsert, one prepared statement run for each
+        # row (it was an INSERT and an UPDATE per row: unlinking a year of the demo bank,
+        # ~300 rows, sent ~600 queries and took ~0.6 s).
+        table = MonthlySpending._meta.db_table
+        total_field = MonthlySpending._meta.get_field("total")
+        with db.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} (user_id, month, category_id, total, count) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (user_id, month, category_id) "
+                "DO UPDATE SET total = total + excluded.total, count = count + excluded.count",
+                [(u, m.isoformat(), c, total_field.get_db_prep_save(t, connection=db), n)
+                 for (u, m, c), (t, n) in sorted(rows.items())],
             )
-            MonthlySpending.objects.filter(
-                user_id=user_id, month=month, category_id=category_id
-            ).update(total=F("total") + total, count=F("count") + count)
     months: dict[int, set[date]] = defaultdict(set)
     for user_id, month, _ in rows:
         months[user_id].add(month)
