@@ -604,3 +604,35 @@ def test_a_late_failure_never_overwrites_an_import_another_worker_finished(api, 
 
     job = ImportJob.objects.get(pk=job_id)
     assert job.status == ImportJob.Status.SUCCEEDED and job.error == ""
+
+
+def test_a_queued_import_shows_its_progress_while_it_runs(queued_job, api, client, alice,
+                                                          monkeypatch):
+    """Its rows go in one transaction, invisible until the commit: the count of rows
+    written goes through the cache, for the API and the import page to show."""
+    from transactions.services import imports, ingest
+    from transactions.services.imports import import_execute
+
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 2)
+    seen, pages = [], []
+    set_progress = imports._progress_set
+
+    def watched(job_id, done, total):
+        set_progress(job_id, done, total)
+        seen.append(api.get(f"/api/v1/imports/{job_id}/").json()["progress"])
+        client.force_login(alice)
+        pages.append(client.get(f"/import/{job_id}/").content.decode())
+
+    monkeypatch.setattr(imports, "_progress_set", watched)
+    before = api.get(f"/api/v1/imports/{queued_job.pk}/").json()
+
+    import_execute(job_id=queued_job.pk)
+
+    assert before["status"] == "queued" and before["progress"] is None
+    total = seen[0]["total"]
+    assert total > 2
+    assert [p["done"] for p in seen] == [0, *range(2, total, 2), total][: len(seen)]
+    assert seen[-1] == {"done": total, "total": total}
+    assert f"{total} of {total}</span> transactions written" in pages[-1]
+    after = api.get(f"/api/v1/imports/{queued_job.pk}/").json()
+    assert after["status"] == "succeeded" and after["progress"] is None

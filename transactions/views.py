@@ -23,7 +23,7 @@ from .forms import ImportForm, TransactionCategorizeForm, TransactionFilterForm
 from .importers import ImportFormatError
 from .models import ImportJob, Transaction
 from .selectors import import_jobs_for, transactions_before, transactions_for
-from .services.imports import ImportNotUndoable, import_create, import_undo
+from .services.imports import ImportNotUndoable, import_create, import_progress, import_undo
 
 PAGE_SIZE = 50
 RECENT_IMPORTS = 10
@@ -173,7 +173,8 @@ def import_detail(request, pk):
     into = list(financial_accounts_for(user=request.user).filter(id__in=job.account_ids)
                 .order_by("name")) if job.account_ids else []
     return render(request, "transactions/import_detail.html",
-                  {"job": job, "auto_reload": not finished, "into": into})
+                  {"job": job, "auto_reload": not finished, "into": into,
+                   "progress": import_progress(job)})
 
 
 @login_required

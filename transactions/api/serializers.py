@@ -1,4 +1,5 @@
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import FinancialAccount
@@ -7,6 +8,7 @@ from mint.fields import PrimaryKeyField
 
 from ..importers import FORMATS
 from ..models import ImportJob, RefreshRun, Transaction
+from ..services.imports import import_progress
 
 
 class RefreshRunSerializer(serializers.ModelSerializer):
@@ -74,6 +76,11 @@ class ImportUploadSerializer(serializers.Serializer):
         return value
 
 
+class ImportProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
 class ImportJobSerializer(serializers.ModelSerializer):
     notes = serializers.ListField(
         child=serializers.CharField(), read_only=True,
@@ -85,15 +92,25 @@ class ImportJobSerializer(serializers.ModelSerializer):
         help_text="The accounts the file's rows went into (ids, as in "
                   "/api/v1/financial-accounts/).")
 
+    progress = serializers.SerializerMethodField(
+        help_text="While the import runs, once its file has been read: how many of the "
+                  "file's transactions have been written (`done`) of how many (`total`); "
+                  "null before and after.")
+
     class Meta:
         model = ImportJob
         fields = [
             "id", "status", "filename", "format", "account", "accounts", "created",
             "duplicates", "updated", "error", "notes", "created_at", "finished_at",
-            "undone_at", "removed",
+            "undone_at", "removed", "progress",
         ]
         extra_kwargs = {
             "undone_at": {"help_text": "When the import was undone (POST …/undo/), else null."},
             "removed": {"help_text": "How many of its transactions the undo deleted."},
         }
         read_only_fields = fields
+
+    @extend_schema_field(ImportProgressSerializer(allow_null=True))
+    def get_progress(self, job) -> dict | None:
+        found = import_progress(job)
+        return None if found is None else {"done": found[0], "total": found[1]}

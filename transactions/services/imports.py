@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db
 from django.db.models import F, Q
@@ -106,7 +107,7 @@ def import_execute(*, job_id, final_attempt: bool = True) -> ImportJob | None:
         data = get_store().get(job.dump.key)
         statement = parse_file(data, filename=job.filename, format=job.format,
                                options=job.options, into_account=job.account_id is not None)
-        _ingest(job, statement)
+        _ingest(job, statement, queued=True)
     except ImportFormatError as exc:
         _fail(job, str(exc))
     except TRANSIENT:
@@ -195,7 +196,8 @@ def _fail(job: ImportJob, error: str) -> None:
         logger.exception("import %s: could not record its failure", job.pk)
 
 
-def _ingest(job: ImportJob, statement) -> None:
+def _ingest(job: ImportJob, statement, *, queued: bool = False) -> None:
+    """``queued``: a worker's import, whose progress the person can follow."""
     with transaction.atomic():
         account = job.account
         connection = account.connection if account else file_connection_for(user=job.user)
@@ -209,8 +211,11 @@ def _ingest(job: ImportJob, statement) -> None:
         # which the seller dictionary files better than a new category would.
         new_categories = (categories_from_file(user=job.user, records=statement.transactions)
                           if job.format == "mint" else [])
+        progress = partial(_progress_set, job.pk) if queued else None
+        if progress is not None:
+            progress(0, len(statement.transactions))
         result = transactions_ingest(user=job.user, connection=connection, statement=statement,
-                                     dump=job.dump, account=account)
+                                     dump=job.dump, account=account, progress=progress)
         job.created = result.created
         job.updated = result.updated
         job.account_ids = sorted(result.account_ids)
@@ -249,6 +254,35 @@ def _time_under_lock(job: ImportJob):
             return cursor.fetchone()[0]
     ImportJob.objects.filter(pk=job.pk).update(status=F("status"))
     return timezone.now()
+
+
+# Progress of a running import: its rows are written in one transaction, which nobody
+# else sees until it commits, so the count goes through the cache (Redis, or a folder in
+# embedded mode), which the web process reads. Kept an hour past the last batch.
+_PROGRESS_SECONDS = 3600
+
+
+def _progress_key(job_id) -> str:
+    return f"import-progress:{job_id}"
+
+
+def _progress_set(job_id, done: int, total: int) -> None:
+    try:
+        cache.set(_progress_key(job_id), (done, total), _PROGRESS_SECONDS)
+    except Exception:  # a progress figure is not worth failing an import for
+        logger.warning("import %s: progress not saved", job_id, exc_info=True)
+
+
+def import_progress(job: ImportJob) -> tuple[int, int] | None:
+    """(transactions written, transactions to write) of a running import, once its
+    worker has read the file; None otherwise."""
+    if job.status != ImportJob.Status.RUNNING:
+        return None
+    try:
+        found = cache.get(_progress_key(job.pk))
+    except Exception:
+        return None
+    return tuple(found) if found else None
 
 
 class ImportNotUndoable(Exception):

@@ -21,6 +21,7 @@ import io
 import re
 import weakref
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -170,6 +171,7 @@ def transactions_ingest(
     dump: RawDump,
     account: FinancialAccount | None = None,
     durable: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
     """Writes a parsed statement. Call inside ``transaction.atomic()`` together with
     whatever else must commit with the rows (the fetch cursor, the run record).
@@ -182,6 +184,9 @@ def transactions_ingest(
     only, whose loss in a database crash loses nothing, since the run is still marked
     running (committed earlier), its lease expires and the requeue sweep runs it again.
     An import the user was told about stays durable.
+
+    ``progress(done, total)``, if given, hears how many of the statement's transactions
+    have been written, after every batch (a long import shows it while it runs).
     """
     if not db.in_atomic_block:
         raise RuntimeError("transactions_ingest must run inside transaction.atomic()")
@@ -224,6 +229,8 @@ def transactions_ingest(
         if expiring:
             sent.update(map(_KEY_OF_ROW, rows))
         empty -= account_ids
+        if progress is not None:
+            progress(start + len(chunk), len(records))
         result.account_ids |= account_ids
         result.months |= {(day.year, day.month) for day in set(map(_DAY, rows))}
     if expiring:
