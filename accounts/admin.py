@@ -5,6 +5,7 @@ from operator import or_
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import router, transaction
 from django.db.models import CASCADE, DO_NOTHING, PROTECT, RESTRICT, SET_DEFAULT, SET_NULL, Q
@@ -235,6 +236,32 @@ class UserAdmin(DeletesThroughService, BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",),
                              "fields": ("email", "password1", "password2")}),)
     readonly_fields = ["last_active_at", "last_login", "date_joined"]
+    # What only a superuser may change: who is staff and with which rights (else staff
+    # who may change users could make themselves superusers), and a user's email.
+    _SUPERUSER_ONLY = ["email", "is_staff", "is_superuser", "groups", "user_permissions"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else [*fields, *self._SUPERUSER_ONLY]
+
+    def get_fieldsets(self, request, obj=None):
+        """Staff who are not superusers see no password field: setting a customer's
+        password would let them log in as the customer."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or obj is None:
+            return fieldsets
+        return tuple((name, {**options, "fields": tuple(
+            f for f in options["fields"] if f != "password")}) for name, options in fieldsets)
+
+    def has_add_permission(self, request):
+        # People sign up themselves (accounts.services.user_register); a superuser may
+        # still make a support account here.
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     # Deleting goes through the service, which recounts the crowd votes that go with them.
     def delete_model(self, request, obj):
@@ -306,7 +333,10 @@ class ConnectionAdmin(DeletesThroughService, ReadOnly):
         refreshable = list(queryset.exclude(provider=Connection.Provider.FILE))
         with transaction.atomic():
             for connection in refreshable:
-                refresh_request(connection=connection, trigger=RefreshRun.Trigger.MANUAL)
+                run = refresh_request(connection=connection, trigger=RefreshRun.Trigger.MANUAL)
+                # In the connection's history: who asked for a refresh, and which run.
+                self.log_change(request, connection,
+                                f"Retried the refresh from the admin (run {run.pk}).")
         skipped = queryset.count() - len(refreshable)
         if refreshable:
             messages.success(request, f"Refresh requested for {len(refreshable)} "

@@ -38,7 +38,8 @@ class DeliveryAdmin(ReadOnly):
     list_display = ["created_at", "user", "notification", "channel", "webhook", "status",
                     "attempts", "response_status", "sent_at"]
     list_filter = ["status", "channel"]
-    search_fields = ["user__email", "webhook__url"]
+    # Not by webhook URL: its path or query can be a credential (Webhook.url_masked).
+    search_fields = ["user__email"]
     list_select_related = ["user", "notification", "webhook"]
     readonly_fields = ["user", "notification", *DELIVERY_FIELDS, "claimed_until"]
     actions = ["retry_failed"]
@@ -51,7 +52,10 @@ class DeliveryAdmin(ReadOnly):
 
     @admin.action(description="Send failed deliveries again", permissions=["resend"])
     def retry_failed(self, request, queryset):
+        failed = list(queryset.filter(status=Delivery.Status.FAILED))
         count = deliveries_retry(ids=queryset.values_list("id", flat=True))
+        for delivery in failed:  # in the delivery's history, who sent it again and when
+            self.log_change(request, delivery, "Sent again from the admin.")
         messages.success(request, f"{count} failed deliveries queued again.")
 
 
@@ -60,11 +64,15 @@ class WebhookAdmin(DeletesThroughService, admin.ModelAdmin):
     """Support may turn a webhook off (``active``); the signing secret is excluded:
     staff never see it."""
 
-    list_display = ["created_at", "user", "url", "active"]
+    list_display = ["created_at", "user", "url_shown", "active"]
     list_filter = ["active"]
-    search_fields = ["user__email", "url"]
-    exclude = ["secret"]
-    readonly_fields = ["user", "url", "created_at"]
+    search_fields = ["user__email"]  # not by URL: see Webhook.url_masked
+    exclude = ["secret", "url"]
+    readonly_fields = ["user", "url_shown", "created_at"]
+
+    @admin.display(description="URL (scheme and host)")
+    def url_shown(self, obj):
+        return obj.url_masked
 
     def has_add_permission(self, request):
         return False

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -64,7 +66,19 @@ class Webhook(models.Model):
         indexes = [models.Index(fields=["user", "-id"])]
 
     def __str__(self) -> str:
-        return self.url
+        return self.url_masked
+
+    @property
+    def url_masked(self) -> str:
+        """The URL as staff see it: scheme and host only. Chat services' webhook URLs
+        carry their credential in the path or the query (anyone holding the URL can post
+        to it); their owner sees the whole URL in the API."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        hidden = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
+        return f"{parts.scheme}://{host}{hidden}" if parts.scheme else "…"
 
 
 class Delivery(models.Model):

@@ -586,3 +586,81 @@ def test_delete_selected_refuses_a_selection_holding_a_shared_category(support, 
                          {"action": "delete_selected", "_selected_action": [str(mine.pk)],
                           "post": "yes"})
     assert alone.status_code == 302 and not Category.objects.filter(pk=mine.pk).exists()
+
+
+def test_staff_who_may_change_users_cannot_raise_themselves_or_set_a_password(
+        client, charlie, alice):
+    """Charlie may change users (to turn an account off), not make himself superuser,
+    nor set Alice's password and log in as her."""
+    from django.contrib.auth.models import Permission
+
+    charlie.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_user", "change_user", "add_user"]))
+    client.force_login(charlie)
+    password = alice.password
+
+    own = client.get(url(charlie, "change")).content.decode()
+    client.post(url(charlie, "change"), {
+        "email": "charlie@example.com", "is_active": "on", "is_staff": "on",
+        "is_superuser": "on", "first_name": "", "last_name": "", "timezone": "UTC"})
+    set_password = client.post(f"/admin/accounts/user/{alice.pk}/password/",
+                               {"password1": "Hijacked-pw-5555", "password2": "Hijacked-pw-5555"})
+    add_page = client.get(url(type(alice), "add"))
+
+    charlie.refresh_from_db()
+    alice.refresh_from_db()
+    assert not charlie.is_superuser and charlie.is_staff
+    assert 'name="is_superuser"' not in own and 'name="user_permissions"' not in own
+    assert "/password/" not in own
+    assert set_password.status_code == 403 and alice.password == password
+    assert add_page.status_code == 403
+
+
+def test_a_superuser_still_manages_staff(support, charlie):
+    page = support.get(url(charlie, "change")).content.decode()
+
+    assert 'name="is_superuser"' in page and 'name="is_staff"' in page
+    assert support.get(f"/admin/accounts/user/{charlie.pk}/password/").status_code == 200
+
+
+def test_a_webhooks_url_shows_its_host_only_and_is_not_searchable(support, alice):
+    """Chat services put the credential in the URL's path or query."""
+    hook = Webhook.objects.create(user=alice, url="https://hooks.example.com/services/T0/SECRET9?token=TOKEN7",
+                                  secret=encrypt_credentials(login="-", password="whsec"))
+    notification = Notification.objects.create(user=alice, kind="refresh_finished",
+                                               title="Refreshed", dedupe_key="hooked")
+    Delivery.objects.create(user=alice, notification=notification, channel="webhook",
+                            webhook=hook, status="failed")
+
+    pages = [support.get(p).content.decode() for p in (
+        url(Webhook, "changelist"), url(hook, "change"), url(Delivery, "changelist"),
+        url(Delivery.objects.get(webhook=hook), "change"))]
+    found = [support.get(f"{url(model, 'changelist')}?q={q}").content.decode()
+             for model in (Webhook, Delivery) for q in ("SECRET9", "TOKEN7")]
+
+    assert all("https://hooks.example.com/…" in page for page in pages[:2])
+    assert not any("SECRET9" in page or "TOKEN7" in page for page in pages)
+    assert not any("hooks.example.com" in page for page in found)
+
+
+def test_retrying_from_the_admin_is_written_in_the_objects_history(support, root, data, alice):
+    from django.contrib.admin.models import LogEntry
+
+    connection = data["connection"]
+    notification = Notification.objects.create(user=alice, kind="refresh_finished",
+                                               title="Refreshed", dedupe_key="again")
+    failed = Delivery.objects.create(user=alice, notification=notification, channel="email",
+                                     status="failed")
+
+    support.post(url(connection, "changelist"),
+                 {"action": "retry_refresh", "_selected_action": [str(connection.pk)]})
+    support.post(url(Delivery, "changelist"),
+                 {"action": "retry_failed", "_selected_action": [str(failed.pk)]})
+
+    logged = {(entry.object_id, entry.get_change_message()) for entry in
+              LogEntry.objects.filter(user=root)}
+    run = connection.runs.filter(trigger="manual").exclude(pk=data["run"].pk).get()
+    assert (str(connection.pk), f"Retried the refresh from the admin (run {run.pk}).") in logged
+    assert (str(failed.pk), "Sent again from the admin.") in logged
+    history = support.get(url(connection, "history")).content.decode()
+    assert "Retried the refresh from the admin" in history
