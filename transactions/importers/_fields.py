@@ -304,6 +304,14 @@ def option_bool(options: dict, key: str) -> bool:
     raise ImportFormatError(f"option {key!r} must be true or false, not {value!r}")
 
 
+def option_bool_given(options: dict, key: str) -> bool | None:
+    """``option_bool``, but None when the option was not given (left out, null or ""):
+    for a choice the file can make itself unless the person made it."""
+    if options.get(key) in (None, ""):
+        return None
+    return option_bool(options, key)
+
+
 def option_str(options: dict, key: str) -> str | None:
     """A text option; None or "" mean "not given"."""
     value = options.get(key)

@@ -11,7 +11,10 @@ Every bank invents its own columns, so ``options`` says which header holds what:
     decimal               "." or ","; default guessed from the amounts ("12,50" → ",")
     delimiter             default sniffed among , ; tab |
     negate                for card exports that write purchases as positive (Amex,
-                          Discover): flips every amount to Mint's convention
+                          Discover): flips every amount to Mint's convention. Not given,
+                          Amex's and Apple Card's own exports, recognised by their
+                          headers, are flipped (and the notes say so); given, true or
+                          false, it is the person's choice whatever the header
     skip_rows             physical lines before the header (a bank's summary block);
                           default: the header is found among the first 20 lines
     account_name          name of the single account when there is no account column;
@@ -53,6 +56,7 @@ from ._fields import (
     guess_decimal,
     named_account_id,
     option_bool,
+    option_bool_given,
     option_decimal,
     option_str,
     parse_amount,
@@ -102,6 +106,23 @@ _ID_LIKE = re.compile(r"[^\s]*[0-9][^\s]*")
 # A card network's reference number (Amex's 15 digits): one transaction's, never reused.
 _CARD_REFERENCE = re.compile(r"[0-9]{12,}")
 SECOND_DATE = "second date"  # not an option: see _resolve_columns
+# Card issuers' own exports that write a charge as positive and a payment as negative,
+# recognised by columns no bank's export shares — never by "Date,Description,Amount",
+# which every bank writes. (Amex's download: with the additional details, with or
+# without card members, or the short one of five columns. Apple Card's, from Wallet.)
+CARD_EXPORTS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("American Express", frozenset(["date", "description", "amount", "extended details",
+                                     "appears on your statement as"])),
+    ("American Express", frozenset(["date", "description", "card member", "account #",
+                                    "amount"])),
+    ("Apple Card", frozenset(["transaction date", "clearing date", "merchant", "amount (usd)",
+                              "purchased by"])),
+)
+CARD_SIGN_NOTE = (
+    "This file is {card}'s own export, which writes a purchase as a positive amount and a "
+    "payment as a negative one: every amount was flipped, so that money out is negative "
+    "here. If its amounts were already signed that way, remove the account on the Accounts "
+    "page and import the file again with negate set to false (in the API).")
 BALANCE_LINE = re.compile(r"(beginning|ending|opening|closing) balance\b", re.IGNORECASE)
 
 
@@ -112,7 +133,7 @@ class CsvSettings:
     day_first: bool = False
     decimal: str | None = None
     delimiter: str | None = None
-    negate: bool = False
+    negate: bool | None = None  # None: not given, the header decides (CARD_EXPORTS)
     skip_rows: int | None = None
     account_name: str = DEFAULT_ACCOUNT_NAME
 
@@ -132,8 +153,22 @@ def parse_csv(data: bytes, options: dict | None = None) -> Statement:
     settings = _settings(check_options(options, OPTIONS))
     table = _read_table(decode_text(data), settings)
     columns = _resolve_columns(table, settings)
+    notes: list[str] = []
+    if settings.negate is None:
+        card = _card_export(table.headers)
+        settings = replace(settings, negate=card is not None)
+        if card is not None:
+            notes.append(CARD_SIGN_NOTE.format(card=card))
     decimal = settings.decimal or guess_decimal(_amount_cells(table, columns))
-    return _build_statement(table, columns, settings, decimal)
+    statement = _build_statement(table, columns, settings, decimal)
+    statement.notes[:0] = notes
+    return statement
+
+
+def _card_export(headers: list[str]) -> str | None:
+    """The card issuer whose own export has these headers (see CARD_EXPORTS), if any."""
+    names = {header.casefold() for header in headers}
+    return next((card for card, needed in CARD_EXPORTS if needed <= names), None)
 
 
 def _amount_cells(table: Table, columns: dict[str, int]) -> Iterator[str]:
@@ -153,7 +188,7 @@ def _settings(options: dict) -> CsvSettings:
         day_first=option_bool(options, "day_first"),
         decimal=option_decimal(options),
         delimiter=_delimiter_option(options),
-        negate=option_bool(options, "negate"),
+        negate=option_bool_given(options, "negate"),
         skip_rows=_skip_rows_option(options),
         account_name=option_str(options, "account_name") or DEFAULT_ACCOUNT_NAME,
     )
