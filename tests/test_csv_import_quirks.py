@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from transactions.importers import parse_file
+from transactions.importers import ImportFormatError, parse_file
 from transactions.importers.csv_import import CARD_SIGN_NOTE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"
@@ -119,3 +119,56 @@ def test_a_plain_date_description_amount_header_is_not_taken_for_amex():
     statement = parse_file(data)
     assert amounts(statement) == [Decimal("412.60"), Decimal("-500.00"), Decimal("1023.45")]
     assert statement.notes == []
+
+
+# ---------------------------------------------------------------------- footer lines
+
+
+def test_a_total_line_at_the_end_is_skipped_with_a_note():
+    data = csv_bytes("Date,Description,Amount", "01/15/2024,SHELL,-20.00",
+                     "01/16/2024,TESCO,-26.00", "Total,,-46.00")
+
+    statement = parse_file(data)
+
+    assert amounts(statement) == [Decimal("-20.00"), Decimal("-26.00")]
+    assert statement.notes == ["Line 4, the last of the file ('Total,,-46.00'), is a total "
+                               "or a balance, not a transaction: it was not imported."]
+
+
+@pytest.mark.parametrize(("footer", "said"), [
+    (("Totals,,-46.00", "", ""), "Line 4,"),  # blank lines after it
+    (("TOTAL:,,-46.00", "Ending balance,,954.00"), "Lines 4 and 5,"),
+    (("Ending Balance,,954.00", "", "Summary,,"), "Lines 4 and 6,"),
+    ((",Total,-46.00",), "Line 4,"),  # the word in the description, the date cell empty
+    (("Grand total,,-46.00", "End of statement"), "Lines 4 and 5,"),
+])
+def test_footer_lines_of_other_words_are_skipped_too(footer, said):
+    data = csv_bytes("Date,Description,Amount", "2024-01-15,SHELL,-20.00",
+                     "2024-01-16,TESCO,-26.00", *footer)
+    statement = parse_file(data, format="csv")
+    assert amounts(statement) == [Decimal("-20.00"), Decimal("-26.00")]
+    assert statement.notes[0].startswith(said)
+
+
+def test_a_row_without_a_date_whose_first_cell_is_no_footer_word_is_still_an_error():
+    data = csv_bytes("Date,Description,Amount", "2024-01-15,SHELL,-20.00", ",TESCO,-26.00")
+    with pytest.raises(ImportFormatError, match=r"^line 3: expected a date, found nothing"):
+        parse_file(data)
+
+
+def test_a_total_line_in_the_middle_of_the_file_is_still_an_error():
+    data = csv_bytes("Date,Description,Amount", "01/15/2024,SHELL,-20.00", "Total,,-20.00",
+                     "01/16/2024,TESCO,-26.00")
+    with pytest.raises(ImportFormatError, match=r"^line 3: expected a date .*'Total'"):
+        parse_file(data)
+
+
+def test_a_footer_of_a_file_that_needs_a_mapping_is_skipped_as_well():
+    data = csv_bytes("Buchungstag;Text;Betrag", "15.01.2024;Kaffee;-2,50",
+                     "16.01.2024;Brot;-3,10", "Summe;;-5,60")
+    options = {"date": "Buchungstag", "description": "Text", "amount": "Betrag",
+               "day_first": True}
+    with pytest.raises(ImportFormatError, match=r"^line 4: .*'Summe'"):
+        parse_file(data, format="csv", options=options)  # "Summe" is no English footer
+    statement = parse_file(data.replace(b"Summe", b"Total"), format="csv", options=options)
+    assert amounts(statement) == [Decimal("-2.50"), Decimal("-3.10")]

@@ -124,6 +124,12 @@ CARD_SIGN_NOTE = (
     "here. If its amounts were already signed that way, remove the account on the Accounts "
     "page and import the file again with negate set to false (in the API).")
 BALANCE_LINE = re.compile(r"(beginning|ending|opening|closing) balance\b", re.IGNORECASE)
+# What banks write after the rows in place of a date: "Total,,-46.00", "Ending balance,,
+# 954.00", "Summary". Skipped only at the end of the file (see _without_footer).
+FOOTER_LINE = re.compile(
+    r"((grand|sub)\s*)?totals?\b|(beginning|ending|opening|closing|available|current|ledger)"
+    r"\s+balance\b|balance\b|summary\b|end\s+of\s+(the\s+)?(statement|file|report|data)\b",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,9 @@ def parse_csv(data: bytes, options: dict | None = None) -> Statement:
     table = _read_table(decode_text(data), settings)
     columns = _resolve_columns(table, settings)
     notes: list[str] = []
+    table, footer = _without_footer(table, columns)
+    if footer:
+        notes.append(_footer_note(footer))
     if settings.negate is None:
         card = _card_export(table.headers)
         settings = replace(settings, negate=card is not None)
@@ -163,6 +172,39 @@ def parse_csv(data: bytes, options: dict | None = None) -> Statement:
     statement = _build_statement(table, columns, settings, decimal)
     statement.notes[:0] = notes
     return statement
+
+
+def _without_footer(table: Table, columns: dict[str, int]
+                    ) -> tuple[Table, list[tuple[int, list[str]]]]:
+    """The table without the lines at its end that are a total or a balance (a footer
+    word where the date belongs, or as the first cell of a line with no date at all),
+    and those lines. Such a line in the middle of the file stays an error: a row there
+    is expected to be a transaction."""
+    end = len(table.rows)
+    while end and _is_footer(table.rows[end - 1][1], columns):
+        end -= 1
+    return replace(table, rows=table.rows[:end]), table.rows[end:]
+
+
+def _is_footer(cells: list[str], columns: dict[str, int]) -> bool:
+    def cell(index: int | None) -> str:
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    word = cell(columns["date"])
+    if not word and not cell(columns.get(SECOND_DATE)):
+        word = next((c.strip() for c in cells if c.strip()), "")
+    return FOOTER_LINE.match(word) is not None
+
+
+def _footer_note(footer: list[tuple[int, list[str]]]) -> str:
+    lines = [str(line) for line, _ in footer]
+    shown = ",".join(footer[0][1]).strip()
+    shown = repr(shown if len(shown) <= 60 else shown[:57] + "...")
+    if len(footer) == 1:
+        return (f"Line {lines[0]}, the last of the file ({shown}), is a total or a balance, "
+                "not a transaction: it was not imported.")
+    return (f"Lines {', '.join(lines[:-1])} and {lines[-1]}, the last of the file ({shown} "
+            "and after), are totals or balances, not transactions: they were not imported.")
 
 
 def _card_export(headers: list[str]) -> str | None:
