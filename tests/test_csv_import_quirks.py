@@ -7,6 +7,7 @@ Pure parsers: no database. Rows are made up, in the shapes the exports have.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from transactions.importers import ImportFormatError, parse_file
-from transactions.importers.csv_import import CARD_SIGN_NOTE
+from transactions.importers.csv_import import CARD_SIGN_NOTE, DAY_FIRST_NOTE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"
 
@@ -172,3 +173,50 @@ def test_a_footer_of_a_file_that_needs_a_mapping_is_skipped_as_well():
         parse_file(data, format="csv", options=options)  # "Summe" is no English footer
     statement = parse_file(data.replace(b"Summe", b"Total"), format="csv", options=options)
     assert amounts(statement) == [Decimal("-2.50"), Decimal("-3.10")]
+
+
+# ----------------------------------------------------------------------- day-first dates
+
+
+def test_dates_that_only_read_day_first_are_read_day_first_with_a_note():
+    data = csv_bytes("Date,Description,Amount", "13/03/2024,SHELL,-20.00",
+                     "05/03/2024,TESCO,-26.00", "2024-03-01,RENT,-800.00")
+
+    statement = parse_file(data)
+
+    assert [t.posted_on for t in statement.transactions] == [
+        date(2024, 3, 13), date(2024, 3, 5), date(2024, 3, 1)]
+    assert len(statement.notes) == 1 and DAY_FIRST_NOTE not in statement.notes
+    assert "day first" in statement.notes[0] and "'13/03/2024'" in statement.notes[0]
+    # the option says the same without a note
+    assert parse_file(data, options={"day_first": True}).notes == []
+
+
+def test_dates_that_need_both_readings_stay_an_error():
+    data = csv_bytes("Date,Description,Amount", "01/15/2024,SHELL,-20.00",
+                     "13/03/2024,TESCO,-26.00")
+    with pytest.raises(ImportFormatError, match=r"^line 3: expected a date .*'13/03/2024'"):
+        parse_file(data)
+
+
+def test_a_date_format_or_day_first_given_is_not_second_guessed():
+    data = csv_bytes("Date,Description,Amount", "13/03/2024,SHELL,-20.00")
+    with pytest.raises(ImportFormatError, match=r"^line 2: .*'%m/%d/%Y'"):
+        parse_file(data, options={"date_format": "%m/%d/%Y"})
+    for month_first in (False, "false"):
+        with pytest.raises(ImportFormatError, match=r"^line 2: expected a date .*'13/03/2024'"):
+            parse_file(data, options={"day_first": month_first})
+
+
+def test_a_mint_export_re_saved_day_first_is_read_day_first_with_a_note():
+    original = parse_file((FIXTURES / "mint_export.csv").read_bytes())
+    text = (FIXTURES / "mint_export.csv").read_text()
+    day_first = re.sub(r'"(\d{1,2})/(\d{1,2})/(\d{4})"', r'"\2/\1/\3"', text)
+    assert '"22/1/2024"' in day_first
+
+    statement = parse_file(day_first.encode())
+
+    assert [t.posted_on for t in statement.transactions] == [
+        t.posted_on for t in original.transactions]
+    assert len(statement.notes) == 1 and "'22/1/2024'" in statement.notes[0]
+    assert original.notes == []

@@ -457,7 +457,9 @@ def test_line_numbers_count_physical_lines_of_multiline_records():
 
 
 def test_bad_date_says_which_format_was_expected():
-    data = csv_bytes("Date,Description,Amount", "2024-01-02,OK,1.00", "13/01/2024,X,1.00")
+    # (a file whose dates all read day first, and some only so, is read day first: this
+    # one's first date reads only month first)
+    data = csv_bytes("Date,Description,Amount", "01/15/2024,OK,1.00", "13/01/2024,X,1.00")
     # in the words of the import form ("Dates are written: Day first") and of the API
     with pytest.raises(ImportFormatError, match=r"^line 3: .*Dates are written: Day first.*day_first"):
         parse_file(data, format="csv")

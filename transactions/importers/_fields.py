@@ -173,6 +173,31 @@ def _parse_date(value: str, date_format: str | None, day_first: bool) -> date:
     return found
 
 
+# A date of numbers only, day and month in either order: 05/03/2024, 13.03.24 10:30.
+NUMERIC_DATE = re.compile(r"\s*([0-9]{1,2})[/.-]([0-9]{1,2})[/.-][0-9]{2,4}\b.*")
+DAY_FIRST_READ_NOTE = (
+    "The dates were read day first (05/03/2024: 5 March): some, such as {example!r}, can "
+    "only be read that way, and every date of the file can.")
+
+
+def only_day_first(values: Iterable[str]) -> str | None:
+    """For a file read without ``day_first`` or a format: the first of its dates that
+    only reads day first (13/03/2024), when every one of its dates reads day first too;
+    else None — no evidence, or evidence both ways (01/15/2024 and 13/03/2024), where the
+    error on the date that does not read month first is the clearer answer."""
+    values = [value for value in values if value]
+    example = next((value for value in values if (m := NUMERIC_DATE.fullmatch(value))
+                    and int(m.group(1)) > 12), None)
+    if example is None:
+        return None
+    for value in values:
+        try:
+            parse_date(value, day_first=True)
+        except FieldError:
+            return None
+    return " ".join(example.split())
+
+
 def _strptime(value: str, formats: Iterable[str]) -> date | None:
     for fmt in formats:
         try:

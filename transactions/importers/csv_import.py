@@ -7,7 +7,10 @@ Every bank invents its own columns, so ``options`` says which header holds what:
                           code per row: EUR, USD…; default the account's, USD), balance
                           (the running balance: the newest row's is the account's)
     date_format           strftime pattern; default ISO, then MM/DD/YYYY — or DD/MM/YYYY
-                          when day_first — then "Jan 15, 2024"-style dates
+                          when day_first — then "Jan 15, 2024"-style dates. Without
+                          day_first (or given false) and date_format, a file whose dates
+                          all read day first and some only so (13/03/2024) is read day
+                          first, and the notes say so
     decimal               "." or ","; default guessed from the amounts ("12,50" → ",")
     delimiter             default sniffed among , ; tab |
     negate                for card exports that write purchases as positive (Amex,
@@ -48,6 +51,8 @@ from itertools import islice
 from accounts.providers.base import AccountRecord, Statement, TransactionRecord
 
 from ._fields import (
+    DAY_FIRST_READ_NOTE,
+    NUMERIC_DATE,
     ExternalIds,
     FieldError,
     account_external_id,
@@ -55,7 +60,7 @@ from ._fields import (
     fail,
     guess_decimal,
     named_account_id,
-    option_bool,
+    only_day_first,
     option_bool_given,
     option_decimal,
     option_str,
@@ -136,7 +141,7 @@ FOOTER_LINE = re.compile(
 class CsvSettings:
     columns: dict[str, str]  # option → header name, as given by the user
     date_format: str | None = None
-    day_first: bool = False
+    day_first: bool | None = None  # None: not given, the dates decide (only_day_first)
     decimal: str | None = None
     delimiter: str | None = None
     negate: bool | None = None  # None: not given, the header decides (CARD_EXPORTS)
@@ -168,10 +173,24 @@ def parse_csv(data: bytes, options: dict | None = None) -> Statement:
         settings = replace(settings, negate=card is not None)
         if card is not None:
             notes.append(CARD_SIGN_NOTE.format(card=card))
+    if settings.day_first is None:
+        example = None if settings.date_format else only_day_first(_date_cells(table, columns))
+        settings = replace(settings, day_first=example is not None)
+        if example is not None:
+            notes.append(DAY_FIRST_READ_NOTE.format(example=example))
     decimal = settings.decimal or guess_decimal(_amount_cells(table, columns))
     statement = _build_statement(table, columns, settings, decimal)
     statement.notes[:0] = notes
     return statement
+
+
+def _date_cells(table: Table, columns: dict[str, int]) -> Iterator[str]:
+    """Every date the rows hold (a balance line's aside: it is not read)."""
+    for line, cells in table.rows:
+        row = _Row(line, cells, table.headers)
+        if not _is_balance_line(row, columns):
+            yield row.optional(columns["date"])
+            yield row.optional(columns.get(SECOND_DATE))
 
 
 def _without_footer(table: Table, columns: dict[str, int]
@@ -227,7 +246,7 @@ def _settings(options: dict) -> CsvSettings:
     return CsvSettings(
         columns=columns,
         date_format=option_str(options, "date_format"),
-        day_first=option_bool(options, "day_first"),
+        day_first=option_bool_given(options, "day_first"),
         decimal=option_decimal(options),
         delimiter=_delimiter_option(options),
         negate=option_bool_given(options, "negate"),
@@ -508,7 +527,6 @@ DAY_FIRST_NOTE = (
     "they were read month first, as US banks write them. If your bank writes the day "
     "first, remove the account on the Accounts page and import the file again with "
     "“Dates are written: Day first” (day_first in the API).")
-_NUMERIC_DATE = re.compile(r"\s*([0-9]{1,2})[/.-]([0-9]{1,2})[/.-][0-9]{2,4}\b.*")
 
 
 def _dates_could_be_day_first(values) -> bool:
@@ -519,7 +537,7 @@ def _dates_could_be_day_first(values) -> bool:
     for value in values:
         if not value:
             continue
-        m = _NUMERIC_DATE.fullmatch(value)
+        m = NUMERIC_DATE.fullmatch(value)
         if m is None or int(m.group(1)) > 12 or int(m.group(2)) > 12:
             return False
         differs = differs or m.group(1).lstrip("0") != m.group(2).lstrip("0")

@@ -14,7 +14,8 @@ categorisation survive the move. Every distinct "Account Name" becomes an accoun
 The same file re-saved by a spreadsheet is read too: separated by ";" or tabs (Excel in
 many European locales, which also write 4,75: guessed as bank CSVs' amounts are, or
 ``decimal``), with dates as 1/15/24 or 2024-01-15 (or day first, 15/01/2024, with
-``day_first``), and rows whose empty Labels and Notes cells were dropped.
+``day_first``, or without it when every date reads day first and some only so — and
+the notes say so), and rows whose empty Labels and Notes cells were dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from accounts.providers.base import AccountRecord, Statement, TransactionRecord
 
 from ._fields import (
+    DAY_FIRST_READ_NOTE,
     ExternalIds,
     FieldError,
     account_external_id,
@@ -33,7 +35,8 @@ from ._fields import (
     fail,
     guess_account_kind,
     guess_decimal,
-    option_bool,
+    only_day_first,
+    option_bool_given,
     option_decimal,
     option_str,
     parse_amount,
@@ -72,8 +75,14 @@ def parse_mint_csv(data: bytes, options: dict | None = None) -> Statement:
     """Mint's CSV export → Statement with one account per account name."""
     options = check_options(options, OPTIONS)
     default_name = option_str(options, "account_name") or DEFAULT_ACCOUNT_NAME
-    day_first = option_bool(options, "day_first")
+    day_first = option_bool_given(options, "day_first")
     rows = list(_rows(decode_text(data)))
+    notes = []
+    if day_first is None:  # not given: a date like 15/03/2024 says so (re-saved by Excel)
+        example = only_day_first(cells[0].strip() for _, cells in rows)
+        day_first = example is not None
+        if example is not None:
+            notes.append(DAY_FIRST_READ_NOTE.format(example=example))
     # A spreadsheet in a European locale re-saves "4.75" as "4,75".
     decimal = option_decimal(options) or guess_decimal(cells[3] for _, cells in rows)
     ids = ExternalIds()
@@ -88,7 +97,7 @@ def parse_mint_csv(data: bytes, options: dict | None = None) -> Statement:
                 kind=guess_account_kind(name))
         transactions.append(record)
     return Statement(accounts=list(accounts.values()), transactions=transactions,
-                     cursor=statement_cursor(transactions))
+                     cursor=statement_cursor(transactions), notes=notes)
 
 
 def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
