@@ -220,3 +220,69 @@ def test_a_mint_export_re_saved_day_first_is_read_day_first_with_a_note():
         t.posted_on for t in original.transactions]
     assert len(statement.notes) == 1 and "'22/1/2024'" in statement.notes[0]
     assert original.notes == []
+
+
+# ------------------------------------------------------------------------ unclosed quotes
+
+
+def test_a_quote_that_never_closes_is_named_with_its_line():
+    data = csv_bytes("Date,Description,Amount", "01/15/2024,SHELL,-20.00",
+                     '01/16/2024,"TESCO,-26.00', "01/17/2024,PRET,-4.00")
+    with pytest.raises(ImportFormatError,
+                       match=r"^line 3: a quote opened on line 3 never closes"):
+        parse_file(data)
+
+
+def test_an_unclosed_quote_in_the_last_column_does_not_swallow_the_file_silently():
+    # The row has all its columns: the rest of the file would have become one memo.
+    data = csv_bytes("Date,Amount,Description", '01/15/2024,-20.00,"SHELL',
+                     "01/16/2024,-26.00,TESCO", "01/17/2024,-4.00,PRET")
+    with pytest.raises(ImportFormatError, match=r"a quote opened on line 2 never closes"):
+        parse_file(data)
+
+
+def test_the_line_of_an_unclosed_quote_counts_lines_of_fields_before_it():
+    data = csv_bytes("Date,Description,Amount,Memo", '01/15/2024,"SHELL', 'OIL",-20.00,"fuel',
+                     "01/16/2024,TESCO,-26.00,")
+    with pytest.raises(ImportFormatError, match=r"^line 2: a quote opened on line 3 never"):
+        parse_file(data)
+
+
+def test_a_quoted_field_over_several_lines_at_the_end_of_the_file_is_fine():
+    data = csv_bytes("Date,Description,Amount,Memo", '01/15/2024,SHELL,-20.00,"fuel',
+                     'and snacks"')
+    assert parse_file(data).transactions[0].memo == "fuel\nand snacks"
+    # and one that swallows only the file's last line end reads as before
+    assert parse_file(b'Date,Description,Amount\n01/15/2024,SHELL,"-20.00\n').transactions
+
+
+def test_an_unclosed_quote_in_a_mint_export_is_named_too():
+    header = (FIXTURES / "mint_export.csv").read_text().split("\n")[0]
+    # re-saved without quotes but one, which never closes: Whole Foods would have been
+    # Acme's notes
+    data = "\n".join([
+        header,
+        '1/19/2024,Acme Corp,ACME CORP PAYROLL PPD,2000.00,credit,Paycheck,Checking,,"pay',
+        "1/18/2024,Whole Foods,WHOLEFDS MKT 10234,54.30,debit,Groceries,Visa,,", ""])
+    with pytest.raises(ImportFormatError, match=r"^line 2: a quote opened on line 2 never"):
+        parse_file(data.encode())
+
+
+def test_a_quote_left_open_in_a_quoted_file_says_which_rows_it_joined():
+    # Mint quotes every cell: the open quote pairs with the next line's first quote,
+    # and the two rows read as one of 17 cells.
+    data = (FIXTURES / "mint_export.csv").read_bytes().replace(
+        b'"January pay"', b'"January pay', 1)
+    with pytest.raises(ImportFormatError,
+                       match=r"^line 4: expected 9 columns as in Mint's export, found 17; "
+                             r"a quote opened on line 4 does not close on its line, so lines "
+                             r"4 to 5 were read as one row"):
+        parse_file(data)
+    # a bank CSV's row made long the same way
+    data = csv_bytes("Date,Description,Amount", '"01/15/2024","SHELL,-20.00',
+                     '"01/16/2024","TESCO","-26.00"', '"01/17/2024","PRET","-4.00"')
+    with pytest.raises(ImportFormatError,
+                       match=r"^line 2: expected an amount .*'TESCO' \(column 'Amount'\); a "
+                             r"quote opened on line 2 does not close on its line, so lines 2 "
+                             r"to 3 were read as one row"):
+        parse_file(data)

@@ -35,6 +35,41 @@ def fail(message: str, line: int | None) -> ImportFormatError:
     return ImportFormatError(message, line=line)
 
 
+def refuse_unclosed_quote(text: str, line: int, cells: list[str], *, text_line: int = 1
+                          ) -> None:
+    """Raises when the last record of a CSV text — ``cells``, starting on physical line
+    ``line`` (``text`` starting on ``text_line``) — ends in a quote that never closes.
+
+    Python's csv module reads such a field to the end of the file, line ends and all,
+    without a word: the row then seemed short ("only 2 of the header's 3 columns"), or,
+    the quote being in the last column, the rows after it became its text. The open
+    field is the record's last; it swallowed lines when it holds a line end with more
+    than blanks after it, and its quote never closed when the record's text holds an odd
+    number of quotes (a closed field has two, a doubled quote inside it two more)."""
+    last = cells[-1] if cells else ""
+    if "\n" not in last or not last.split("\n", 1)[1].strip():
+        return
+    rest = "\n".join(text.split("\n")[line - text_line:])
+    if rest.count('"') % 2 == 0:
+        return
+    opened = line + sum(cell.count("\n") for cell in cells[:-1])
+    raise fail(f"a quote opened on line {opened} never closes: every line after it was read "
+               "as part of one value. Close the quote, or remove it", line)
+
+
+def quote_hint(line: int, cells: list[str]) -> str:
+    """For an error on a row of the wrong number of cells: when one of its cells holds a
+    line end, a quote that should have closed on its line probably did not (a quoted
+    file then pairs it with the next line's first quote), which explains the count."""
+    spanning = [i for i, cell in enumerate(cells) if "\n" in cell]
+    if not spanning:
+        return ""
+    opened = line + sum(cell.count("\n") for cell in cells[:spanning[-1]])
+    end = line + sum(cell.count("\n") for cell in cells)
+    return (f"; a quote opened on line {opened} does not close on its line, so lines "
+            f"{line} to {end} were read as one row: close it")
+
+
 # ---------------------------------------------------------------------------- amounts
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")

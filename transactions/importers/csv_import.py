@@ -66,6 +66,8 @@ from ._fields import (
     option_str,
     parse_amount,
     parse_date,
+    quote_hint,
+    refuse_unclosed_quote,
     reused_external_id,
     short_hash,
     statement_cursor,
@@ -295,6 +297,7 @@ def _read_table(text: str, settings: CsvSettings) -> Table:
     rows = list(_csv_rows(body, delimiter, skip))
     if not rows:
         raise ImportFormatError("the file is empty: expected a header line and rows")
+    refuse_unclosed_quote(body, *rows[-1], text_line=skip + 1)
     if header_at is None:
         if not settings.columns and _wells_fargo_row(rows[0][1]):
             # Wells Fargo writes no header: its five columns are always these.
@@ -652,8 +655,8 @@ class _Row:
     def required(self, index: int, what: str) -> str:
         if index >= len(self.cells):
             raise fail(f"expected {what} in column {self._name(index)!r}, but the row has "
-                       f"only {len(self.cells)} of the header's {len(self.headers)} columns",
-                       self.line)
+                       f"only {len(self.cells)} of the header's {len(self.headers)} columns"
+                       f"{quote_hint(self.line, self.cells)}", self.line)
         return self.cells[index]
 
     def optional(self, index: int | None) -> str:
@@ -667,7 +670,9 @@ class _Row:
         try:
             return parser(value)
         except FieldError as exc:
-            raise fail(f"{exc} (column {self._name(index)!r})", self.line) from exc
+            hint = quote_hint(self.line, self.cells) if len(self.cells) != len(
+                self.headers) else ""
+            raise fail(f"{exc} (column {self._name(index)!r}){hint}", self.line) from exc
 
     def _name(self, index: int) -> str:
         return self.headers[index] if index < len(self.headers) else f"#{index + 1}"

@@ -41,6 +41,8 @@ from ._fields import (
     option_str,
     parse_amount,
     parse_date,
+    quote_hint,
+    refuse_unclosed_quote,
     statement_cursor,
 )
 from ._text import decode_text
@@ -105,27 +107,26 @@ def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
     first = next((line for line in text.split("\n") if line.strip()), "")
     reader = csv.reader(io.StringIO(text, newline=""),
                         delimiter=header_delimiter(first) or ",")
-    start, header_seen = 1, False
+    start, records = 1, []
     try:
         for cells in reader:
             line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue
-            if not header_seen:
-                _check_header(cells, line)
-                header_seen = True
-                continue
-            if not REQUIRED_COLUMNS <= len(cells) <= len(COLUMNS):
-                raise fail(f"expected {len(COLUMNS)} columns as in Mint's export, found "
-                           f"{len(cells)}", line)
-            yield line, cells + [""] * (len(COLUMNS) - len(cells))
+            if any(cell.strip() for cell in cells):
+                records.append((line, cells))
     except csv.Error as exc:
         raise fail(f"unreadable CSV record ({exc})", start) from exc
-    if not header_seen:
+    if not records:
         raise ImportFormatError("the file is empty: expected Mint's export header")
+    refuse_unclosed_quote(text, *records[-1])  # before a row it made short is blamed
+    _check_header(*records[0])
+    for line, cells in records[1:]:
+        if not REQUIRED_COLUMNS <= len(cells) <= len(COLUMNS):
+            raise fail(f"expected {len(COLUMNS)} columns as in Mint's export, found "
+                       f"{len(cells)}{quote_hint(line, cells)}", line)
+        yield line, cells + [""] * (len(COLUMNS) - len(cells))
 
 
-def _check_header(cells: list[str], line: int) -> None:
+def _check_header(line: int, cells: list[str]) -> None:
     if tuple(cell.strip() for cell in cells) != COLUMNS:
         expected = ",".join(f'"{c}"' for c in COLUMNS)
         raise fail(f"expected Mint's export header {expected}; found "
