@@ -264,11 +264,31 @@ def test_a_bad_budget_amount_is_a_400(api, body):
     assert response.json()["error"]["code"]
 
 
-def test_budgets_are_set_on_spending_top_levels_only(api):
-    assert api.put(f"/api/v1/budgets/{sub('Groceries').id}/", {"amount": "1"},
-                   format="json").status_code == 404
-    assert api.put(f"/api/v1/budgets/{top('Income').id}/", {"amount": "1"},
-                   format="json").status_code == 400
+def test_budgets_are_set_on_spending_top_levels_only(api, alice, bob):
+    # given a sub-category of Mint's, Income, an own sub-category of Alice's and of Bob's
+    boba = Category.objects.create(name="Boba", parent=top("Food & Dining"), user=alice)
+    bobs = Category.objects.create(name="Bob's", parent=top("Food & Dining"), user=bob)
+    refusals = [sub("Coffee Shops"), sub("Groceries"), top("Income"), boba]
+
+    # when Alice sets or resets a budget on each
+    puts = [api.put(f"/api/v1/budgets/{c.id}/", {"amount": "1"}, format="json")
+            for c in refusals]
+    deletes = [api.delete(f"/api/v1/budgets/{c.id}/") for c in refusals]
+
+    # then a category that exists but takes no budget is the same 400 for all of them…
+    for response in puts + deletes:
+        assert response.status_code == 400, response.json()
+        error = response.json()["error"]
+        assert error["code"] == "invalid"
+        assert error["details"]["category"] == [
+            "Budgets are set on top-level spending categories (not Income, Transfer or a "
+            "sub-category)."]
+    # …and a category she cannot see (Bob's) or that does not exist stays a 404
+    for missing in (bobs.id, 999_999):
+        response = api.put(f"/api/v1/budgets/{missing}/", {"amount": "1"}, format="json")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+    assert not Budget.objects.filter(user=alice).exists()
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026-3", "march", "2026-03-01"])
@@ -286,6 +306,40 @@ def test_budget_settings_api(api, alice):
     assert response.json() == {"monthly_income": "5200.00", "approaching_percent": 75}
     assert api.put("/api/v1/budget-settings/", {"approaching_percent": 100},
                    format="json").status_code == 400
+
+
+def test_budget_settings_put_replaces_and_patch_changes_only_what_it_names(api, alice):
+    # given both settings changed from their defaults
+    api.put("/api/v1/budget-settings/", {"monthly_income": "5200.00", "approaching_percent": 75},
+            format="json")
+
+    # when a PATCH names one, it changes that one and keeps the other
+    patched = api.patch("/api/v1/budget-settings/", {"approaching_percent": 60}, format="json")
+    assert patched.json() == {"monthly_income": "5200.00", "approaching_percent": 60}
+    patched = api.patch("/api/v1/budget-settings/", {"monthly_income": None}, format="json")
+    assert patched.json() == {"monthly_income": None, "approaching_percent": 60}
+    patched = api.patch("/api/v1/budget-settings/", {"monthly_income": "4000"}, format="json")
+    assert patched.json() == {"monthly_income": "4000.00", "approaching_percent": 60}
+
+    # then a PUT replaces both: what it leaves out goes back to its default
+    put = api.put("/api/v1/budget-settings/", {"approaching_percent": 90}, format="json")
+    assert put.json() == {"monthly_income": None, "approaching_percent": 90}
+    api.put("/api/v1/budget-settings/", {"monthly_income": "3000"}, format="json")
+    assert api.get("/api/v1/budget-settings/").json() == {"monthly_income": "3000.00",
+                                                         "approaching_percent": 80}
+    assert api.put("/api/v1/budget-settings/", {}, format="json").json() == {
+        "monthly_income": None, "approaching_percent": 80}
+    assert api.patch("/api/v1/budget-settings/", {"approaching_percent": 0},
+                     format="json").status_code == 400
+
+
+def test_the_schema_documents_budget_settings_put_and_patch(api):
+    schema = api.get("/api/v1/schema/?format=json").json()
+    path = schema["paths"]["/api/v1/budget-settings/"]
+    assert {"get", "put", "patch"} <= set(path)
+    assert "default" in path["put"]["description"] and "keeps" in path["patch"]["description"]
+    patch_body = path["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    assert patch_body["$ref"].endswith("/PatchedBudgetProfileRequest")
 
 
 def test_bobs_budgets_are_his_own(alice, bob, now):

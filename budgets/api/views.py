@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from categories.models import Category
+from categories.selectors import categories_for
 from mint.api import ID_PATTERN, error_response
 
 from ..cache import summary_cached
@@ -33,8 +34,18 @@ MONTH = OpenApiParameter(
     description="YYYY-MM, from 1900-01 to 9998-12; default: this month where you live")
 MONTHS = OpenApiParameter("months", {"type": "integer", "minimum": 1, "maximum": 120},
                           description="how many months, up to ``month``; default 12")
-CATEGORY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH,
-                               description="a top-level spending category's id")
+CATEGORY_ID = OpenApiParameter(
+    "id", int, OpenApiParameter.PATH,
+    description="a top-level spending category's id; another category (Income, Transfer, a "
+                "sub-category) is a 400 saying so, an unknown one a 404")
+
+
+# What a PUT to /budget-settings/ puts back when it leaves a setting out: the model's
+# defaults (no income: estimated from history; warned at 80 %).
+PROFILE_DEFAULTS = {
+    "monthly_income": BudgetProfile._meta.get_field("monthly_income").get_default(),
+    "approaching_percent": BudgetProfile._meta.get_field("approaching_percent").get_default(),
+}
 
 
 def _month(request):
@@ -44,12 +55,15 @@ def _month(request):
         return None, error_response(400, "invalid", str(exc), {"month": [str(exc)]})
 
 
-def _top_level(pk) -> Category:
+def _category(request, pk) -> Category:
+    """Any category the user can see (Mint's or their own): whether it takes a budget is
+    the service's to say, a 400 naming the reason. Only an id they cannot see is a 404
+    (a sub-category used to be one, as if it did not exist)."""
     # ASCII digits only, as the route's pattern: "١".isdigit() is true too, and int()
     # reads it as 1.
     if not (pk.isascii() and pk.isdigit()):
         raise Http404("no such category")
-    return get_object_or_404(Category, pk=int(pk), user=None, parent=None)
+    return get_object_or_404(categories_for(user=request.user), pk=int(pk))
 
 
 class BudgetViewSet(viewsets.ViewSet):
@@ -70,7 +84,7 @@ class BudgetViewSet(viewsets.ViewSet):
     @extend_schema(parameters=[CATEGORY_ID], request=BudgetAmountSerializer,
                    responses=BudgetLineSerializer)
     def update(self, request, pk=None):
-        category = _top_level(pk)
+        category = _category(request, pk)
         if error := self._not_this_month(request):
             return error
         data = BudgetAmountSerializer(data=request.data)
@@ -82,7 +96,7 @@ class BudgetViewSet(viewsets.ViewSet):
     # is now (back to the recommended amount).
     @extend_schema(parameters=[CATEGORY_ID], responses={200: BudgetLineSerializer})
     def destroy(self, request, pk=None):
-        category = _top_level(pk)
+        category = _category(request, pk)
         if error := self._not_this_month(request):
             return error
         budget_reset(user=request.user, category=category)
@@ -122,11 +136,29 @@ class BudgetSettingsView(APIView):
             user=request.user)
         return Response(BudgetProfileSerializer(profile).data)
 
-    @extend_schema(request=BudgetProfileSerializer, responses=BudgetProfileSerializer)
+    @extend_schema(request=BudgetProfileSerializer, responses=BudgetProfileSerializer,
+                   description="Replaces both settings: one left out goes back to its "
+                               "default (`monthly_income` null, estimated from your "
+                               "history; `approaching_percent` 80). PATCH changes only "
+                               "those it names.")
     def put(self, request):
-        data = BudgetProfileSerializer(data=request.data)
+        return self._save(request, partial=False)
+
+    @extend_schema(request=BudgetProfileSerializer(partial=True),
+                   responses=BudgetProfileSerializer,
+                   description="Changes the settings it names and keeps the others (PUT "
+                               "replaces both).")
+    def patch(self, request):
+        return self._save(request, partial=True)
+
+    @staticmethod
+    def _save(request, *, partial: bool):
+        data = BudgetProfileSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        if not partial:
+            # As a rule's PUT: a setting left out is not kept from before (that is PATCH).
+            values = {**PROFILE_DEFAULTS, **values}
         profile = budget_profile_update(
             user=request.user, monthly_income=values.get("monthly_income"),
             approaching_percent=values.get("approaching_percent"),
