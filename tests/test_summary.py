@@ -164,3 +164,43 @@ def test_the_summary_names_a_currency_its_rows_carry_that_no_account_has(api, al
     body = api.get("/api/v1/summary/?month=2026-03").json()
 
     assert body["currencies"] == ["GBP", "USD"]  # o1 is not in the summary's month
+
+
+# --- the schema of the summary and the trends --------------------------------------------
+
+
+def _component(schema: dict, ref_or_schema: dict) -> dict:
+    ref = ref_or_schema.get("$ref")
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[1]] if ref else ref_or_schema
+
+
+def test_the_schema_types_a_summary_line_and_a_trends_month(api):
+    # given the published schema
+    schema = api.get("/api/v1/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+
+    # when a generated client reads a summary's spending line and a trends month
+    line = _component(schema, components["Summary"]["properties"]["spending"]["items"])
+    month = _component(schema, components["Trends"]["properties"]["months"]["items"])
+
+    # then each is an object with typed, required fields, not a bare map
+    assert line["properties"]["category"]["type"] == "integer"
+    assert line["properties"]["name"]["type"] == "string"
+    assert (line["properties"]["spent"]["type"], line["properties"]["spent"]["format"]) == (
+        "string", "decimal")
+    assert set(line["required"]) == {"category", "name", "spent"}
+    assert month["properties"]["month"]["type"] == "string"
+    assert month["properties"]["categories"]["type"] == "object"
+    assert month["properties"]["categories"]["additionalProperties"]["type"] == "string"
+    assert month["properties"]["income"]["format"] == "decimal"
+    assert {"month", "categories", "income"} <= set(month["required"])
+
+
+def test_the_summary_and_trends_answer_as_before_through_their_serializers(api, history):
+    summary = api.get("/api/v1/summary/?month=2026-03").json()
+    trends = api.get("/api/v1/trends/?months=2&month=2026-03").json()
+
+    assert [set(line) for line in summary["spending"]] == [{"category", "name", "spent"}] * 2
+    assert trends["months"][0]["month"] == "2026-02"
+    assert trends["months"][0]["categories"] == {"Auto & Transport": "60.00"}
+    assert trends["months"][0]["income"] == "0.00"

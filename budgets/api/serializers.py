@@ -45,18 +45,37 @@ class BudgetProfileSerializer(serializers.ModelSerializer):
         fields = ["monthly_income", "approaching_percent"]
 
 
+class SpendingLineSerializer(serializers.Serializer):
+    """What a top-level spending category took in a month: its id (for
+    ``/api/v1/transactions/?category=<id>``), its name and the money out minus refunds
+    (negative when refunds were bigger)."""
+
+    category = serializers.IntegerField(help_text="a top-level spending category's id")
+    name = serializers.CharField()
+    spent = _money(help_text='e.g. "100.00"')
+
+
 class SummarySerializer(serializers.Serializer):
     month = serializers.CharField()
     currencies = serializers.ListField(
         child=serializers.CharField(),
         help_text="the currencies of the user's accounts; with more than one, the amounts "
                   "are added as written, not converted")
-    spending = serializers.ListField(child=serializers.DictField())
+    spending = SpendingLineSerializer(
+        many=True, help_text="the categories with spending this month, biggest first")
     spent = _money()
     income = _money()
     net = _money()
     budgets = BudgetLineSerializer(many=True)
 
 
+class TrendsMonthSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text='"YYYY-MM"')
+    categories = serializers.DictField(
+        child=_money(), help_text="top-level spending category name → spent that month "
+                                  "(only those with spending)")
+    income = _money()
+
+
 class TrendsSerializer(serializers.Serializer):
-    months = serializers.ListField(child=serializers.DictField())
+    months = TrendsMonthSerializer(many=True, help_text="oldest first")

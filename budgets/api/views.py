@@ -206,4 +206,5 @@ class TrendsView(APIView):
             request.user.id, f"trends:{month:%Y-%m}:{months}",
             lambda: trends_for(user=request.user, last=month, months=months),
         )
-        return Response(value, headers={"X-Cache": "hit" if hit else "miss"})
+        return Response(TrendsSerializer(value).data,
+                        headers={"X-Cache": "hit" if hit else "miss"})
