@@ -254,8 +254,20 @@ def summary_for(*, user, month: date) -> dict:
     }
 
 
+def trends_cache_name(*, last: date, months: int) -> str:
+    """The name ``trends_for(last=…, months=…)`` is cached under, by the API and the Trends
+    page alike. ``v2``: the months gained ``spending``, ``spent`` and ``net``; an entry
+    of the shape before (kept up to an hour) is never read as this one."""
+    return f"trends:v2:{last:%Y-%m}:{months}"
+
+
 def trends_for(*, user, last: date, months: int) -> dict:
-    """Monthly spending per top-level category for ``months`` months up to ``last``."""
+    """Monthly spending per top-level category for ``months`` months up to ``last``,
+    oldest first. Each month gives its spending categories (those with any) as
+    ``spending`` lines, by name: id, name and spent (money out minus refunds: negative
+    when refunds were bigger), as ``/api/v1/summary/``'s; the same as a name → amount map
+    (``categories``, the shape before ids); and ``spent`` (their sum), ``income`` and
+    ``net`` (income − spent). The Trends page and ``/api/v1/trends/`` both show these."""
     tops = top_levels(user=user)
     first = add_months(last, -(months - 1))
     spending = spending_by_top(user=user, tops=tops, first=first, last=last)
@@ -263,11 +275,17 @@ def trends_for(*, user, last: date, months: int) -> dict:
     for i in range(months):
         month = add_months(first, i)
         current = spending.get(month, {})
+        lines = [(t, -current[t]) for t in tops.spending if current.get(t)]
+        spent = sum((amount for _, amount in lines), ZERO)
+        income = sum((current.get(t, ZERO) for t in tops.income), ZERO)
         out.append({
             "month": f"{month:%Y-%m}",
-            "categories": {tops.names[t]: _money(-current[t]) for t in tops.spending
-                           if current.get(t)},
-            "income": _money(sum((current.get(t, ZERO) for t in tops.income), ZERO)),
+            "categories": {tops.names[t]: _money(amount) for t, amount in lines},
+            "spending": [{"category": t, "name": tops.names[t], "spent": _money(amount)}
+                         for t, amount in lines],
+            "spent": _money(spent),
+            "income": _money(income),
+            "net": _money(income - spent),
         })
     return {"months": out}
 

@@ -27,7 +27,7 @@ from .selectors import (
     parse_month,
     summary_cache_name,
     summary_for,
-    top_levels,
+    trends_cache_name,
     trends_for,
 )
 from .services import budget_profile_update, budget_reset, budget_set
@@ -133,26 +133,31 @@ def budget_list(request):
 TREND_MONTHS = (3, 6, 12, 24)
 
 
-def _trend_table(trends: dict, ids: dict[str, int]) -> dict:
+def _trend_table(trends: dict) -> dict:
     """The trends' months as a table: a row per spending category (biggest total first)
     with its amount each month, its total and monthly average; then spending, income and
-    net per month; and each month's spending as a share of the biggest month's (the
-    chart's bar)."""
+    net per month, as ``trends_for`` gives them (the API's figures); and each month's
+    spending as a share of the biggest month's (the chart's bar)."""
     months = [date(int(m["month"][:4]), int(m["month"][5:]), 1) for m in trends["months"]]
-    names = sorted({name for m in trends["months"] for name in m["categories"]})
     n = len(months)
+    amounts: dict[int, list[Decimal]] = {}
+    names: dict[int, str] = {}
+    for i, m in enumerate(trends["months"]):
+        for line in m["spending"]:
+            names[line["category"]] = line["name"]
+            amounts.setdefault(line["category"], [Decimal(0)] * n)[i] = Decimal(line["spent"])
     rows = []
-    for name in names:
-        amounts = [Decimal(m["categories"].get(name, "0")) for m in trends["months"]]
-        total = sum(amounts, Decimal(0))
-        rows.append({"name": name, "category": ids.get(name), "amounts": amounts,
+    for category, row_amounts in amounts.items():
+        total = sum(row_amounts, Decimal(0))
+        rows.append({"name": names[category], "category": category, "amounts": row_amounts,
                      "total": total, "average": (total / n).quantize(Decimal("0.01"))})
     rows.sort(key=lambda r: (-r["total"], r["name"]))
-    spent = [sum((r["amounts"][i] for r in rows), Decimal(0)) for i in range(n)]
+    spent = [Decimal(m["spent"]) for m in trends["months"]]
     income = [Decimal(m["income"]) for m in trends["months"]]
+    net = [Decimal(m["net"]) for m in trends["months"]]
     biggest = max([*spent, Decimal(0)])
     columns = [{"month": month, "last_day": add_months(month, 1) - timedelta(days=1),
-                "spent": spent[i], "income": income[i], "net": income[i] - spent[i],
+                "spent": spent[i], "income": income[i], "net": net[i],
                 # (a month of more refunds than spending has no bar, not a negative one)
                 "bar": max(int(spent[i] * 100 / biggest), 0) if biggest > 0 else 0}
                for i, month in enumerate(months)]
@@ -183,10 +188,8 @@ def trend_list(request):
         months = int(text)
     except ValueError as exc:
         return render(request, "budgets/trends.html", {"error": str(exc)}, status=400)
-    trends, _ = summary_cached(user.id, f"trends:{month:%Y-%m}:{months}",
+    trends, _ = summary_cached(user.id, trends_cache_name(last=month, months=months),
                                lambda: trends_for(user=user, last=month, months=months))
-    tops = top_levels(user=user)
-    ids = {tops.names[t]: t for t in tops.spending}
     first = add_months(month, -(months - 1))
     now = current_month(user)
     return render(request, "budgets/trends.html", {
@@ -198,7 +201,7 @@ def trend_list(request):
         if add_months(first, -months) >= date(1900, 1, 1) else None,
         # Later periods only up to this month: months to come have no spending.
         "next_month": min(add_months(month, months), now) if month < now else None,
-        "table": _trend_table(trends, ids),
+        "table": _trend_table(trends),
         "currencies": currencies_for(user=user, first=first, last=month),
     })
 

@@ -110,3 +110,56 @@ def test_bob_sees_only_his_own_trends(alice, bob, alice_client):
 
     assert "300.00" not in page and "No spending" in page
     assert alice_client.get("/trends/").content.decode().count("300.00") >= 1
+
+
+def test_the_api_gives_each_month_the_ids_and_totals_the_page_shows(alice, alice_client):
+    # given spending in two categories, a refund and income over three months
+    spend(alice, date(2026, 1, 1), sub("Groceries"), "-300")
+    spend(alice, date(2026, 1, 1), sub("Restaurants"), "-45.50")
+    spend(alice, date(2026, 2, 1), sub("Gas & Fuel"), "-60")
+    spend(alice, date(2026, 2, 1), sub("Paycheck"), "4000")
+    spend(alice, date(2026, 3, 1), sub("Clothing"), "40")  # a refund, nothing bought
+    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
+    auto = Category.objects.get(user=None, parent=None, name="Auto & Transport")
+    shopping = Category.objects.get(user=None, parent=None, name="Shopping")
+
+    # when the app asks for the trends and the person opens the page
+    months = api_client_for(alice).get("/api/v1/trends/?months=3").json()["months"]
+    page = alice_client.get("/trends/?months=3").content.decode()
+
+    # then each month names its categories by id, for /api/v1/transactions/?category=<id>…
+    assert [m["spending"] for m in months] == [
+        [{"category": food.id, "name": "Food & Dining", "spent": "345.50"}],
+        [{"category": auto.id, "name": "Auto & Transport", "spent": "60.00"}],
+        [{"category": shopping.id, "name": "Shopping", "spent": "-40.00"}],
+    ]
+    # …with its spending and net, the figures of the page's Spent and Net rows
+    assert [(m["spent"], m["income"], m["net"]) for m in months] == [
+        ("345.50", "0.00", "-345.50"), ("60.00", "4000.00", "3940.00"),
+        ("-40.00", "0.00", "40.00")]
+    assert cells(page, 'data-row="spent"')[1:4] == ["345.50", "60.00", "-40.00"]
+    assert cells(page, 'data-row="net"')[1:4] == ["-345.50", "3,940.00", "40.00"]
+    # and what clients read before is still there
+    assert months[0]["categories"] == {"Food & Dining": "345.50"}
+
+
+def test_the_page_and_the_api_share_one_cached_trends(alice, alice_client,
+                                                     django_assert_max_num_queries):
+    spend(alice, date(2026, 3, 1), sub("Groceries"), "-120")
+    assert api_client_for(alice).get("/api/v1/trends/?months=3")["X-Cache"] == "miss"
+
+    # The page reads the API's entry: the category ids come with it (no taxonomy read).
+    with django_assert_max_num_queries(4):  # session, user, the accounts' currencies
+        page = alice_client.get("/trends/?months=3").content.decode()
+
+    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
+    assert f"/transactions/?category={food.id}&amp;" in page
+
+
+def test_the_schema_documents_a_trends_months_ids_and_totals(api):
+    schema = api.get("/api/v1/schema/?format=json").json()
+    month = schema["components"]["schemas"]["TrendsMonth"]
+
+    assert {"month", "categories", "income", "spending", "spent", "net"} <= set(
+        month["required"])
+    assert month["properties"]["spending"]["items"]["$ref"].endswith("/SpendingLine")

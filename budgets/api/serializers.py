@@ -73,8 +73,14 @@ class TrendsMonthSerializer(serializers.Serializer):
     month = serializers.CharField(help_text='"YYYY-MM"')
     categories = serializers.DictField(
         child=_money(), help_text="top-level spending category name → spent that month "
-                                  "(only those with spending)")
+                                  "(only those with spending); the same as `spending`, "
+                                  "by name")
+    spending = SpendingLineSerializer(
+        many=True, help_text="the top-level spending categories with spending that month, "
+                             "by name, with their ids")
+    spent = _money(help_text="the month's spending: the sum of `spending`")
     income = _money()
+    net = _money(help_text="income − spent")
 
 
 class TrendsSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from ..selectors import (
     parse_month,
     summary_cache_name,
     summary_for,
+    trends_cache_name,
     trends_for,
 )
 from ..services import budget_profile_update, budget_reset, budget_set
@@ -185,7 +186,9 @@ class SummaryView(APIView):
 
 
 class TrendsView(APIView):
-    """Monthly spending per top-level category over the last ``months`` months (1–120)."""
+    """Monthly spending per top-level category over the last ``months`` months (1–120),
+    with each month's spending, income and net: the figures of the dashboard's Trends
+    page."""
 
     @extend_schema(parameters=[MONTHS, MONTH], responses=TrendsSerializer)
     def get(self, request):
@@ -203,7 +206,7 @@ class TrendsView(APIView):
             return error_response(400, "invalid", "months must be a whole number from 1 to 120",
                                   {"months": ["from 1 to 120"]})
         value, hit = summary_cached(
-            request.user.id, f"trends:{month:%Y-%m}:{months}",
+            request.user.id, trends_cache_name(last=month, months=months),
             lambda: trends_for(user=request.user, last=month, months=months),
         )
         return Response(TrendsSerializer(value).data,
