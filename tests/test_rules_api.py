@@ -172,6 +172,41 @@ def test_a_second_rule_with_the_same_conditions_is_refused_naming_the_first(
     assert Rule.objects.filter(user=alice).count() == 2
 
 
+def test_a_duplicate_rule_error_gives_the_id_of_the_rule_to_open(api, alice, restaurants):
+    # given a rule for Starbucks, and another one with an amount range
+    first = post_rule(api, seller="Starbucks", category=restaurants.id).json()
+    other = post_rule(api, seller="Starbucks", amount_max="-10.00",
+                      category=restaurants.id).json()
+
+    # when the app posts the first one again, or changes the other into it (PUT and PATCH)
+    twin = post_rule(api, seller="Starbucks", category=restaurants.id)
+    put = api.put(f"/api/v1/rules/{other['id']}/", {"seller": "Starbucks",
+                                                     "category": restaurants.id}, format="json")
+    patched = api.patch(f"/api/v1/rules/{other['id']}/", {"amount_max": None}, format="json")
+
+    # then each is a 400 duplicate_rule in the one error shape, whose details name the
+    # existing rule's id beside the message
+    for response in (twin, put, patched):
+        assert response.status_code == 400
+        error = response.json()["error"]
+        message = ("A rule for Starbucks already files them under Food & Dining › "
+                   "Restaurants: change or delete that one.")
+        assert error == {"code": "duplicate_rule", "message": message,
+                         "details": {"non_field_errors": [message], "rule": first["id"]}}
+    assert api.get(f"/api/v1/rules/{first['id']}/").status_code == 200
+    assert Rule.objects.filter(user=alice).count() == 2
+
+
+def test_the_schema_documents_the_duplicate_rules_id(api):
+    schema = api.get("/api/v1/schema/?format=json").json()
+
+    for method, path in [("post", "/api/v1/rules/"), ("put", "/api/v1/rules/{id}/"),
+                         ("patch", "/api/v1/rules/{id}/")]:
+        bad = schema["paths"][path][method]["responses"]["400"]
+        assert "duplicate_rule" in bad["description"] and "`details.rule`" in bad["description"]
+        assert bad["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
 def test_put_replaces_a_rule_and_patch_changes_only_what_it_names(api, alice, restaurants):
     groceries = category("Food & Dining › Groceries")
     rule = post_rule(api, seller="Starbucks", amount_max="-10.00", rename_to="Sbux",

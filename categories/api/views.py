@@ -1,4 +1,5 @@
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -21,6 +22,7 @@ from ..services import (
     rule_delete,
     rule_update,
 )
+from ..services.manual import DuplicateRule
 from .serializers import (
     CategoryCreateSerializer,
     CategoryNodeSerializer,
@@ -90,13 +92,41 @@ def _shared_refused(done: str):
 
 RULE_ID = id_parameter("A unique integer value identifying this rule.")
 
+DUPLICATE = OpenApiResponse(
+    ErrorSerializer,
+    description="Bad input: a field or the rule as a whole; `message` says which. "
+                "`duplicate_rule`: a rule with the same conditions exists (change or delete "
+                "that one): `details.rule` is its id, beside `details.non_field_errors`.",
+    examples=[OpenApiExample("duplicate_rule", status_codes=["400"], value={"error": {
+        "code": "duplicate_rule",
+        "message": "A rule for Starbucks already files them under Food & Dining › "
+                   "Coffee Shops: change or delete that one.",
+        "details": {"non_field_errors": ["A rule for Starbucks already files them under "
+                                         "Food & Dining › Coffee Shops: change or delete "
+                                         "that one."], "rule": 12}}})],
+)
+
+
+def _duplicate(exc: DuplicateRule):
+    """The one error shape, as any service refusal (``mint.api.exception_handler``), and
+    the existing rule's id for the app to open: ``details.rule``, a number beside the
+    messages as an import's ``details.line``."""
+    message = exc.messages[0]
+    return error_response(400, "duplicate_rule", message,
+                          {"non_field_errors": [message], "rule": exc.rule.id})
+
 
 _CLEARED = {"seller": "", "description_contains": "", "amount_min": None, "amount_max": None,
             "account": None, "rename_to": ""}
 
 
-@extend_schema_view(**{action: extend_schema(parameters=[RULE_ID])
-                       for action in ("retrieve", "update", "partial_update", "destroy")})
+@extend_schema_view(
+    create=extend_schema(responses={201: RuleSerializer, 400: DUPLICATE}),
+    **{action: extend_schema(parameters=[RULE_ID]) for action in ("retrieve", "destroy")},
+    **{action: extend_schema(parameters=[RULE_ID], responses={200: RuleSerializer,
+                                                              400: DUPLICATE})
+       for action in ("update", "partial_update")},
+)
 class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Rules: "always categorise (and rename) transactions like this". Creating, changing
     or deleting one with ``apply_to_past`` recategorises past non-manual transactions in
@@ -114,7 +144,10 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        rule = rule_create(user=request.user, **data.validated_data)
+        try:
+            rule = rule_create(user=request.user, **data.validated_data)
+        except DuplicateRule as exc:
+            return _duplicate(exc)
         return Response(self.get_serializer(rule).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
@@ -126,7 +159,10 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             # A PUT replaces the rule: a condition or a name it leaves out is cleared, not
             # kept from before (that is PATCH).
             values = {**_CLEARED, **values}
-        rule = rule_update(rule=rule, **values)
+        try:
+            rule = rule_update(rule=rule, **values)
+        except DuplicateRule as exc:
+            return _duplicate(exc)
         return Response(self.get_serializer(rule).data)
 
     def partial_update(self, request, pk=None):

@@ -146,6 +146,16 @@ def transaction_categorize(
 
 # --- rules -----------------------------------------------------------------------------
 
+class DuplicateRule(ValidationError):
+    """A rule with the same conditions as the one being saved exists: ``rule`` (change or
+    delete that one). A ValidationError like any refusal (code ``duplicate_rule``), with
+    the rule for a caller that shows it (the API gives its id)."""
+
+    def __init__(self, message: str, *, rule: Rule):
+        super().__init__(message, code="duplicate_rule")
+        self.rule = rule
+
+
 _RULE_FIELDS = ("seller", "description_contains", "amount_min", "amount_max", "account",
                 "category", "rename_to")
 
@@ -186,8 +196,8 @@ def _rule_validate(*, user, rule: Rule, seller_key: str | None = None) -> None:
         named = (f"for {twin.seller}" if twin.seller else
                  f"for “{twin.description_contains}”" if twin.description_contains else
                  "with these conditions")
-        raise ValidationError(f"A rule {named} already files them under {twin.category}: "
-                              "change or delete that one.", code="duplicate_rule")
+        raise DuplicateRule(f"A rule {named} already files them under {twin.category}: "
+                            "change or delete that one.", rule=twin)
 
 
 @transaction.atomic
