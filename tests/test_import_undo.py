@@ -200,3 +200,41 @@ def test_the_undo_page_warns_of_later_imports_into_the_same_accounts(client, ali
     asked = client.get(f"/import/{first['id']}/undo/").content.decode()
 
     assert "1 later import went into the same accounts" in asked
+
+
+def test_imports_list_only_the_accounts_that_still_exist_in_one_query(api, alice):
+    from django.db import connection as default_db
+    from django.test.utils import CaptureQueriesContext
+
+    # given an import undone (its two new accounts went with it) and one whose account
+    # is still there
+    undone = upload(api, "two_accounts.ofx").json()
+    kept = upload(api, "bank.csv", JANUARY, options='{"account_name": "Checking"}').json()
+    assert len(undone["accounts"]) == 2 and len(kept["accounts"]) == 1
+    after_undo = undo(api, undone["id"]).json()
+
+    # when the app lists and opens them
+    with CaptureQueriesContext(default_db) as two_imports:
+        listed = {job["id"]: job["accounts"] for job in api.get("/api/v1/imports/").json()[
+            "results"]}
+
+    # then an account that no longer exists is not listed; one that does still is
+    assert after_undo["accounts"] == []
+    assert listed == {undone["id"]: [], kept["id"]: kept["accounts"]}
+    assert api.get(f"/api/v1/imports/{undone['id']}/").json()["accounts"] == []
+    assert api.get(f"/api/v1/imports/{kept['id']}/").json()["accounts"] == kept["accounts"]
+
+    # and once the file connection is unlinked, none of its accounts is listed either
+    [files] = [c for c in api.get("/api/v1/accounts/").json()["results"]
+               if c["provider"] == "file"]
+    assert api.delete(f"/api/v1/accounts/{files['id']}/").status_code == 204
+    upload(api, "bank.csv", FEBRUARY, options='{"account_name": "Savings"}')
+    upload(api, "bank.csv", JANUARY, options='{"account_name": "Other"}')
+    with CaptureQueriesContext(default_db) as four_imports:
+        jobs = api.get("/api/v1/imports/").json()["results"]
+    assert len(jobs) == 4
+    assert {job["id"]: job["accounts"] for job in jobs}[kept["id"]] == []
+    assert all(FinancialAccount.objects.filter(pk__in=job["accounts"]).count()
+               == len(job["accounts"]) for job in jobs)
+    # one query for every import's accounts, not one per import
+    assert len(four_imports.captured_queries) == len(two_imports.captured_queries)

@@ -76,6 +76,38 @@ class ImportUploadSerializer(serializers.Serializer):
         return value
 
 
+def _existing_accounts(jobs) -> set[int]:
+    """Which of the accounts these imports name still exist: one query for them all."""
+    ids = {pk for job in jobs for pk in job.account_ids}
+    if not ids:
+        return set()
+    return set(FinancialAccount.objects.filter(
+        user_id__in={job.user_id for job in jobs}, pk__in=ids).values_list("pk", flat=True))
+
+
+class ExistingAccountsField(serializers.ListField):
+    """An import's ``account_ids`` without those gone since (an undo deletes the accounts
+    it created; unlinking a connection deletes its accounts): an app must not be sent to
+    an account that answers 404. In a list the import serializer's list asks once for
+    every import of the page (``ImportJobListSerializer``); one import asks for its own."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.IntegerField(), read_only=True, **kwargs)
+
+    def get_attribute(self, instance):
+        existing = getattr(self.root, "existing_accounts", None)
+        if existing is None:
+            existing = _existing_accounts([instance])
+        return [pk for pk in instance.account_ids if pk in existing]
+
+
+class ImportJobListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        jobs = list(data.all() if hasattr(data, "all") else data)
+        self.existing_accounts = _existing_accounts(jobs)
+        return super().to_representation(jobs)
+
+
 class ImportProgressSerializer(serializers.Serializer):
     done = serializers.IntegerField()
     total = serializers.IntegerField()
@@ -87,10 +119,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
         help_text="What to know about a finished import, e.g. the categories it created "
                   "for names in the file that the taxonomy does not have.")
 
-    accounts = serializers.ListField(
-        source="account_ids", child=serializers.IntegerField(), read_only=True,
-        help_text="The accounts the file's rows went into (ids, as in "
-                  "/api/v1/financial-accounts/).")
+    accounts = ExistingAccountsField(
+        help_text="The accounts the file's rows went into that still exist (ids, as in "
+                  "/api/v1/financial-accounts/): one deleted since, by an undo or by "
+                  "unlinking its connection, is left out.")
 
     progress = serializers.SerializerMethodField(
         help_text="While the import runs, once its file has been read: how many of the "
@@ -109,6 +141,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "removed": {"help_text": "How many of its transactions the undo deleted."},
         }
         read_only_fields = fields
+        list_serializer_class = ImportJobListSerializer
+
+
 
     @extend_schema_field(ImportProgressSerializer(allow_null=True))
     def get_progress(self, job) -> dict | None:
