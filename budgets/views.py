@@ -245,9 +245,14 @@ def budget_recommendation(request, category_id):
     month = form.cleaned_data["month"] if form.is_valid() else None
     if _from_another_month(request):
         return redirect(_month_url(request.user, month, f"budget-{category.pk}"))
-    budget_reset(user=request.user, category=category)
+    back = _month_url(request.user, month, f"budget-{category.pk}")
+    try:
+        budget_reset(user=request.user, category=category)
+    except ValidationError as exc:  # Income or Transfer (a crafted post: no button for them)
+        messages.error(request, f"{category.name}: " + " ".join(exc.messages))
+        return redirect(back)
     messages.success(request, f"{category.name} follows the recommendation again.")
-    return redirect(_month_url(request.user, month, f"budget-{category.pk}"))
+    return redirect(back)
 
 
 @login_required

@@ -307,6 +307,21 @@ def test_income_transfer_and_sub_categories_take_no_budget(alice_client, alice):
     assert not Budget.objects.exists()
 
 
+def test_resetting_income_to_the_recommendation_says_it_takes_no_budget_not_a_500(
+        alice_client, alice):
+    # given a crafted post (the page shows no such button for Income)
+    income = top("Income")
+
+    # when it asks to put Income back on the recommendation
+    response = alice_client.post(f"/budgets/{income.pk}/recommendation/", follow=True)
+
+    # then the budgets page says why, as setting one does
+    assert response.redirect_chain == [(f"/budgets/#budget-{income.pk}", 302)]
+    assert ('<li class="message error">Income: Budgets are set on top-level spending '
+            "categories") in response.content.decode()
+    assert not Budget.objects.exists()
+
+
 def test_a_month_not_from_the_page_goes_back_to_this_month(alice_client, alice):
     food = top("Food & Dining")
 
