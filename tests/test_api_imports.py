@@ -636,3 +636,27 @@ def test_a_queued_import_shows_its_progress_while_it_runs(queued_job, api, clien
     assert f"{total} of {total}</span> transactions written" in pages[-1]
     after = api.get(f"/api/v1/imports/{queued_job.pk}/").json()
     assert after["status"] == "succeeded" and after["progress"] is None
+
+
+def test_a_file_the_reader_negated_replays_as_it_was_read(api, alice, bob):
+    """An Amex export is negated because its header says so; the stored file, read again
+    to rebuild monthly spending, must be read the same way, and so must a file imported
+    before the reader made that choice (as it was read then: not negated)."""
+    from budgets.services.recompute import spending_recompute
+    from tests.test_csv_import_quirks import AMEX_SHORT
+
+    response = upload(api, "activity.csv", AMEX_SHORT)
+
+    assert response.status_code == 201
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert job.options["negate"] is True and job.options["day_first"] is False
+    assert sorted(Transaction.objects.filter(user=alice).values_list("amount", flat=True)) == [
+        Decimal("-412.60"), Decimal("500.00")]
+    assert spending_recompute(user_id=alice.id, from_raw=True, dry_run=True).differences == {}
+
+    # Bob's import from before: read as given, its options saying nothing of negate
+    older = upload(api_client_for(bob), "activity.csv", AMEX_SHORT, options='{"negate": false}')
+    ImportJob.objects.filter(pk=older.json()["id"]).update(options={})
+    assert sorted(Transaction.objects.filter(user=bob).values_list("amount", flat=True)) == [
+        Decimal("-500.00"), Decimal("412.60")]
+    assert spending_recompute(user_id=bob.id, from_raw=True, dry_run=True).differences == {}

@@ -91,6 +91,11 @@ class Statement:
     window_start: date | None = None
     # What the person should know about how a file was read (an import job's notes).
     notes: list[str] = field(default_factory=list)
+    # The options a file's reader chose for itself where the person gave none (a card
+    # issuer's export negated, dates read day first): kept with the import job, so that
+    # reading the file again (recompute_spending --from-raw) reads it the same way,
+    # whatever later code would choose.
+    read_with: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,16 @@ class _Row:
     pending: bool
 
 
+def _as_read(job) -> dict:
+    """The options an import's file was read with. A bank CSV imported before the reader
+    chose ``negate`` itself (December 2026: an Amex or Apple Card export is negated unless
+    told otherwise) was read as given; its job holds the choice since (read_with)."""
+    options = dict(job.options or {})
+    if job.format == "csv" and options.get("negate") in (None, ""):
+        options["negate"] = False
+    return options
+
+
 def _statements(user_id: int):
     """(account resolver, Statement) per stored dump of the user, oldest first."""
     store = get_store()
@@ -130,7 +140,7 @@ def _statements(user_id: int):
             # A job succeeded, so its file was read: with the reading it had then (an
             # OFX statement naming no account went to the chosen account).
             statement = parse_file(store.get(dump.key), filename=job.filename,
-                                   format=job.format, options=job.options, into_account=True)
+                                   format=job.format, options=_as_read(job), into_account=True)
             yield dump, (job.account_id, job.account.connection_id if job.account_id else None,
                          True), statement
         elif dump.connection_id is not None:

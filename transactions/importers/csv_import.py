@@ -183,6 +183,10 @@ def parse_csv(data: bytes, options: dict | None = None) -> Statement:
     decimal = settings.decimal or guess_decimal(_amount_cells(table, columns))
     statement = _build_statement(table, columns, settings, decimal)
     statement.notes[:0] = notes
+    # What was chosen here rather than given (see Statement.read_with).
+    given = options or {}
+    statement.read_with = {name: getattr(settings, name) for name in ("negate", "day_first")
+                           if given.get(name) in (None, "")}
     return statement
 
 

@@ -69,7 +69,8 @@ def import_create(
                               media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"))
         job = ImportJob.objects.create(
             id=job_id, user=user, account=account, into_account=account is not None,
-            filename=filename[:255], format=fmt, options=options or {}, dump=dump,
+            filename=filename[:255], format=fmt, options={**(options or {}),
+                                                          **statement.read_with}, dump=dump,
         )
         if len(statement.transactions) <= settings.IMPORT_INLINE_MAX_ROWS:
             _ingest(job, statement)
