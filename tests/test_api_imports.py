@@ -660,3 +660,22 @@ def test_a_file_the_reader_negated_replays_as_it_was_read(api, alice, bob):
     assert sorted(Transaction.objects.filter(user=bob).values_list("amount", flat=True)) == [
         Decimal("-500.00"), Decimal("412.60")]
     assert spending_recompute(user_id=bob.id, from_raw=True, dry_run=True).differences == {}
+
+
+def test_a_stored_file_the_reader_now_refuses_is_counted_as_skipped_on_replay(api, alice):
+    """A file read once that today's stricter reader refuses (an unclosed quote used to
+    swallow the rest of the file) must not stop the rebuild of anyone's spending."""
+    from budgets.services.recompute import spending_recompute
+
+    response = upload(api, "plain.csv", b"Date,Description,Amount\n2024-03-03,SHOP,-3.00\n")
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    from transactions.objectstore import get_store
+
+    store = get_store()
+    broken = job.dump.key + "-broken"
+    store.put_new(broken, b'Date,Description,Amount\n2024-03-03,"SHOP,-3.00\n', "text/csv")
+    RawDump.objects.filter(pk=job.dump_id).update(key=broken)
+
+    result = spending_recompute(user_id=alice.id, from_raw=True, dry_run=True)
+
+    assert result.skipped_dumps == 1

@@ -27,7 +27,7 @@ from django.db import transaction
 from accounts.models import Connection, FinancialAccount
 from accounts.providers import RawFetch, get_provider
 from categories.selectors import uncategorized_id
-from transactions.importers import parse_file
+from transactions.importers import ImportFormatError, parse_file
 from transactions.models import ImportJob, RawDump, RefreshRun, Transaction
 from transactions.objectstore import get_store
 from transactions.services.ingest import PENDING_MATCH_DAYS, _latest_per_key
@@ -139,8 +139,16 @@ def _statements(user_id: int):
                 continue
             # A job succeeded, so its file was read: with the reading it had then (an
             # OFX statement naming no account went to the chosen account).
-            statement = parse_file(store.get(dump.key), filename=job.filename,
-                                   format=job.format, options=_as_read(job), into_account=True)
+            try:
+                statement = parse_file(store.get(dump.key), filename=job.filename,
+                                       format=job.format, options=_as_read(job),
+                                       into_account=True)
+            except ImportFormatError:
+                # Read once, refused now: a reader made stricter since (a quote that never
+                # closes used to swallow the rest of the file into one cell). Counted as a
+                # dump that could not be used, as one whose run wrote nothing.
+                yield dump, None, None
+                continue
             yield dump, (job.account_id, job.account.connection_id if job.account_id else None,
                          True), statement
         elif dump.connection_id is not None:

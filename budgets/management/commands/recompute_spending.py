@@ -52,6 +52,7 @@ class Command(BaseCommand):
                                               f"({new[1]} rows)")
                 if result.skipped_dumps:
                     self.stdout.write(f"user {user_id}: {result.skipped_dumps} dumps skipped "
-                                      "(no connection or import job left)")
+                                      "(no connection or import job left, or a file today's "
+                                      "reader refuses)")
         self.stdout.write(f"{users} users checked, {differing} "
                           f"{'differ' if dry_run else 'rewritten'}")
