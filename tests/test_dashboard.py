@@ -1219,3 +1219,25 @@ def test_pages_and_api_answers_are_compressed_for_clients_that_ask(alice_client,
     assert unpacked.count('id="tx-') == plain.content.decode().count('id="tx-') == 50
     assert len(packed.content) * 4 < len(plain.content)
     assert api["Content-Encoding"] == "gzip"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_the_import_form_leaves_the_signs_to_the_file_or_says_either_way(alice_client, alice):
+    from tests.test_csv_import_quirks import AMEX_SHORT
+
+    def upload(name, **fields):
+        return alice_client.post("/import/", {
+            "file": SimpleUploadedFile("activity.csv", AMEX_SHORT, "text/csv"),
+            "account_name": name, **fields}, follow=True)
+
+    for name, choice in (("As the file says", ""), ("Kept", "keep"), ("Flipped", "negate")):
+        assert upload(name, negate=choice).status_code == 200
+
+    def amounts(name):
+        return sorted(Transaction.objects.filter(user=alice, account__name=name)
+                      .values_list("amount", flat=True))
+
+    assert amounts("As the file says") == [Decimal("-412.60"), Decimal("500.00")]  # Amex's
+    assert amounts("Kept") == [Decimal("-500.00"), Decimal("412.60")]
+    assert amounts("Flipped") == [Decimal("-412.60"), Decimal("500.00")]

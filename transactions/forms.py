@@ -81,11 +81,17 @@ class ImportForm(forms.Form):
     description = forms.CharField(label="Description column (description)", required=False,
                                   max_length=100)
     dates = forms.ChoiceField(label="Dates are written", required=False, choices=[
-        ("", "Year first or month first (2024-12-31, 12/31/2024)"),
+        ("", "As the dates show (month first, unless one can only be day first)"),
+        ("month_first", "Year first or month first (2024-12-31, 12/31/2024)"),
         ("day_first", "Day first (31/12/2024, 31.12.2024)"),
     ])
-    negate = forms.BooleanField(label="Purchases are positive amounts (as Amex and Discover "
-                                      "write them)", required=False)
+    # Three ways, as the API's option: left to the file (Amex's and Apple Card's own
+    # exports are recognised and flipped), or said either way by the person.
+    negate = forms.ChoiceField(label="Signs", required=False, choices=[
+        ("", "As the file says (Amex's and Apple Card's own exports are flipped)"),
+        ("negate", "Purchases are positive amounts: flip every sign (as Discover writes them)"),
+        ("keep", "Money out is already negative: keep every sign"),
+    ])
     CSV_FIELDS = ("date", "amount", "debit", "credit", "description", "dates", "negate")
 
     def __init__(self, *args, user, **kwargs):
@@ -112,10 +118,10 @@ class ImportForm(forms.Form):
         data = self.cleaned_data
         options = {name: data[name].strip() for name in
                    ("date", "amount", "debit", "credit", "description") if data[name].strip()}
-        if data["dates"] == "day_first":
-            options["day_first"] = True
+        if data["dates"]:
+            options["day_first"] = data["dates"] == "day_first"
         if data["negate"]:
-            options["negate"] = True
+            options["negate"] = data["negate"] == "negate"
         if data["account_name"].strip() and data["account"] is None:
             options["account_name"] = " ".join(data["account_name"].split())
         return options
