@@ -679,3 +679,51 @@ def test_a_stored_file_the_reader_now_refuses_is_counted_as_skipped_on_replay(ap
     result = spending_recompute(user_id=alice.id, from_raw=True, dry_run=True)
 
     assert result.skipped_dumps == 1
+
+
+CHASE_HEADER = "Transaction Date,Post Date,Description,Category,Type,Amount,Memo"
+
+
+def chase(*rows: str) -> bytes:
+    return "\n".join([CHASE_HEADER, *rows, ""]).encode()
+
+
+def test_a_pending_charge_that_posts_with_a_tip_leaves_when_the_next_file_covers_its_day(
+        api, alice):
+    from budgets.models import MonthlySpending
+
+    first = upload(api, "card.csv", chase("03/20/2024,,OLIVE GARDEN 55,Food & Drink,Sale,-50.00,",
+                                          "03/21/2024,03/21/2024,SHELL 123,Gas,Sale,-40.00,"),
+                   options='{"account_name": "Sapphire"}')
+    assert first.json()["created"] == 2
+    assert Transaction.objects.filter(user=alice, pending=True).count() == 1
+
+    # the next export: the weeks around it, the charge posted with a tip (another amount,
+    # dated by its post date)
+    second = upload(api, "card.csv", chase(
+        "03/14/2024,03/15/2024,TARGET 0042,Shopping,Sale,-9.00,",
+        "03/20/2024,03/22/2024,OLIVE GARDEN 55,Food & Drink,Sale,-60.00,",
+        "03/21/2024,03/21/2024,SHELL 123,Gas,Sale,-40.00,"),
+        options='{"account_name": "Sapphire"}')
+
+    assert second.status_code == 201
+    rows = Transaction.objects.filter(user=alice).order_by("amount")
+    assert [(t.amount, t.pending) for t in rows] == [
+        (Decimal("-60.00"), False), (Decimal("-40.00"), False), (Decimal("-9.00"), False)]
+    spent = sum(m.total for m in MonthlySpending.objects.filter(user=alice))
+    assert spent == Decimal("-109.00")
+
+
+def test_a_pending_row_outside_the_next_files_days_or_in_a_chosen_account_stays(api, alice):
+    upload(api, "card.csv", chase("03/20/2024,,OLIVE GARDEN 55,Food & Drink,Sale,-50.00,"),
+           options='{"account_name": "Sapphire"}')
+    account = Transaction.objects.get(user=alice).account
+
+    later = upload(api, "card.csv", chase("03/25/2024,03/25/2024,SHELL 123,Gas,Sale,-40.00,"),
+                   options='{"account_name": "Sapphire"}')
+    chosen = upload(api, "card.csv", chase("03/01/2024,03/01/2024,TARGET,Shop,Sale,-9.00,",
+                                           "03/31/2024,03/31/2024,TARGET,Shop,Sale,-8.00,"),
+                    account=account.pk)
+
+    assert later.status_code == chosen.status_code == 201
+    assert Transaction.objects.filter(user=alice, pending=True).count() == 1

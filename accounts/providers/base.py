@@ -89,6 +89,11 @@ class Statement:
     # released, or a charge that posted under another amount, a tip added). None (files,
     # OFX): no pending row is ever taken away for not being sent.
     window_start: date | None = None
+    # A file imported into the accounts it names: for each account its rows cover the
+    # days from the first to the last, and a stored pending row of that account dated
+    # within them that the file no longer holds is gone at the bank (posted under another
+    # amount, a tip added, or released). A file of one day's rows covers that day only.
+    expire_within_rows: bool = False
     # What the person should know about how a file was read (an import job's notes).
     notes: list[str] = field(default_factory=list)
     # The options a file's reader chose for itself where the person gave none (a card

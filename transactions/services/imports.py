@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
@@ -207,6 +208,12 @@ def _ingest(job: ImportJob, statement, *, queued: bool = False) -> None:
         job.rows_since = _time_under_lock(job)
         if account is None and job.format in ("csv", "qif"):
             statement = _into_earlier_named_accounts(connection, statement, job.format)
+        if account is None:
+            # Into the accounts the file names, which only files fill: a pending row an
+            # earlier file left that this one, covering its day, no longer holds is gone
+            # (posted under another amount: a tip). Not into a chosen account, which a
+            # bank's refresh may fill with pending rows a posted-only export never holds.
+            statement = replace(statement, expire_within_rows=True)
         # Mint's export only: its categories are Mint's taxonomy and the user's own from
         # Mint. A bank's CSV or QIF names its own categories ("Food & Drink", "Auto:Fuel"),
         # which the seller dictionary files better than a new category would.

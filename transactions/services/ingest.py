@@ -203,8 +203,10 @@ def transactions_ingest(
             account.save(update_fields=["balance", "balance_at"])
     records = _latest_per_key(statement.transactions)
     result = IngestResult(fetched=len(statement.transactions), new_account_ids=set(empty))
-    expiring = statement.window_start is not None and account is None
+    expiring = account is None and (statement.window_start is not None
+                                    or statement.expire_within_rows)
     sent: set[tuple[int, str]] = set()  # (account, external id) as written, if expiring
+    days: dict[int, list[date]] = {}  # account → [first, last] day of its rows, if expiring
     for start in range(0, len(records), BATCH_SIZE):
         chunk = records[start : start + BATCH_SIZE]
         file_categories: dict[tuple[int, str], int] = {}
@@ -228,6 +230,9 @@ def transactions_ingest(
                                   file_categories=file_categories)
         if expiring:
             sent.update(map(_KEY_OF_ROW, rows))
+            for row in rows:
+                span = days.setdefault(row[A], [row[D], row[D]])
+                span[0], span[1] = min(span[0], row[D]), max(span[1], row[D])
         empty -= account_ids
         if progress is not None:
             progress(start + len(chunk), len(records))
@@ -236,25 +241,35 @@ def transactions_ingest(
     if expiring:
         covered = {accounts[r.external_id].id for r in statement.accounts
                    if r.external_id in accounts} - empty  # (new accounts hold nothing)
-        result.expired_pending = _expire_pending(
-            user=user, account_ids=covered, since=statement.window_start, sent=sent)
+        if statement.window_start is not None:
+            windows = dict.fromkeys(covered, (statement.window_start, None))
+        else:
+            windows = {a: (first, last) for a, (first, last) in days.items() if a in covered}
+        result.expired_pending = _expire_pending(user=user, windows=windows, sent=sent)
     return result
 
 
-def _expire_pending(*, user, account_ids: set[int], since: date,
+def _expire_pending(*, user, windows: dict[int, tuple[date, date | None]],
                     sent: set[tuple[int, str]]) -> int:
-    """Deletes the stored pending rows of ``account_ids`` dated from ``since`` on that the
-    provider no longer sends (see ``Statement.window_start``), taking their spending away.
+    """Deletes the stored pending rows of each account of ``windows`` dated from its first
+    day on (to its last, if not None) that the statement no longer holds (see
+    ``Statement.window_start`` and ``expire_within_rows``), taking their spending away.
     Only pending rows are read (the partial index), never the history."""
-    if not account_ids:
+    if not windows:
         return 0
     pending = list(
-        Transaction.objects.filter(user_id=user.id, account_id__in=account_ids, pending=True,
-                                   posted_on__gte=since)
+        Transaction.objects.filter(user_id=user.id, account_id__in=list(windows), pending=True,
+                                   posted_on__gte=min(first for first, _ in windows.values()))
         .select_for_update().values("id", "account_id", "external_id", "posted_on", "amount",
                                     "category_id")
     )
-    gone = [p for p in pending if (p["account_id"], p["external_id"]) not in sent]
+
+    def within(row) -> bool:
+        first, last = windows[row["account_id"]]
+        return first <= row["posted_on"] and (last is None or row["posted_on"] <= last)
+
+    gone = [p for p in pending
+            if (p["account_id"], p["external_id"]) not in sent and within(p)]
     if not gone:
         return 0
     Transaction.objects.filter(user_id=user.id, id__in=[p["id"] for p in gone]).delete()
