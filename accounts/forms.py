@@ -36,10 +36,12 @@ class SignupForm(_Form):
         name = self.cleaned_data.get("timezone") or ""
         return name if name in time_zones() else "UTC"
 
+    EMAIL_TAKEN = "An account with this email address already exists."
+
     def clean_email(self) -> str:
         email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
+            raise forms.ValidationError(self.EMAIL_TAKEN)
         return email
 
     def clean(self):

@@ -1,7 +1,7 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db import connection as db
-from django.db import transaction
 
 from .crypto import decrypt_credentials, encrypt_credentials
 from .models import Connection, FinancialAccount, User
@@ -15,13 +15,31 @@ def time_zone_checked(name: str) -> str:
     return name
 
 
+EMAIL_TAKEN = "email_taken"  # the code of the ValidationError for an address in use
+EMAIL_TAKEN_MESSAGE = "an account with this email already exists"
+
+
 def user_register(*, email: str, password: str, timezone: str = "UTC") -> User:
     """``timezone`` decides which month is the user's current one (budgets, alerts) and
-    how pages show times."""
+    how pages show times.
+
+    Raises ValidationError: the password validators' messages, or ``{"email": …}`` with
+    code ``email_taken``. The forms check the address first, but a sign-up sent twice
+    (a double tap) passes both checks before either saves: hashing the password takes
+    ~450 ms between them. The unique index decides; the second gets the same refusal as
+    a sign-up that came after."""
     email = User.objects.normalize_email(email).lower()
     validate_password(password, user=User(email=email))
-    return User.objects.create_user(email=email, password=password,
-                                    timezone=time_zone_checked(timezone))
+    timezone = time_zone_checked(timezone)
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            return User.objects.create_user(email=email, password=password,
+                                            timezone=timezone)
+    except IntegrityError:
+        if not User.objects.filter(email=email).exists():
+            raise  # another constraint: not ours to explain
+        raise ValidationError({"email": ValidationError(EMAIL_TAKEN_MESSAGE,
+                                                   code=EMAIL_TAKEN)}) from None
 
 
 def user_timezone_set(*, user: User, timezone: str) -> User:

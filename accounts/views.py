@@ -216,8 +216,11 @@ def signup(request):
             user = user_register(email=form.cleaned_data["email"],
                                  password=form.cleaned_data["password"],
                                  timezone=form.cleaned_data["timezone"])
-        except ValidationError as exc:  # the password validators
-            form.add_error("password", exc)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):  # the address taken meanwhile (sent twice)
+                form.add_error("email", SignupForm.EMAIL_TAKEN)
+            else:  # the password validators
+                form.add_error("password", exc)
         else:
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             messages.success(request, "Welcome to Mint. Link an account to get started.")

@@ -7,7 +7,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from ..models import Connection, FinancialAccount, User
-from ..services import time_zone_checked
+from ..services import EMAIL_TAKEN_MESSAGE, time_zone_checked
 
 
 def _time_zone(value: str) -> str:
@@ -27,7 +27,7 @@ class RegisterSerializer(serializers.Serializer):
 
     def validate_email(self, value: str) -> str:
         if User.objects.filter(email__iexact=value).exists():
-            raise serializers.ValidationError("an account with this email already exists")
+            raise serializers.ValidationError(EMAIL_TAKEN_MESSAGE)
         return value.lower()
 
 

@@ -3,7 +3,7 @@ import logging
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
@@ -84,6 +84,10 @@ class RegisterView(APIView):
         try:
             user = user_register(**serializer.validated_data)
         except DjangoValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                # The address taken meanwhile (a sign-up sent twice): the 400 a later
+                # sign-up gets from the serializer, word for word.
+                raise serializers.ValidationError(exc.message_dict) from None
             # As every other 400, the message names the field.
             return error_response(400, "invalid", "password: " + " ".join(exc.messages),
                                   {"password": exc.messages})
