@@ -3,7 +3,7 @@
 from django import forms
 
 from .models import Connection, User
-from .timezones import time_zones
+from .timezones import time_zone_canonical, time_zone_label, time_zones
 
 
 class _Form(forms.Form):
@@ -33,7 +33,7 @@ class SignupForm(_Form):
     timezone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def clean_timezone(self) -> str:
-        name = self.cleaned_data.get("timezone") or ""
+        name = time_zone_canonical(self.cleaned_data.get("timezone") or "")
         return name if name in time_zones() else "UTC"
 
     EMAIL_TAKEN = "An account with this email address already exists."
@@ -93,7 +93,7 @@ class SettingsForm(_Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(name, name.replace("_", " "))
+        self.fields["timezone"].choices = [(name, time_zone_label(name))
                                            for name in sorted(time_zones())]
 
 

@@ -7,10 +7,13 @@ from .crypto import decrypt_credentials, encrypt_credentials
 from .models import Connection, FinancialAccount, User
 from .netguard import check_outbound_url
 from .providers import ProviderInputError, provider_for_url
-from .timezones import validate_time_zone
+from .timezones import time_zone_canonical, validate_time_zone
 
 
 def time_zone_checked(name: str) -> str:
+    """The name to store for a zone given ("Etc/UTC" is stored as "UTC"); raises
+    ValidationError for a name that is no time zone here."""
+    name = time_zone_canonical(name)
     validate_time_zone(name)
     return name
 

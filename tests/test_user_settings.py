@@ -131,7 +131,8 @@ def test_a_time_zone_this_server_does_not_know_shows_pages_in_utc(client, alice)
         assert client.get(path).status_code == 200, path
 
 
-@pytest.mark.parametrize("name", ["localtime", "Factory", "EST", "Etc/GMT+5", "Mars/Olympus"])
+@pytest.mark.parametrize("name", ["localtime", "Factory", "EST", "Japan", "Etc/GMT+13",
+                                  "Etc/Unknown", "Mars/Olympus"])
 def test_odd_tz_database_entries_are_not_time_zones_here(alice, name):
     client = api_client_for(alice)
 
@@ -173,3 +174,56 @@ def test_old_names_browsers_still_report_are_time_zones(alice, name):
     client = api_client_for(alice)
 
     assert client.patch("/api/v1/me/", {"timezone": name}, format="json").status_code == 200
+
+
+UTC_NAMES = ["Etc/UTC", "GMT", "UCT", "Zulu", "Universal", "Etc/GMT", "Etc/Zulu", "GMT0",
+             "Etc/GMT-0", "Greenwich"]
+
+
+@pytest.mark.parametrize("name", UTC_NAMES)
+def test_utc_under_another_name_is_accepted_and_stored_as_utc(alice, name):
+    # given Alice in Paris, and a phone that reports UTC by another of its names
+    User.objects.filter(pk=alice.pk).update(timezone="Europe/Paris")
+    client = api_client_for(alice)
+
+    # when it sets her time zone, and signs somebody up with it
+    changed = client.patch("/api/v1/me/", {"timezone": name}, format="json")
+    signed_up = api_client_for(None).post("/api/v1/auth/register/", {
+        "email": "pat@example.com", "password": "a-long-passphrase", "timezone": name},
+        format="json")
+
+    # then both are UTC, as the Settings page lists it
+    assert changed.status_code == 200 and changed.json()["timezone"] == "UTC"
+    assert signed_up.status_code == 201 and signed_up.json()["timezone"] == "UTC"
+    alice.refresh_from_db()
+    assert alice.timezone == "UTC"
+    assert User.objects.get(email="pat@example.com").timezone == "UTC"
+
+
+def test_the_signup_page_takes_a_browser_reporting_etc_utc_as_utc(client):
+    client.post("/signup/", {"email": "pat@example.com", "password": "a-long-passphrase",
+                             "password_confirm": "a-long-passphrase", "timezone": "Etc/UTC"})
+
+    assert User.objects.get(email="pat@example.com").timezone == "UTC"
+
+
+def test_a_fixed_offset_is_kept_and_decides_the_month(client, alice):
+    # given a phone set to a fixed offset of UTC−8, which the tz database calls Etc/GMT+8
+    api = api_client_for(alice)
+
+    # when it sets Alice's time zone
+    changed = api.patch("/api/v1/me/", {"timezone": "Etc/GMT+8"}, format="json")
+
+    # then it is kept, and 1 am UTC on 1 December is still November for her
+    assert changed.status_code == 200 and changed.json()["timezone"] == "Etc/GMT+8"
+    alice.refresh_from_db()
+    with mock.patch("django.utils.timezone.now", return_value=EVENING_IN_CALIFORNIA):
+        assert current_month(alice).month == 11
+    # and the pages show it, the Settings page spelling the offset out the right way round
+    client.force_login(alice)
+    for path in ("/", "/budgets/"):
+        assert client.get(path).status_code == 200, path
+    settings_page = client.get("/settings/").content.decode()
+    assert '<option value="Etc/GMT+8" selected>UTC−08:00 (Etc/GMT+8)</option>' in settings_page
+    assert '<option value="Etc/GMT-14">UTC+14:00 (Etc/GMT-14)</option>' in settings_page
+    assert client.post("/settings/", {"timezone": "Etc/GMT-14"}).status_code == 302

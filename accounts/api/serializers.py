@@ -23,7 +23,8 @@ class RegisterSerializer(serializers.Serializer):
     timezone = serializers.CharField(
         max_length=64, required=False, default="UTC", validators=[_time_zone],
         help_text="IANA name (\"America/Los_Angeles\"): which month is current for the "
-                  "user (budgets, alerts). Default UTC; PATCH /api/v1/me/ changes it.")
+                  "user (budgets, alerts). Default UTC; UTC's other names (\"Etc/UTC\", "
+                  "\"GMT\", \"Zulu\", …) are stored as UTC. PATCH /api/v1/me/ changes it.")
 
     def validate_email(self, value: str) -> str:
         if User.objects.filter(email__iexact=value).exists():
@@ -32,8 +33,10 @@ class RegisterSerializer(serializers.Serializer):
 
 
 class UserUpdateSerializer(serializers.Serializer):
-    timezone = serializers.CharField(max_length=64, validators=[_time_zone],
-                                     help_text="IANA name, e.g. \"Europe/Paris\".")
+    timezone = serializers.CharField(
+        max_length=64, validators=[_time_zone],
+        help_text="IANA name, e.g. \"Europe/Paris\" (\"Etc/UTC\" and UTC's other names are "
+                  "stored as UTC).")
 
 
 class UserDeleteSerializer(serializers.Serializer):
