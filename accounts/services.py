@@ -45,6 +45,19 @@ def user_register(*, email: str, password: str, timezone: str = "UTC") -> User:
                                                    code=EMAIL_TAKEN)}) from None
 
 
+def user_password_change(*, user: User, password: str) -> User:
+    """A new password, once Django's password validators pass it (ValidationError with
+    their messages otherwise). It ends every API token and browser session made before
+    it, this device's too: a token carries a hash of the password hash it was issued
+    under (``SIMPLE_JWT["CHECK_REVOKE_TOKEN"]``, and ``TokenRefreshSerializer`` for
+    refresh tokens), a session an HMAC of it. The caller asks for the old password first
+    (``accounts.login.password_recheck``) and gives the device new tokens."""
+    validate_password(password, user=user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
 def user_timezone_set(*, user: User, timezone: str) -> User:
     """The user's time zone from now on: the month that is current for them changes with
     it (budgets are set on it, alerts check it); stored rows do not change (a bank date

@@ -44,6 +44,24 @@ class UserDeleteSerializer(serializers.Serializer):
                                      trim_whitespace=False)
 
 
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(
+        trim_whitespace=False, max_length=4096,
+        help_text="The current password, asked again; a wrong one counts as a wrong "
+                  "password at log-in.")
+    new_password = serializers.CharField(
+        trim_whitespace=False, max_length=128,
+        help_text="Checked by the server's password rules (length, not too common, not "
+                  "all digits, not like the email address).")
+
+
+class TokenPairSerializer(serializers.Serializer):
+    """New tokens for the device that asked: its old ones ended with the others."""
+
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
 class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User

@@ -1,15 +1,18 @@
 import logging
 
+from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from mint.api import (
@@ -32,6 +35,7 @@ from ..services import (
     account_unlink,
     financial_account_rename,
     user_delete,
+    user_password_change,
     user_register,
     user_timezone_set,
 )
@@ -42,8 +46,10 @@ from .serializers import (
     FinancialAccountRenameSerializer,
     LegacyConnectResponseSerializer,
     LegacyConnectSerializer,
+    PasswordChangeSerializer,
     RefreshAcceptedSerializer,
     RegisterSerializer,
+    TokenPairSerializer,
     UserDeleteSerializer,
     UserSerializer,
     UserUpdateSerializer,
@@ -271,17 +277,67 @@ class MeDeleteView(APIView):
 def _delete_me(request) -> Response:
     data = UserDeleteSerializer(data=request.data)
     data.is_valid(raise_exception=True)
+    refused = _password_refused(request, data.validated_data["password"], field="password",
+                                message="That is not your password.")
+    if refused:
+        return refused
+    user_delete(user=request.user)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _throttled(retry_after: int) -> Response:
+    response = error_response(
+        429, "throttled", f"Too many attempts; try again in {retry_after} seconds.")
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _password_refused(request, password: str, *, field: str,
+                      message: str | None = None) -> Response | None:
+    """The user's password asked again (``password_recheck``: counted as a log-in
+    attempt): None when it is theirs, else the answer, a 400 naming ``field`` or a 429."""
     try:
-        password_recheck(request=request, user=request.user,
-                         password=data.validated_data["password"])
+        password_recheck(request=request, user=request.user, password=password)
     except DjangoValidationError as error:
         retry_after = getattr(error, "retry_after", None)
         if retry_after:
-            response = error_response(
-                429, "throttled", f"Too many attempts; try again in {retry_after} seconds.")
-            response["Retry-After"] = str(retry_after)
-            return response
-        return error_response(400, "invalid", "That is not your password.",
-                              {"password": error.messages})
-    user_delete(user=request.user)
-    return Response(status=status.HTTP_204_NO_CONTENT)
+            return _throttled(retry_after)
+        return error_response(400, "invalid", message or f"{field}: {error.messages[0]}",
+                              {field: error.messages})
+    return None
+
+
+def _fresh_tokens(request, user) -> Response:
+    """The answer to a change that ended every token and session of the user: new tokens
+    for the device that asked, so that it stays signed in. A browser session that asked
+    (Swagger UI) is kept too, as Django's password change page keeps it."""
+    if isinstance(request.successful_authenticator, SessionAuthentication):
+        update_session_auth_hash(request._request, user)
+    refresh = RefreshToken.for_user(user)
+    return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+
+
+class MePasswordView(APIView):
+    """``POST /api/v1/me/password/``: the password change of the dashboard's
+    /accounts/password_change/ for the apps."""
+
+    attempt_limited = ("POST",)  # the schema's 429 (mint.schema.MintAutoSchema)
+
+    @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
+    def post(self, request):
+        """Changes the password, once the old one is given again (a wrong one counts as a
+        wrong password at log-in: 429 past the limit). Every token and browser session
+        issued before ends, this device's too: the answer holds its new tokens."""
+        data = PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refused = _password_refused(request, data.validated_data["old_password"],
+                                    field="old_password")
+        if refused:
+            return refused
+        try:
+            user = user_password_change(user=request.user,
+                                        password=data.validated_data["new_password"])
+        except DjangoValidationError as exc:
+            return error_response(400, "invalid", "new_password: " + " ".join(exc.messages),
+                                  {"new_password": exc.messages})
+        return _fresh_tokens(request, user)
