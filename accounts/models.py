@@ -154,3 +154,19 @@ class FinancialAccount(models.Model):
         """Whether "…<mask>" is worth showing after the name: a name that ends with its
         mask already ("Account …1111", "Savings …9925") is not given it twice."""
         return bool(self.mask) and not self.name.endswith(f"…{self.mask}")
+
+
+class RevokedToken(models.Model):
+    """A refresh token logged out before it expired (``POST /api/v1/auth/logout/``): the
+    refresh endpoint refuses it from then on. Its id (``jti``) only, never the token:
+    a copy of the database must not hold tokens that work (simplejwt's token_blacklist
+    app stores every refresh token issued, in clear). A row is of no use once its token
+    has expired; each log-out deletes those (``expires_at`` is indexed), so the table holds
+    at most the log-outs of the last ``JWT_REFRESH_DAYS``."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"refresh token {self.jti} (logged out)"

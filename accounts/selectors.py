@@ -1,6 +1,6 @@
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
-from .models import Connection, FinancialAccount, User
+from .models import Connection, FinancialAccount, RevokedToken, User
 
 
 def connections_for(*, user: User) -> QuerySet[Connection]:
@@ -43,3 +43,8 @@ def user_ids_named(text: str) -> list[int]:
     found = (User.objects.filter(pk=int(text)) if text.isdigit()
              else User.objects.filter(email__iexact=text))
     return list(found.values_list("id", flat=True))
+
+
+def refresh_token_revoked(*, jti: str) -> bool:
+    """Whether the refresh token with this id was logged out (``refresh_token_revoke``)."""
+    return RevokedToken.objects.filter(jti=jti).exists()

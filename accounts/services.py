@@ -1,10 +1,13 @@
+from datetime import datetime
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db import connection as db
+from django.utils.timezone import now
 
 from .crypto import decrypt_credentials, encrypt_credentials
-from .models import Connection, FinancialAccount, User
+from .models import Connection, FinancialAccount, RevokedToken, User
 from .netguard import check_outbound_url
 from .providers import ProviderInputError, provider_for_url
 from .timezones import time_zone_canonical, validate_time_zone
@@ -56,6 +59,26 @@ def user_password_change(*, user: User, password: str) -> User:
     user.set_password(password)
     user.save(update_fields=["password"])
     return user
+
+
+def user_sign_out_everywhere(*, user: User, password: str) -> User:
+    """Ends every API token and browser session of the user (a lost phone), keeping their
+    password: ``password``, which the caller has checked, hashed again with a new salt
+    changes the stored hash that every token and session is tied to, as a new password
+    would (``user_password_change``). Immediate, access tokens included."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def refresh_token_revoke(*, jti: str, expires_at: datetime) -> None:
+    """Logs one refresh token out (one device): the refresh endpoint refuses it from now
+    on (``selectors.refresh_token_revoked``). Saying it again changes nothing. The access
+    tokens it gave stay valid until they expire (``JWT_ACCESS_MINUTES``, 15): they are
+    not looked up on every call; ``user_sign_out_everywhere`` ends those too."""
+    RevokedToken.objects.filter(expires_at__lt=now()).delete()  # refused anyway now
+    RevokedToken.objects.bulk_create([RevokedToken(jti=jti, expires_at=expires_at)],
+                                     ignore_conflicts=True)
 
 
 def user_timezone_set(*, user: User, timezone: str) -> User:

@@ -7,6 +7,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from ..models import Connection, FinancialAccount, User
+from ..selectors import refresh_token_revoked
 from ..services import EMAIL_TAKEN_MESSAGE, time_zone_checked
 
 
@@ -55,11 +56,24 @@ class PasswordChangeSerializer(serializers.Serializer):
                   "all digits, not like the email address).")
 
 
+class SignOutEverywhereSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        trim_whitespace=False, max_length=4096,
+        help_text="The account's password, asked again; a wrong one counts as a wrong "
+                  "password at log-in.")
+
+
 class TokenPairSerializer(serializers.Serializer):
     """New tokens for the device that asked: its old ones ended with the others."""
 
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        help_text="The refresh token to end (this device's): refreshing with it is a 401 "
+                  "from now on.")
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -155,7 +169,8 @@ class RefreshAcceptedSerializer(serializers.Serializer):
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """simplejwt's, and a refresh token issued before the user's password last changed is
+    """simplejwt's, and a refresh token logged out (``POST /api/v1/auth/logout/``) or
+    issued before the user's password last changed (or they signed out everywhere) is
     refused (the access tokens it would give are refused anyway, CHECK_REVOKE_TOKEN).
     The answer holds the new ``access`` only: refresh tokens are not rotated."""
 
@@ -163,11 +178,15 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
 
     def validate(self, attrs):
         refresh = RefreshToken(attrs["refresh"])  # a bad token: simplejwt's own 401
+        if refresh_token_revoked(jti=str(refresh.payload.get(jwt_settings.JTI_CLAIM))):
+            raise AuthenticationFailed("This token was logged out: log in again.",
+                                       "logged_out")
         user = User.objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
         if user is None:
             raise AuthenticationFailed("The account no longer exists.", "user_not_found")
         if refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != (
                 get_md5_hash_password(user.password)):
-            raise AuthenticationFailed("The password has changed since this token was "
-                                       "issued: log in again.", "password_changed")
+            raise AuthenticationFailed("The password has changed (or every device was "
+                                       "signed out) since this token was issued: log in "
+                                       "again.", "password_changed")
         return super().validate(attrs)

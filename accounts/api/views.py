@@ -12,8 +12,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.utils import datetime_from_epoch
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 
 from mint.api import (
     ID_PATTERN,
@@ -34,9 +37,11 @@ from ..services import (
     account_connect,
     account_unlink,
     financial_account_rename,
+    refresh_token_revoke,
     user_delete,
     user_password_change,
     user_register,
+    user_sign_out_everywhere,
     user_timezone_set,
 )
 from .serializers import (
@@ -46,9 +51,11 @@ from .serializers import (
     FinancialAccountRenameSerializer,
     LegacyConnectResponseSerializer,
     LegacyConnectSerializer,
+    LogoutSerializer,
     PasswordChangeSerializer,
     RefreshAcceptedSerializer,
     RegisterSerializer,
+    SignOutEverywhereSerializer,
     TokenPairSerializer,
     UserDeleteSerializer,
     UserSerializer,
@@ -341,3 +348,45 @@ class MePasswordView(APIView):
             return error_response(400, "invalid", "new_password: " + " ".join(exc.messages),
                                   {"new_password": exc.messages})
         return _fresh_tokens(request, user)
+
+
+class MeLogoutEverywhereView(APIView):
+    """``POST /api/v1/me/logout-everywhere/``: a lost phone, or a session left open."""
+
+    attempt_limited = ("POST",)
+
+    @extend_schema(request=SignOutEverywhereSerializer, responses={200: TokenPairSerializer})
+    def post(self, request):
+        """Signs out every device and browser at once, access tokens included, once the
+        password is given again (counted as at log-in); the password stays the same. The
+        answer holds new tokens for this device (drop them to be signed out here too)."""
+        data = SignOutEverywhereSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        password = data.validated_data["password"]
+        refused = _password_refused(request, password, field="password")
+        if refused:
+            return refused
+        user = user_sign_out_everywhere(user=request.user, password=password)
+        return _fresh_tokens(request, user)
+
+
+class LogoutView(TokenViewBase):
+    """``POST /api/v1/auth/logout/``: this device signs out. A token view (no access token
+    needed: the refresh token is the proof, and the access token may have expired)."""
+
+    serializer_class = LogoutSerializer
+
+    @extend_schema(request=LogoutSerializer, responses={204: None})
+    def post(self, request, *args, **kwargs):
+        """Ends the refresh token given: refreshing with it is a 401 (`logged_out`) from
+        now on; saying it again is a 204 again. Its access tokens end when they expire
+        (15 minutes); POST /api/v1/me/logout-everywhere/ ends them all at once."""
+        data = LogoutSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            token = RefreshToken(data.validated_data["refresh"])
+        except TokenError as exc:  # expired, malformed, not a refresh token: a 401
+            raise InvalidToken(exc.args[0]) from None
+        refresh_token_revoke(jti=str(token[jwt_settings.JTI_CLAIM]),
+                             expires_at=datetime_from_epoch(token["exp"]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
