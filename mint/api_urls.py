@@ -12,6 +12,7 @@ from accounts.api.views import (
     MeLogoutEverywhereView,
     MePasswordView,
     MeView,
+    PasswordResetRequestView,
     RegisterView,
     TokenView,
 )
@@ -42,6 +43,7 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
+    path("auth/password-reset/", PasswordResetRequestView.as_view(), name="password-reset"),
     path("me/delete/", MeDeleteView.as_view(), name="me-delete"),
     path("me/password/", MePasswordView.as_view(), name="me-password"),
     path("me/logout-everywhere/", MeLogoutEverywhereView.as_view(),

@@ -76,6 +76,11 @@ class LogoutSerializer(serializers.Serializer):
                   "from now on.")
 
 
+class PasswordResetRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField(help_text="The account's email address. The answer is "
+                                             "the same whether one has it or not.")
+
+
 class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User

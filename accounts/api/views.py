@@ -29,7 +29,7 @@ from transactions.api.serializers import RefreshRunSerializer
 from transactions.models import RefreshRun
 from transactions.services.refresh import refresh_request
 
-from ..login import LoginAttempt, password_recheck
+from ..login import LimitedPasswordResetForm, LoginAttempt, password_recheck
 from ..models import Connection, FinancialAccount
 from ..providers import ProviderError
 from ..selectors import connections_for, financial_accounts_for
@@ -53,6 +53,7 @@ from .serializers import (
     LegacyConnectSerializer,
     LogoutSerializer,
     PasswordChangeSerializer,
+    PasswordResetRequestSerializer,
     RefreshAcceptedSerializer,
     RegisterSerializer,
     SignOutEverywhereSerializer,
@@ -390,3 +391,31 @@ class LogoutView(TokenViewBase):
         refresh_token_revoke(jti=str(token[jwt_settings.JTI_CLAIM]),
                              expires_at=datetime_from_epoch(token["exp"]))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetRequestView(APIView):
+    """``POST /api/v1/auth/password-reset/``: the dashboard's "Forgotten your password?"
+    (/accounts/password_reset/) for the apps: the same form, the same email with its link
+    to the reset page, the same limit."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    attempt_limited = ("POST",)
+
+    @extend_schema(request=PasswordResetRequestSerializer, responses={202: None})
+    def post(self, request):
+        """Emails a link to set a new password to the address, if an account has it; the
+        answer is 202 either way (it does not tell who has an account). Every request
+        counts against the reset limit (5 an hour per address and per email: 429)."""
+        data = PasswordResetRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        form = LimitedPasswordResetForm(data={"email": data.validated_data["email"]},
+                                        request=request)
+        if not form.is_valid():
+            if form.retry_after:
+                return _throttled(form.retry_after)
+            raise serializers.ValidationError(form.errors)  # (the serializer read it)
+        # As django.contrib.auth's PasswordResetView.form_valid, with its defaults: the
+        # same templates (registration/password_reset_*), link and token.
+        form.save(request=request._request, use_https=request.is_secure())
+        return Response(status=status.HTTP_202_ACCEPTED)
