@@ -116,6 +116,10 @@ def account_connect(
     elif provider == Connection.Provider.SANDBOX:
         if url and not url.lower().startswith("sandbox://"):
             raise ProviderInputError("the demo bank's URL is sandbox://<anything>")
+        if "@" in url.partition("?")[0].partition("#")[0][len("sandbox://"):].partition("/")[0]:
+            # A URL is shown to support staff and searched by: a password belongs in the
+            # password field, which is encrypted (as an OFX URL's, check_outbound_url).
+            raise ProviderInputError("put the login in the login field, not in the URL")
         url = url or "sandbox://demo"
     else:
         raise ProviderInputError(f"provider must be sandbox or ofx, not {provider!r}")

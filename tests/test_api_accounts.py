@@ -346,3 +346,24 @@ def test_a_new_x_forwarded_for_on_every_try_does_not_escape_the_limit(alice):
     cache.clear()
 
     assert answers[-1] == 429
+
+
+@pytest.mark.parametrize("url", ["sandbox://urluser:URLPASSWORD@demo",
+                                 "sandbox://URLPASSWORD@demo/x", "SANDBOX://a:b@demo?x=1"])
+def test_a_login_written_into_the_demo_banks_url_is_refused_not_stored(api, alice, url):
+    """A URL is shown to support staff and searched by; a password goes in its field."""
+    response = api.post("/api/v1/accounts/", {
+        "provider": "sandbox", "account_url": url, "account_login": "x",
+        "account_password": "y"}, format="json")
+
+    assert response.status_code == 400
+    assert "login field, not in the URL" in response.json()["error"]["message"]
+    assert not Connection.objects.filter(user=alice).exists()
+
+
+def test_an_at_sign_after_the_demo_banks_host_is_no_login(api, alice):
+    response = api.post("/api/v1/accounts/", {
+        "provider": "sandbox", "account_url": "sandbox://demo/branch?owner=a@b.example",
+        "account_login": "x", "account_password": "y"}, format="json")
+
+    assert response.status_code == 201
