@@ -12,7 +12,7 @@ from django.db.models import CASCADE, DO_NOTHING, PROTECT, RESTRICT, SET_DEFAULT
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from transactions.models import RefreshRun
@@ -235,7 +235,18 @@ class UserAdmin(DeletesThroughService, BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",),
                              "fields": ("email", "password1", "password2")}),)
-    readonly_fields = ["last_active_at", "last_login", "date_joined"]
+    readonly_fields = ["last_active_at", "last_login", "date_joined", "their_data"]
+    # Where support goes from a user: every list of theirs, filtered to them.
+    THEIR_DATA = (("accounts", "connection", "Connections"),
+                  ("accounts", "financialaccount", "Accounts"),
+                  ("transactions", "transaction", "Transactions"),
+                  ("transactions", "refreshrun", "Refresh runs"),
+                  ("transactions", "importjob", "Imports"),
+                  ("categories", "rule", "Rules"),
+                  ("budgets", "budget", "Budgets"),
+                  ("notifications", "notification", "Notifications"),
+                  ("notifications", "delivery", "Deliveries"),
+                  ("notifications", "webhook", "Webhooks"))
     # What only a superuser may change: who is staff and with which rights (else staff
     # who may change users could make themselves superusers), and a user's email.
     _SUPERUSER_ONLY = ["email", "is_staff", "is_superuser", "groups", "user_permissions"]
@@ -244,11 +255,24 @@ class UserAdmin(DeletesThroughService, BaseUserAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         return fields if request.user.is_superuser else [*fields, *self._SUPERUSER_ONLY]
 
+    @admin.display(description="Their data")
+    def their_data(self, obj):
+        links = [format_html('<a href="{}?user__id__exact={}">{}</a>',
+                             reverse(f"admin:{app}_{model}_changelist"), obj.pk, label)
+                 for app, model, label in self.THEIR_DATA]
+        return format_html_join(" · ", "{}", ((link,) for link in links))
+
     def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            fieldsets = self._staff_fieldsets(request, obj)
+            return ((None, {"fields": ("their_data",)}), *fieldsets)
+        return super().get_fieldsets(request, obj)
+
+    def _staff_fieldsets(self, request, obj):
         """Staff who are not superusers see no password field: setting a customer's
         password would let them log in as the customer."""
         fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser or obj is None:
+        if request.user.is_superuser:
             return fieldsets
         return tuple((name, {**options, "fields": tuple(
             f for f in options["fields"] if f != "password")}) for name, options in fieldsets)

@@ -664,3 +664,64 @@ def test_retrying_from_the_admin_is_written_in_the_objects_history(support, root
     assert (str(failed.pk), "Sent again from the admin.") in logged
     history = support.get(url(connection, "history")).content.decode()
     assert "Retried the refresh from the admin" in history
+
+
+def test_a_support_account_views_everything_retries_and_changes_no_one(client, data, alice,
+                                                                       monkeypatch):
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    monkeypatch.setenv("DJANGO_SUPPORT_PASSWORD", "Support-pass-8831")
+    call_command("support_staff", "Help@Example.com", "--noinput")
+    helper = User.objects.get(email="help@example.com")
+    assert helper.is_staff and not helper.is_superuser
+    assert helper.check_password("Support-pass-8831")
+    client.force_login(helper)
+    connection = data["connection"]
+
+    pages = {url(model, "changelist"): client.get(url(model, "changelist")).status_code
+             for model in admin.site._registry if model._meta.app_label != "auth"}
+    client.post(url(connection, "changelist"),
+                {"action": "retry_refresh", "_selected_action": [str(connection.pk)]})
+    deleted = client.post(url(data["rule"], "delete"), {"post": "yes"})
+    raised = client.post(url(helper, "change"), {
+        "email": "help@example.com", "is_active": "on", "is_staff": "on",
+        "is_superuser": "on", "first_name": "", "last_name": "", "timezone": "UTC"})
+
+    assert {page: code for page, code in pages.items() if code != 200} == {}
+    assert connection.runs.filter(trigger="manual").exclude(pk=data["run"].pk).exists()
+    assert deleted.status_code == 403 and Rule.objects.filter(pk=data["rule"].pk).exists()
+    helper.refresh_from_db()
+    assert raised.status_code == 403 and not helper.is_superuser
+    # run again: the group is brought up to date, the password left alone
+    call_command("support_staff", "help@example.com", "--noinput")
+    helper.refresh_from_db()
+    assert helper.check_password("Support-pass-8831") and helper.groups.count() == 1
+
+
+def test_a_users_page_leads_to_each_list_of_theirs_filtered_to_them(support, data, alice, bob):
+    Transaction.objects.create(user=bob, account=FinancialAccountFactory(user=bob),
+                               external_id="bobs", posted_on=date(2026, 3, 1),
+                               amount=Decimal("-1.00"), description="BOBS ROW")
+    page = support.get(url(alice, "change")).content.decode()
+
+    links = re.findall(r'href="(/admin/[a-z]+/[a-z]+/\?user__id__exact=(\d+))"', page)
+    assert len(links) == 10 and {pk for _, pk in links} == {str(alice.pk)}
+    opened = {link: support.get(link.replace("&amp;", "&")) for link, _ in links}
+    assert {link: r.status_code for link, r in opened.items() if r.status_code != 200} == {}
+    transactions = next(r for link, r in opened.items() if "/transaction/" in link)
+    assert "BOBS ROW" not in transactions.content.decode()
+    assert "SHELL OIL" in transactions.content.decode()
+
+
+def test_refresh_runs_tell_a_users_connections_to_one_bank_apart(support, data, alice):
+    other = ConnectionFactory(user=alice)
+    RefreshRun.objects.create(user=alice, connection=other, trigger="manual",
+                              status="failed", error="refused")
+
+    page = support.get(url(RefreshRun, "changelist")).content.decode()
+
+    for connection in (data["connection"], other):
+        assert f'/admin/accounts/connection/{connection.pk}/change/' in page
+        assert str(connection.pk)[:8] in page

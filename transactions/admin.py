@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts.admin import BoundedCountPaginator, ReadOnly
 
@@ -25,7 +27,7 @@ class TransactionAdmin(ReadOnly):
 # The refresh service writes runs (a run without a connection cannot exist).
 @admin.register(RefreshRun)
 class RefreshRunAdmin(ReadOnly):
-    list_display = ["created_at", "user", "connection", "trigger", "status", "attempts",
+    list_display = ["created_at", "user", "connection_shown", "trigger", "status", "attempts",
                     "created", "error"]
     list_filter = ["status", "trigger"]
     search_fields = ["user__email", "id"]
@@ -34,6 +36,16 @@ class RefreshRunAdmin(ReadOnly):
     list_select_related = ["user", "connection"]
     show_full_result_count = False
     paginator = BoundedCountPaginator
+
+    @admin.display(description="Connection", ordering="connection")
+    def connection_shown(self, run):
+        """A user's connections to one bank all read "Demo bank Mint Demo Bank": the
+        start of its id tells them apart, and leads to it."""
+        if run.connection_id is None:
+            return "-"
+        return format_html('<a href="{}">{} · {}</a>',
+                           reverse("admin:accounts_connection_change", args=[run.connection_id]),
+                           run.connection, str(run.connection_id)[:8])
 
 
 # A dump's key is never overwritten (rows point at what it holds), and an import job is
