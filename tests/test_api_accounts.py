@@ -367,3 +367,18 @@ def test_an_at_sign_after_the_demo_banks_host_is_no_login(api, alice):
         "account_login": "x", "account_password": "y"}, format="json")
 
     assert response.status_code == 201
+
+
+def test_the_run_a_refresh_answers_can_be_polled_on_its_own_by_its_owner_only(api, alice, bob):
+    connection_id = connect(api).json()["id"]
+    other_id = connect(api, account_login="second").json()["id"]
+    run_id = api.post(f"/api/v1/accounts/{connection_id}/refresh/").json()["run"]
+
+    polled = api.get(f"/api/v1/accounts/{connection_id}/runs/{run_id}/")
+    by_bob = api_client_for(bob).get(f"/api/v1/accounts/{connection_id}/runs/{run_id}/")
+    elsewhere = api.get(f"/api/v1/accounts/{other_id}/runs/{run_id}/")
+    unknown = api.get(f"/api/v1/accounts/{connection_id}/runs/{'0' * 8}-0000-0000-0000-{'0' * 12}/")
+
+    assert polled.status_code == 200
+    assert (polled.json()["id"], polled.json()["status"]) == (run_id, "succeeded")
+    assert by_bob.status_code == elsewhere.status_code == unknown.status_code == 404

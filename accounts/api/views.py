@@ -3,11 +3,11 @@ import logging
 from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -164,6 +164,22 @@ class ConnectionViewSet(
         runs = RefreshRun.objects.filter(user=request.user, connection=connection)
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(RefreshRunSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("run_id", str, OpenApiParameter.PATH,
+                                     description="The run's id, as the refresh call answers it.")],
+        responses={200: RefreshRunSerializer})
+    @action(detail=True, methods=["get"], url_path="runs/(?P<run_id>[0-9a-f-]{36})",
+            url_name="run")
+    def run(self, request, pk=None, run_id=None):
+        """One refresh run, to poll after ``POST …/refresh/`` until its ``status`` ends in
+        ``succeeded`` or ``failed``."""
+        connection = self.get_object()
+        found = RefreshRun.objects.filter(user=request.user, connection=connection,
+                                          pk=run_id).first()
+        if found is None:
+            raise NotFound()
+        return Response(RefreshRunSerializer(found).data)
 
 
 class LegacyConnectView(APIView):
