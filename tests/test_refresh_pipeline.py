@@ -284,6 +284,9 @@ def test_a_transient_failure_is_retried_and_then_succeeds(alice, bank_today, eag
     assert run.status == "succeeded"
     assert run.attempts == 2
     assert Transaction.objects.filter(user=alice).exists()
+    # support still sees why the first attempt failed
+    assert [r["attempt"] for r in run.retried] == [1] and run.retried[0]["error"]
+    assert run.error == ""
 
 
 def test_after_the_last_retry_the_connection_shows_the_error(alice, bank_today, monkeypatch,
@@ -297,6 +300,7 @@ def test_after_the_last_retry_the_connection_shows_the_error(alice, bank_today, 
     run = RefreshRun.objects.get(connection=connection)
     assert run.status == "failed"
     assert "maintenance" in run.error
+    assert [r["attempt"] for r in run.retried] == list(range(1, run.attempts))
     connection.refresh_from_db()
     assert connection.status == "error"
     [told] = Notification.objects.filter(user=alice, kind="refresh_failing")

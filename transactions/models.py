@@ -59,6 +59,10 @@ class RefreshRun(models.Model):
     dump = models.ForeignKey(RawDump, null=True, blank=True, on_delete=models.SET_NULL)
     timings = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # The attempts that failed and were retried, with why ([{"attempt": 1, "error": …}],
+    # the last 10): a run that succeeded at its second attempt still tells support that
+    # the bank timed out at its first.
+    retried = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

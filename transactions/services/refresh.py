@@ -179,8 +179,9 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
             _fail(run, f"{exc} (gave up after {run.attempts} attempts)")
         else:
             _release(connection.pk, run.pk)
+            retried = [*run.retried, {"attempt": run.attempts, "error": str(exc)[:500]}][-10:]
             RefreshRun.objects.filter(pk=run.pk).update(
-                status=RefreshRun.Status.RETRYING, error=str(exc)
+                status=RefreshRun.Status.RETRYING, error=str(exc), retried=retried
             )
             raise RefreshRetry(str(exc)) from exc
     except ProviderError as exc:
