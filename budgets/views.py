@@ -171,6 +171,9 @@ def _trend_table(trends: dict) -> dict:
         "spent": sum(spent, Decimal(0)),
         "income": sum(income, Decimal(0)),
         "average_spent": (sum(spent, Decimal(0)) / n).quantize(Decimal("0.01")),
+        "average_income": (sum(income, Decimal(0)) / n).quantize(Decimal("0.01")),
+        "net": sum(net, Decimal(0)),
+        "average_net": (sum(net, Decimal(0)) / n).quantize(Decimal("0.01")),
     }
 
 

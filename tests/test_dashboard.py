@@ -1241,3 +1241,17 @@ def test_the_import_form_leaves_the_signs_to_the_file_or_says_either_way(alice_c
     assert amounts("As the file says") == [Decimal("-412.60"), Decimal("500.00")]  # Amex's
     assert amounts("Kept") == [Decimal("-500.00"), Decimal("412.60")]
     assert amounts("Flipped") == [Decimal("-412.60"), Decimal("500.00")]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("object_store")
+def test_an_import_of_several_accounts_leads_to_their_transactions(alice_client, alice):
+    data = (OFX_FIXTURES.parent / "imports" / "mint_export.csv").read_bytes()
+
+    page = alice_client.post("/import/", {"file": SimpleUploadedFile("mint.csv", data)},
+                             follow=True)
+
+    assert len(page.context["into"]) > 1
+    connection = page.context["into"][0].connection_id
+    assert f'href="/transactions/?connection={connection}">See the transactions →' in \
+        page.content.decode()

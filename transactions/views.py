@@ -172,8 +172,12 @@ def import_detail(request, pk):
     finished = job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED)
     into = list(financial_accounts_for(user=request.user).filter(id__in=job.account_ids)
                 .order_by("name")) if job.account_ids else []
+    # A file of several accounts (a Mint export's checking and card): its transactions
+    # are those of the connection they all went into, the file imports'.
+    connections = {account.connection_id for account in into}
     return render(request, "transactions/import_detail.html",
                   {"job": job, "auto_reload": not finished, "into": into,
+                   "into_connection": connections.pop() if len(connections) == 1 else None,
                    "progress": import_progress(job)})
 
 
