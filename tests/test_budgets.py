@@ -574,3 +574,20 @@ def test_support_deletes_go_through_the_services_and_keep_spending_exact(alice, 
     assert client.post(f"/admin/accounts/financialaccount/{account.pk}/delete/",
                        {"post": "yes"}).status_code == 302
     assert current_totals(alice.id) == totals_from_rows(alice.id) == {}
+
+
+def test_a_budget_that_grows_while_spending_is_past_it_already_does_not_alert_again(alice, now):
+    """A recommendation drifts up as a month's history arrives (2,197 → 2,218) with the
+    spending still past 80 % of it: the person was told, nothing crossed since."""
+    spend(alice, MARCH, sub("Groceries"), "-2150.00")
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("2197"))
+    budgets_check(user_id=alice.id)
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("2218"))
+    budgets_check(user_id=alice.id)
+
+    assert Notification.objects.filter(user=alice, kind="budget_approaching").count() == 1
+
+    # over the grown budget later: that line was never crossed, so it is news
+    spend(alice, MARCH, sub("Groceries"), "-2300.00")
+    budgets_check(user_id=alice.id)
+    assert Notification.objects.filter(user=alice, kind="budget_exceeded").count() == 1

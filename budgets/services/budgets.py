@@ -105,8 +105,10 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
     1. Each alert is a row with a unique (user, category, month, threshold, amount):
        a repeated, redelivered or concurrent check inserts nothing new. A threshold
        alerts again in the same month only when the budget is now *bigger* than at every
-       earlier alert of it (raised, then crossed again); a budget that shrinks — set lower
-       by hand, or a recommendation that moves — does not alert twice.
+       earlier alert of it and the spending told then was short of this threshold of the
+       new budget (raised, then crossed again); a budget that shrinks — set lower by hand,
+       or a recommendation that moves — or one that grows while the spending was past it
+       already (a recommendation drifting up with a month's history) does not alert twice.
     2. The notification is created in the same transaction as its alert row, with the
        alert as its dedupe key, so an alert without its notification never commits.
     3. When one check crosses both thresholds at once, both rows are recorded and only
@@ -136,11 +138,16 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
         new = []
         with transaction.atomic():
             for threshold in crossed:
-                if BudgetAlert.objects.filter(
+                earlier = list(BudgetAlert.objects.filter(
                     user=user, category_id=line.category, month=month, threshold=threshold,
-                    budget_amount__gte=line.amount,
-                ).exists():
+                ).values_list("budget_amount", "spent"))
+                if any(amount >= line.amount for amount, _ in earlier):
                     continue  # alerted already, at this budget or a bigger one
+                if any(_past(threshold, spent, line.amount, approaching)
+                       for _, spent in earlier):
+                    # Raised (or a recommendation that grew), but the person was past this
+                    # line of the new budget when told last: no crossing since.
+                    continue
                 try:
                     with transaction.atomic():
                         new.append(BudgetAlert.objects.create(
@@ -153,6 +160,13 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
                 _announce(user, line, new[-1], month)
         created += new
     return created
+
+
+def _past(threshold: str, spent: Decimal, amount: Decimal, approaching: Decimal) -> bool:
+    """Whether ``spent`` is past ``threshold`` of a budget of ``amount``."""
+    if threshold == BudgetAlert.Threshold.EXCEEDED:
+        return spent > amount
+    return spent * 100 >= amount * approaching
 
 
 def _announce(user, line, alert: BudgetAlert, month) -> None:
