@@ -101,3 +101,35 @@ def test_a_running_import_page_reloads_itself_but_not_under_the_persons_hands(
     page.get_by_text("Format", exact=True).click()
     expect(page.locator("[data-import-status]")).to_have_text("succeeded", timeout=8000)
     assert page.evaluate("window.mintMarker") is None
+
+
+def test_a_rows_change_gets_the_categories_when_opened_and_files_the_row(
+        browser_page, live_server):
+    """The category choices live once in the page; "Change" copies them into its row."""
+    from decimal import Decimal
+
+    from playwright.sync_api import expect
+
+    from categories.models import Category
+    from tests.factories import ConnectionFactory, FinancialAccountFactory, UserFactory
+    from transactions.models import Transaction
+
+    erin = UserFactory(email="erin@example.com", password="a-long-passphrase")
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=erin), name="Card")
+    rows = [Transaction.objects.create(
+        user=erin, account=account, external_id=f"r{i}", posted_on=date(2026, 5, i + 1),
+        amount=Decimal("-4.75"), description=f"CORNER SHOP {i}") for i in range(3)]
+    coffee = Category.objects.get(user=None, name="Coffee Shops")
+    page = browser_page
+    log_in(page, live_server.url, "erin@example.com", "a-long-passphrase")
+    page.goto(f"{live_server.url}/transactions/")
+    select = page.locator(f"#category-{rows[1].pk}")
+    assert select.locator("option").count() == 1  # "Keep its category", until opened
+
+    page.locator(f"#tx-{rows[1].pk} details.recategorize summary").click()
+    select.select_option(str(coffee.pk))
+    page.locator(f"#tx-{rows[1].pk}").get_by_role("button", name="Save").click()
+
+    expect(page.locator(f"#tx-{rows[1].pk} td.category")).to_contain_text("Coffee Shops")
+    rows[1].refresh_from_db()
+    assert rows[1].category_id == coffee.pk and rows[1].category_source == "manual"

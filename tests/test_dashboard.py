@@ -859,7 +859,10 @@ def test_each_row_shows_where_its_category_came_from_and_offers_always_only_with
     assert "Not categorised" not in page
     assert page.count('name="always"') == 3
     assert "Always for Joe&#x27;s Diner" in page
-    assert page.count(f'<option value="{coffee_shops.pk}">Coffee Shops</option>') == len(rows)
+    # the choices once, for every row's "Change" to copy when opened (not once per row)
+    assert page.count(f'<option value="{coffee_shops.pk}">Coffee Shops</option>') == 1
+    assert page.count("select name=\"category\" id=\"category-") == len(rows)
+    assert page.count(" data-choices>") == len(rows)
     assert f'<optgroup label="Food &amp; Dining"><option value="{coffee_shops.parent_id}">' in page
     assert f'<option value="{mine.pk}">Latte Fund (yours)</option>' in page
     assert "Bob&#x27;s Coffee" not in page
@@ -1255,3 +1258,16 @@ def test_an_import_of_several_accounts_leads_to_their_transactions(alice_client,
     connection = page.context["into"][0].connection_id
     assert f'href="/transactions/?connection={connection}">See the transactions →' in \
         page.content.decode()
+
+
+def test_without_javascript_a_rows_change_reloads_with_its_categories(alice_client, alice,
+                                                                      blue_bottle, food):
+    row = Transaction.objects.filter(user=alice).first()
+
+    page = alice_client.get(f"/transactions/?q=blue&edit={row.pk}").content.decode()
+
+    assert f'<noscript><a href="?q=blue&amp;edit={row.pk}#tx-{row.pk}">' not in page  # its own
+    assert '<details class="recategorize" open>' in page
+    chosen = page.split(f'id="category-{row.pk}"')[1].split("</select>")[0]
+    assert f'<option value="{food.pk}">' in chosen and "data-choices" not in chosen
+    assert '<input type="hidden" name="next" value="/transactions/?q=blue">' in page
