@@ -104,7 +104,7 @@ def test_a_running_import_page_reloads_itself_but_not_under_the_persons_hands(
 
 
 def test_a_rows_change_gets_the_categories_when_opened_and_files_the_row(
-        browser_page, live_server):
+        browser_page, live_server, taxonomy):
     """The category choices live once in the page; "Change" copies them into its row."""
     from decimal import Decimal
 
