@@ -662,7 +662,7 @@ def test_a_file_the_reader_negated_replays_as_it_was_read(api, alice, bob):
     assert spending_recompute(user_id=bob.id, from_raw=True, dry_run=True).differences == {}
 
 
-def test_a_stored_file_the_reader_now_refuses_is_counted_as_skipped_on_replay(api, alice):
+def test_a_stored_file_the_reader_now_refuses_stops_the_rebuild_from_the_dumps(api, alice):
     """A file read once that today's stricter reader refuses (an unclosed quote used to
     swallow the rest of the file) must not stop the rebuild of anyone's spending."""
     from budgets.services.recompute import spending_recompute
@@ -676,9 +676,14 @@ def test_a_stored_file_the_reader_now_refuses_is_counted_as_skipped_on_replay(ap
     store.put_new(broken, b'Date,Description,Amount\n2024-03-03,"SHOP,-3.00\n', "text/csv")
     RawDump.objects.filter(pk=job.dump_id).update(key=broken)
 
-    result = spending_recompute(user_id=alice.id, from_raw=True, dry_run=True)
+    from budgets.services.recompute import current_totals
 
-    assert result.skipped_dumps == 1
+    before = current_totals(alice.id)
+    result = spending_recompute(user_id=alice.id, from_raw=True)
+
+    # its rows are still there: replayed without them the table would lose their money
+    assert result.unreadable_dumps == 1 and not result.written
+    assert current_totals(alice.id) == before != {}
 
 
 CHASE_HEADER = "Transaction Date,Post Date,Description,Category,Type,Amount,Memo"

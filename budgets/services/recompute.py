@@ -78,6 +78,10 @@ class RecomputeResult:
     differences: dict = field(default_factory=dict)  # key → (table, truth)
     written: bool = False
     skipped_dumps: int = 0
+    # Stored files of imports whose rows are still there that today's reader refuses (a
+    # reader made stricter since): replayed without them the totals would lose those
+    # rows' money, so nothing is written while there are any.
+    unreadable_dumps: int = 0
 
 
 def _diff(old: Totals, new: Totals) -> dict:
@@ -94,11 +98,11 @@ def spending_recompute(*, user_id: int, from_raw: bool = False,
         _lock_exclusive(user_id)
         result = RecomputeResult(user_id=user_id)
         if from_raw:
-            truth, result.skipped_dumps = totals_from_dumps(user_id)
+            truth, result.skipped_dumps, result.unreadable_dumps = totals_from_dumps(user_id)
         else:
             truth = totals_from_rows(user_id)
         result.differences = _diff(current_totals(user_id), truth)
-        if result.differences and not dry_run:
+        if result.differences and not dry_run and not result.unreadable_dumps:
             _replace(user_id, truth)
             result.written = True
     return result
@@ -145,9 +149,9 @@ def _statements(user_id: int):
                                        into_account=True)
             except ImportFormatError:
                 # Read once, refused now: a reader made stricter since (a quote that never
-                # closes used to swallow the rest of the file into one cell). Counted as a
-                # dump that could not be used, as one whose run wrote nothing.
-                yield dump, None, None
+                # closes used to swallow the rest of the file into one cell). Its rows are
+                # still stored: see RecomputeResult.unreadable_dumps.
+                yield dump, UNREADABLE, None
                 continue
             yield dump, (job.account_id, job.account.connection_id if job.account_id else None,
                          True), statement
@@ -165,8 +169,12 @@ def _statements(user_id: int):
             yield dump, None, None
 
 
-def totals_from_dumps(user_id: int) -> tuple[Totals, int]:
-    """Replays the dumps (see module doc); returns (totals, dumps that could not be used)."""
+UNREADABLE = "unreadable"
+
+
+def totals_from_dumps(user_id: int) -> tuple[Totals, int, int]:
+    """Replays the dumps (see module doc); returns (totals, dumps that could not be used,
+    stored files of imports that today's reader refuses)."""
     accounts = {
         (a.connection_id, a.external_id): a.id
         for a in FinancialAccount.objects.filter(user_id=user_id)
@@ -175,8 +183,11 @@ def totals_from_dumps(user_id: int) -> tuple[Totals, int]:
                                                 provider=Connection.Provider.FILE).first()
     state: dict[tuple[int, str], _Row] = {}
     pending: dict[tuple[int, Decimal], list[tuple[int, str]]] = defaultdict(list)
-    skipped = 0
+    skipped = unreadable = 0
     for _dump, where, statement in _statements(user_id):
+        if where == UNREADABLE:
+            unreadable += 1
+            continue
         if statement is None:
             skipped += 1
             continue
@@ -211,7 +222,7 @@ def totals_from_dumps(user_id: int) -> tuple[Totals, int]:
         entry = out[(month_of(row.posted_on), categories[key] or fallback)]
         entry[0] += row.amount
         entry[1] += 1
-    return {k: (v[0], v[1]) for k, v in out.items()}, skipped
+    return {k: (v[0], v[1]) for k, v in out.items()}, skipped, unreadable
 
 
 def _drop_pending_twin(state, pending, account_id, record, amount, still_pending) -> None:

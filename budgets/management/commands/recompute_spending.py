@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 users += 1
                 if result.differences:
                     differing += 1
-                    verb = "differs" if dry_run else "rewritten"
+                    verb = "rewritten" if result.written else "differ"
                     self.stdout.write(f"user {user_id}: {len(result.differences)} "
                                       f"(month, category) totals {verb}")
                     if options.get("verbosity", 1) > 1:
@@ -50,9 +50,13 @@ class Command(BaseCommand):
                             self.stdout.write(f"  {month:%Y-%m} category {category}: "
                                               f"table {old[0]} ({old[1]} rows) → {new[0]} "
                                               f"({new[1]} rows)")
+                if result.unreadable_dumps:
+                    self.stdout.write(
+                        f"user {user_id}: not rewritten: {result.unreadable_dumps} stored "
+                        "files of imports whose rows are kept are refused by today's reader "
+                        "(their rows would lose their spending); recompute without --from-raw")
                 if result.skipped_dumps:
                     self.stdout.write(f"user {user_id}: {result.skipped_dumps} dumps skipped "
-                                      "(no connection or import job left, or a file today's "
-                                      "reader refuses)")
+                                      "(no connection or import job left)")
         self.stdout.write(f"{users} users checked, {differing} "
                           f"{'differ' if dry_run else 'rewritten'}")
