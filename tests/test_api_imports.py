@@ -732,3 +732,32 @@ def test_a_pending_row_outside_the_next_files_days_or_in_a_chosen_account_stays(
 
     assert later.status_code == chosen.status_code == 201
     assert Transaction.objects.filter(user=alice, pending=True).count() == 1
+
+
+def test_a_posted_only_file_covering_a_pending_rows_day_takes_nothing_away(api, alice):
+    """Many banks' downloads leave pending rows out: a later file without the pending row,
+    and without a posted row of its seller, is no sign that it went."""
+    upload(api, "card.csv", chase("03/20/2024,,OLIVE GARDEN 55,Food & Drink,Sale,-50.00,",
+                                  "03/21/2024,03/21/2024,SHELL 123,Gas,Sale,-40.00,"),
+           options='{"account_name": "Sapphire"}')
+
+    posted_only = upload(api, "card.csv", chase(
+        "03/19/2024,03/19/2024,TARGET 0042,Shopping,Sale,-9.00,",
+        "03/22/2024,03/22/2024,CVS 7781,Health,Sale,-5.00,"),
+        options='{"account_name": "Sapphire"}')
+
+    assert posted_only.status_code == 201
+    assert list(Transaction.objects.filter(user=alice, pending=True)
+                .values_list("amount", flat=True)) == [Decimal("-50.00")]
+
+
+def test_a_file_that_shows_pending_rows_takes_away_those_it_no_longer_shows(api, alice):
+    upload(api, "card.csv", chase("03/20/2024,,OLIVE GARDEN 55,Food & Drink,Sale,-50.00,"),
+           options='{"account_name": "Sapphire"}')
+
+    upload(api, "card.csv", chase("03/19/2024,03/19/2024,TARGET 0042,Shopping,Sale,-9.00,",
+                                  "03/22/2024,,CVS 7781,Health,Sale,-5.00,"),
+           options='{"account_name": "Sapphire"}')
+
+    assert list(Transaction.objects.filter(user=alice, pending=True)
+                .values_list("description", flat=True)) == ["CVS 7781"]

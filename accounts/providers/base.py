@@ -92,7 +92,9 @@ class Statement:
     # A file imported into the accounts it names: for each account its rows cover the
     # days from the first to the last, and a stored pending row of that account dated
     # within them that the file no longer holds is gone at the bank (posted under another
-    # amount, a tip added, or released). A file of one day's rows covers that day only.
+    # amount, a tip added, or released) when the file shows why: it shows pending rows of
+    # that account, or a posted row of the same seller within days after it (see
+    # transactions_ingest). A file of one day's rows covers that day only.
     expire_within_rows: bool = False
     # What the person should know about how a file was read (an import job's notes).
     notes: list[str] = field(default_factory=list)

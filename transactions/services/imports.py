@@ -303,8 +303,9 @@ def import_undo(*, job: ImportJob) -> ImportJob:
     rows it updated) stay, as do rows a later import or refresh has changed since (they
     hold that one's values now); a row a later import held unchanged goes (it stayed
     this one's: the undo page counts such imports). Balances the file set and pending
-    charges its posted rows replaced are not restored: the next refresh brings a bank's
-    back.
+    charges its posted rows replaced or it took away (``expire_within_rows``) are not
+    restored: the next refresh brings a bank's back, importing the earlier file again a
+    file's.
 
     Runs under the same connection locks as an ingest, so no refresh or import of those
     accounts writes meanwhile. Raises ``ImportNotUndoable`` with the reason."""

@@ -207,6 +207,12 @@ def transactions_ingest(
                                     or statement.expire_within_rows)
     sent: set[tuple[int, str]] = set()  # (account, external id) as written, if expiring
     days: dict[int, list[date]] = {}  # account → [first, last] day of its rows, if expiring
+    # A file's evidence that a pending row it lacks is resolved (expire_within_rows): it
+    # shows pending rows of that account (so it would show this one), or it holds a posted
+    # row of the same seller within PENDING_MATCH_DAYS after it (posted under another
+    # amount: a tip added). Without either, a posted-only export takes nothing away.
+    shows_pending: set[int] = set()
+    posted_by_seller: dict[tuple[int, str], list[date]] = defaultdict(list)
     for start in range(0, len(records), BATCH_SIZE):
         chunk = records[start : start + BATCH_SIZE]
         file_categories: dict[tuple[int, str], int] = {}
@@ -233,6 +239,10 @@ def transactions_ingest(
             for row in rows:
                 span = days.setdefault(row[A], [row[D], row[D]])
                 span[0], span[1] = min(span[0], row[D]), max(span[1], row[D])
+                if row[PENDING]:
+                    shows_pending.add(row[A])
+                else:
+                    posted_by_seller[(row[A], row[SKEY] or row[DESC])].append(row[D])
         empty -= account_ids
         if progress is not None:
             progress(start + len(chunk), len(records))
@@ -243,25 +253,36 @@ def transactions_ingest(
                    if r.external_id in accounts} - empty  # (new accounts hold nothing)
         if statement.window_start is not None:
             windows = dict.fromkeys(covered, (statement.window_start, None))
+            resolved = None
         else:
             windows = {a: (first, last) for a, (first, last) in days.items() if a in covered}
-        result.expired_pending = _expire_pending(user=user, windows=windows, sent=sent)
+
+            def resolved(row) -> bool:
+                if row["account_id"] in shows_pending:
+                    return True
+                posted = posted_by_seller.get(
+                    (row["account_id"], row["seller_key"] or row["description"]), ())
+                return any(0 <= (day - row["posted_on"]).days <= PENDING_MATCH_DAYS
+                           for day in posted)
+        result.expired_pending = _expire_pending(user=user, windows=windows, sent=sent,
+                                                 resolved=resolved)
     return result
 
 
 def _expire_pending(*, user, windows: dict[int, tuple[date, date | None]],
-                    sent: set[tuple[int, str]]) -> int:
+                    sent: set[tuple[int, str]], resolved=None) -> int:
     """Deletes the stored pending rows of each account of ``windows`` dated from its first
     day on (to its last, if not None) that the statement no longer holds (see
-    ``Statement.window_start`` and ``expire_within_rows``), taking their spending away.
-    Only pending rows are read (the partial index), never the history."""
+    ``Statement.window_start`` and ``expire_within_rows``) and that ``resolved`` (if
+    given) says are gone, taking their spending away. Only pending rows are read (the
+    partial index), never the history."""
     if not windows:
         return 0
     pending = list(
         Transaction.objects.filter(user_id=user.id, account_id__in=list(windows), pending=True,
                                    posted_on__gte=min(first for first, _ in windows.values()))
         .select_for_update().values("id", "account_id", "external_id", "posted_on", "amount",
-                                    "category_id")
+                                    "category_id", "seller_key", "description")
     )
 
     def within(row) -> bool:
@@ -269,7 +290,8 @@ def _expire_pending(*, user, windows: dict[int, tuple[date, date | None]],
         return first <= row["posted_on"] and (last is None or row["posted_on"] <= last)
 
     gone = [p for p in pending
-            if (p["account_id"], p["external_id"]) not in sent and within(p)]
+            if (p["account_id"], p["external_id"]) not in sent and within(p)
+            and (resolved is None or resolved(p))]
     if not gone:
         return 0
     Transaction.objects.filter(user_id=user.id, id__in=[p["id"] for p in gone]).delete()
