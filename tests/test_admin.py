@@ -725,3 +725,16 @@ def test_refresh_runs_tell_a_users_connections_to_one_bank_apart(support, data, 
     for connection in (data["connection"], other):
         assert f'/admin/accounts/connection/{connection.pk}/change/' in page
         assert str(connection.pk)[:8] in page
+
+
+def test_a_customers_account_becomes_support_only_when_asked_to(alice):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--promote"):
+        call_command("support_staff", alice.email, "--noinput")
+    alice.refresh_from_db()
+    assert not alice.is_staff
+
+    call_command("support_staff", alice.email, "--noinput", "--promote")
+    alice.refresh_from_db()
+    assert alice.is_staff and alice.groups.filter(name="Support").exists()

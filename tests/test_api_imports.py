@@ -95,6 +95,8 @@ def test_mint_csv_export_keeps_its_categories(api, alice, taxonomy):
     assert coffee.count() == 2  # two identical coffees on one day stay two
     assert {str(t.category) for t in coffee} == {"Food & Dining › Coffee Shops"}
     assert {t.category_source for t in coffee} == {"import"}
+    # how its dates were read is kept, for a replay of the file to read them so again
+    assert ImportJob.objects.get(pk=response.json()["id"]).options == {"day_first": False}
     assert all(t.amount == Decimal("-4.75") for t in coffee)
     pay = Transaction.objects.get(user=alice, description__icontains="PAYROLL")
     assert pay.amount > 0 and pay.category.name == "Paycheck"
@@ -633,6 +635,7 @@ def test_a_queued_import_shows_its_progress_while_it_runs(queued_job, api, clien
     assert total > 2
     assert [p["done"] for p in seen] == [0, *range(2, total, 2), total][: len(seen)]
     assert seen[-1] == {"done": total, "total": total}
+    assert {p["total"] for p in seen} == {total}
     assert f"{total} of {total}</span> transactions written" in pages[-1]
     after = api.get(f"/api/v1/imports/{queued_job.pk}/").json()
     assert after["status"] == "succeeded" and after["progress"] is None

@@ -78,6 +78,7 @@ def parse_mint_csv(data: bytes, options: dict | None = None) -> Statement:
     options = check_options(options, OPTIONS)
     default_name = option_str(options, "account_name") or DEFAULT_ACCOUNT_NAME
     day_first = option_bool_given(options, "day_first")
+    chosen_here = day_first is None
     rows = list(_rows(decode_text(data)))
     notes = []
     if day_first is None:  # not given: a date like 15/03/2024 says so (re-saved by Excel)
@@ -99,7 +100,8 @@ def parse_mint_csv(data: bytes, options: dict | None = None) -> Statement:
                 kind=guess_account_kind(name))
         transactions.append(record)
     return Statement(accounts=list(accounts.values()), transactions=transactions,
-                     cursor=statement_cursor(transactions), notes=notes)
+                     cursor=statement_cursor(transactions), notes=notes,
+                     read_with={"day_first": day_first} if chosen_here else {})
 
 
 def _rows(text: str) -> Iterator[tuple[int, list[str]]]:

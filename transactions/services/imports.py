@@ -220,8 +220,6 @@ def _ingest(job: ImportJob, statement, *, queued: bool = False) -> None:
         new_categories = (categories_from_file(user=job.user, records=statement.transactions)
                           if job.format == "mint" else [])
         progress = partial(_progress_set, job.pk) if queued else None
-        if progress is not None:
-            progress(0, len(statement.transactions))
         result = transactions_ingest(user=job.user, connection=connection, statement=statement,
                                      dump=job.dump, account=account, progress=progress)
         job.created = result.created

@@ -202,6 +202,8 @@ def transactions_ingest(
                                                           timezone.now()):
             account.save(update_fields=["balance", "balance_at"])
     records = _latest_per_key(statement.transactions)
+    if progress is not None:
+        progress(0, len(records))  # one total throughout: the rows that will be written
     result = IngestResult(fetched=len(statement.transactions), new_account_ids=set(empty))
     expiring = account is None and (statement.window_start is not None
                                     or statement.expire_within_rows)

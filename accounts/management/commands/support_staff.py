@@ -56,12 +56,18 @@ class Command(BaseCommand):
         parser.add_argument("email")
         parser.add_argument("--noinput", "--no-input", action="store_true",
                             help="take the password from DJANGO_SUPPORT_PASSWORD")
+        parser.add_argument("--promote", action="store_true",
+                            help="make an existing customer account a support account")
 
-    def handle(self, *args, email: str, noinput: bool, **options):
+    def handle(self, *args, email: str, noinput: bool, promote: bool, **options):
         email = User.objects.normalize_email(email.strip()).lower()
         user = User.objects.filter(email=email).first()
         if user is not None and user.is_superuser:
             raise CommandError(f"{email} is a superuser: not made a support account")
+        if user is not None and not user.is_staff and not promote:
+            # A mistyped address must not give a customer every user's data to read.
+            raise CommandError(f"{email} is a customer's account: add --promote to make it "
+                               "a support account")
         password = None
         if user is None:
             password = self._password(noinput)
