@@ -69,6 +69,13 @@ def older_link(response) -> str | None:
     return urljoin(response.request["PATH_INFO"], html.unescape(found.group(1)))
 
 
+def newer_link(response) -> str | None:
+    found = re.search(r'<a class="newer" rel="prev" href="([^"]+)">', response.content.decode())
+    if found is None:
+        return None
+    return urljoin(response.request["PATH_INFO"], html.unescape(found.group(1)))
+
+
 # --- sign-up, login, logout ------------------------------------------------------------
 
 
@@ -540,6 +547,30 @@ def test_transactions_page_lists_newest_first_and_pages_older_by_keyset(alice_cl
 
 
 @pytest.mark.django_db
+def test_newer_goes_back_one_page_at_a_time_with_the_filters(alice_client, alice):
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    add_transactions(account, days=40, per_day=3)  # 120 rows, 3 pages of 50
+    pages, url = [], "/transactions/?q=shop"
+    while url:
+        response = alice_client.get(url)
+        pages.append([tx.id for tx in response.context["transactions"]])
+        url = older_link(response)
+    assert [len(p) for p in pages] == [50, 50, 20]
+    assert newer_link(alice_client.get("/transactions/?q=shop")) is None
+
+    back = [], alice_client.get(older_link(alice_client.get(older_link(
+        alice_client.get("/transactions/?q=shop")))))
+    seen, response = back
+    while (url := newer_link(response)) is not None:
+        assert "q=shop" in url
+        response = alice_client.get(url)
+        seen.append([tx.id for tx in response.context["transactions"]])
+
+    assert seen == [pages[1], pages[0]]  # the third page back to the second, then the first
+    assert older_link(response) is not None  # and from there older again
+
+
+@pytest.mark.django_db
 def test_older_pages_keep_the_filters_and_ignore_rows_added_meanwhile(alice_client, alice):
     account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
     add_transactions(account, days=30, per_day=2)
@@ -553,7 +584,7 @@ def test_older_pages_keep_the_filters_and_ignore_rows_added_meanwhile(alice_clie
                for tx in second.context["transactions"])
     assert len(second.context["transactions"]) == 10
     assert older_link(second) is None
-    assert "← Newest" in second.content.decode()
+    assert "« Newest" in second.content.decode()
 
 
 @pytest.mark.django_db
