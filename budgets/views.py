@@ -115,6 +115,8 @@ def _render_budgets(request, month, *, profile_form=None, status=200):
         "summary": summary,
         "rows": _rows(budgets_for(user=user, month=month)),
         "profile_form": profile_form,
+        # A "Set" that was refused: its row shows the amount typed and why, once.
+        "amount_error": request.session.pop(AMOUNT_ERROR, None),
     }, status=status)
 
 
@@ -225,17 +227,29 @@ def budget_amount(request, category_id):
     if _from_another_month(request):
         return redirect(back)
     if not form.is_valid():
-        messages.error(request, f"{category.name}: " + " ".join(
-            e for errors in form.errors.values() for e in errors))
-        return redirect(back)
+        return _refused(request, back, category, request.POST.get("amount", ""),
+                        [e for errors in form.errors.values() for e in errors])
     try:
         budget = budget_set(user=request.user, category=category,
                             amount=form.cleaned_data["amount"])
     except ValidationError as exc:
-        messages.error(request, f"{category.name}: " + " ".join(exc.messages))
-        return redirect(back)
+        return _refused(request, back, category, request.POST.get("amount", ""),
+                        exc.messages)
     messages.success(request, f"{category.name} budget set to {budget.amount:,.2f} a month "
                               f"from {budget.since:%B %Y} on.")
+    return redirect(back)
+
+
+AMOUNT_ERROR = "budget_amount_error"
+
+
+def _refused(request, back: str, category, typed: str, errors: list[str]):
+    """Back to the page, whose row of ``category`` shows the amount typed and why it was
+    refused (next to the box, kept for the next try), and the banner says it too."""
+    message = " ".join(errors)
+    request.session[AMOUNT_ERROR] = {"category": category.pk, "value": typed[:40],
+                                     "message": message}
+    messages.error(request, f"{category.name}: {message}")
     return redirect(back)
 
 

@@ -295,6 +295,13 @@ def test_an_invalid_amount_shows_a_message_and_changes_nothing(alice_client, ali
     assert html.escape(error) in page
     assert list(Budget.objects.filter(user=alice).values_list("category_id", "amount")) == [
         (auto.pk, Decimal("50.00"))]
+    # next to its box, which keeps what was typed; once (the next page is as before)
+    auto_row = row(page, "Auto &amp; Transport")
+    assert f'value="{html.escape(amount)}"' in auto_row and 'aria-invalid="true"' in auto_row
+    assert f'id="amount-error-{auto.pk}" data-amount-error>' in auto_row
+    again = row(alice_client.get("/budgets/?month=2026-03").content.decode(),
+                "Auto &amp; Transport")
+    assert "data-amount-error" not in again and 'value="50.00"' in again
 
 
 def test_income_transfer_and_sub_categories_take_no_budget(alice_client, alice):
