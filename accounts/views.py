@@ -67,6 +67,8 @@ def _render_home(request, link_form: LinkForm, status: int = 200):
             # Not under a form sent back with its errors: the page is the POST's answer,
             # and reloading it would send the form (and the bank password) again.
             "auto_reload": status == 200 and any(c.is_refreshing for c in connections),
+            # A rename that was refused: its form shows open, with the name typed and why.
+            "rename_error": request.session.pop(RENAME_ERROR, None),
         },
         status=status,
     )
@@ -149,6 +151,9 @@ def connection_unlink(request, pk):
                   {"connection": connection, "rows": rows})
 
 
+RENAME_ERROR = "account_rename_error"
+
+
 @login_required
 @post_only("dashboard:home")
 def financial_account_rename_view(request, pk):
@@ -157,7 +162,11 @@ def financial_account_rename_view(request, pk):
     try:
         financial_account_rename(account=account, name=request.POST.get("name", ""))
     except ValidationError as exc:
-        messages.error(request, f"{account.name} keeps its name: {' '.join(exc.messages)}.")
+        reason = " ".join(exc.messages)
+        request.session[RENAME_ERROR] = {"account": account.pk,
+                                         "value": request.POST.get("name", "")[:200],
+                                         "message": reason}
+        messages.error(request, f"{account.name} keeps its name: {reason}.")
     else:
         messages.success(request, f"Renamed to “{account.name}”.")
     return redirect(f"{reverse('dashboard:home')}#connection-{account.connection_id}")

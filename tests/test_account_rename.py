@@ -71,6 +71,10 @@ def test_the_accounts_page_renames_an_account(alice, alice_client):
     assert form_csrf_token(page, url)
     assert "Renamed to “Our joint checking”." in done
     assert "Our joint checking keeps its name: give the account a name." in blank
+    # the form stays open under the account, with why beside it
+    assert '<details class="rename-account" open>' in blank
+    assert f'id="rename-error-{account.pk}" data-rename-error>give the account a name' in blank
+    assert "data-rename-error" not in alice_client.get("/").content.decode()  # once
     assert FinancialAccount.objects.get(pk=account.pk).name == "Our joint checking"
     assert alice_client.get(url)["Location"] == "/"  # a GET of the form's address: the page
 
