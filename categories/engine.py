@@ -367,6 +367,12 @@ def _wire_counterparty(text: str) -> str | None:
 # Top-level categories of money moved rather than spent: money in from such a seller is
 # theirs too (no refund to turn it from).
 _MONEY_TOPS = frozenset(["Investments", "Transfer", "Income", "Loans"])
+# Words of a loan's or a mortgage's payment; and the categories of sellers that are
+# lenders already (their own category stands: a broker's "MARGIN LOAN", an insurer's).
+_LENDING = frozenset(["mortgage", "mtg", "loan", "loans"])
+_LENDER_TOPS = frozenset(["Loans", "Financial", "Investments", "Income"])
+_LENDER_PATHS = frozenset(["Education › Student Loan", "Auto & Transport › Auto Payment",
+                           "Home › Mortgage & Rent"])
 _PAYOUT_WORDS = frozenset(["payments", "payout", "payouts"])
 # Marketplaces that pay people who sell, host or drive through them (seller keys): their
 # "… PAYMENTS" money in is earnings. A shop's or a processor's is a refund (AMAZON
@@ -495,6 +501,14 @@ class Categorizer:
             digit_free = False  # the answer depends on the code's digits
         if entry_key is not None:
             seller, path = self.dictionary.lookup(entry_key)
+            if (path is not None and not _LENDING.isdisjoint(words)
+                    and path.partition(" › ")[0] not in _LENDER_TOPS
+                    and path not in _LENDER_PATHS
+                    and (lent := _KEYWORD_RULES.first(words)) is not None):
+                # A loan or a mortgage paid to a name that is also a shop's ("WELLS FARGO
+                # HOME MTG", "FREEDOM MORTGAGE", a bank's "…AUTO LOAN PMT"): what is paid
+                # is the loan, whatever the name's first word sells.
+                return SellerMatch(display_name(key)[:200], key[:200], None, lent), digit_free
             # The seller's identity for rules is its name's key, whatever the spelling:
             # "WHOLEFDS MKT" and "WHOLE FOODS MARKET" are both "whole foods market".
             seller_key = match_key(seller)[:200] or entry_key

@@ -71,6 +71,28 @@ def test_a_place_after_the_sellers_name_keeps_the_seller(raw, seller, path):
     assert categorizer().classify(raw)[::2] == (seller, path)
 
 
+@pytest.mark.parametrize(("raw", "path", "source"), [
+    # A bank or lender whose name begins with another seller's word ("WELLS" is a UK
+    # pharmacy, "FREEDOM" a furniture shop): never that seller; what a loan's or a
+    # mortgage's line pays is the loan.
+    ("ACH DEBIT WELLS FARGO MORTGAGE", "Home › Mortgage & Rent", "heuristic"),
+    ("WELLS FARGO HOME MTG", "Home › Mortgage & Rent", "heuristic"),
+    ("WELLS FARGO AUTO LOAN PMT", "Auto & Transport › Auto Payment", "heuristic"),
+    ("WELLS FARGO BANK", "Transfer", "seller"),
+    ("FREEDOM MTG 1234", "Home › Mortgage & Rent", "heuristic"),
+    ("ROCKET MORTGAGE", "Home › Mortgage & Rent", "seller"),  # a lender in the dictionary
+    ("HUNTINGTON NATIONAL BANK LOAN", "Loans › Loan Payment", "heuristic"),
+    # a lender's own category stands
+    ("SALLIE MAE LOAN", "Education › Student Loan", "seller"),
+    # and a shop's name with no lending word is the shop
+    ("WELLS PHARMACY", "Health & Fitness › Pharmacy", "seller"),
+    ("EXXONMOBIL 47190384 AUSTIN TX", "Auto & Transport › Gas & Fuel", "seller"),
+])
+def test_banks_and_lenders_are_not_the_shops_that_share_their_first_word(raw, path, source):
+    _seller, _key, found, found_source = categorizer().classify(raw)
+    assert (found, found_source) == (path, source)
+
+
 def test_one_seller_has_one_key_whatever_the_spelling():
     engine = categorizer()
     assert engine.match("WHOLEFDS MKT #10233").key == engine.match("WHOLE FOODS MARKET").key
