@@ -30,7 +30,9 @@ run: $(BIN)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	@echo "Mint on http://127.0.0.1:$(PORT)  (demo login: demo@example.com / demo-password)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@# The trap is cleared first: `kill 0` signals this shell too, whose trap ran again and
+	@# again until it crashed ("Segmentation fault" when stopping).
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	  $(BIN)/celery -A mint worker --beat --loglevel=INFO --pool=solo -Q extraction,categories,budgets,notifications \
 	    --schedule var/celerybeat-schedule & \
 	  $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload & \
