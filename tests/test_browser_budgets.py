@@ -92,13 +92,23 @@ def test_a_refused_budget_far_down_the_page_says_why_where_she_is(browser_page, 
 
     last = page.locator("tr[data-category]").last
     name = last.get_attribute("data-category")
-    last.get_by_label(f"Budget for {name}").fill("10000000000000")
+    box = last.get_by_label(f"Budget for {name}")
+    box.fill("10000000000000")
+    last.get_by_role("button", name=f"Set the {name} budget").click()
+    # The browser refuses it first (the box's max is the largest budget taken) ...
+    expect(page).not_to_have_url(re.compile(r"#budget-\d+$"))
+    assert box.evaluate("el => el.validity.rangeOverflow")
+    # ... and the server says why when a browser does not check (here: told not to).
+    page.evaluate("document.querySelectorAll('form.budget-form').forEach(f => f.noValidate = true)")
     last.get_by_role("button", name=f"Set the {name} budget").click()
 
     expect(page).to_have_url(re.compile(r"#budget-\d+$"))
     message = page.locator(".messages .message.error")
     expect(message).to_contain_text("no more than 12 digits")
     expect(message).to_be_in_viewport()
+    # beside the box too, which keeps what was typed
+    expect(last.locator("[data-amount-error]")).to_contain_text("no more than 12 digits")
+    expect(last.get_by_label(f"Budget for {name}")).to_have_value("10000000000000")
     page.get_by_role("button", name="Dismiss the message").click()
     expect(page.locator(".messages")).to_have_count(0)
 
