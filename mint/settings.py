@@ -261,6 +261,7 @@ CELERY_TASK_ROUTES = {
     "categories.tasks.*": {"queue": "categories"},
     "budgets.tasks.*": {"queue": "budgets"},
     "notifications.tasks.*": {"queue": "notifications"},
+    "accounts.tasks.*": {"queue": "notifications"},  # emails (a password reset)
 }
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_TASK_ALWAYS_EAGER and not DEBUG:
