@@ -218,11 +218,7 @@ class TokenView(TokenObtainPairView):
         email = request.data.get("email") if hasattr(request.data, "get") else None
         attempt = LoginAttempt.of(request, email if isinstance(email, str) else None)
         if not attempt.begin():
-            response = error_response(
-                429, "throttled",
-                f"Too many attempts; try again in {attempt.retry_after} seconds.")
-            response["Retry-After"] = str(attempt.retry_after)
-            return response
+            return _throttled(attempt.retry_after)
         try:
             response = super().post(request, *args, **kwargs)
         except AuthenticationFailed:

@@ -125,10 +125,9 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
     for line in budgets_for(user=user, month=month):
         crossed = []
         if line.amount > 0:
-            if line.spent * 100 >= line.amount * approaching:
-                crossed.append(BudgetAlert.Threshold.APPROACHING)
-            if line.spent > line.amount:  # exactly the budget is reached, not exceeded
-                crossed.append(BudgetAlert.Threshold.EXCEEDED)
+            # (exactly the budget is reached, not exceeded: see _past)
+            crossed = [threshold for threshold in BudgetAlert.Threshold.values
+                       if _past(threshold, line.spent, line.amount, approaching)]
         elif line.source == "manual" and line.spent > 0:
             # A budget of nothing, set by hand ("no takeaways this month"): any spending
             # is over it. (A recommendation of nothing is no such wish: no alert.)
@@ -163,7 +162,9 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
 
 
 def _past(threshold: str, spent: Decimal, amount: Decimal, approaching: Decimal) -> bool:
-    """Whether ``spent`` is past ``threshold`` of a budget of ``amount``."""
+    """Whether ``spent`` is past ``threshold`` of a budget of ``amount``: "approaching"
+    from ``approaching`` percent on, "exceeded" above it (exactly the budget is reached,
+    not exceeded)."""
     if threshold == BudgetAlert.Threshold.EXCEEDED:
         return spent > amount
     return spent * 100 >= amount * approaching

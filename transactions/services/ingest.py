@@ -208,7 +208,7 @@ def transactions_ingest(
     expiring = account is None and (statement.window_start is not None
                                     or statement.expire_within_rows)
     sent: set[tuple[int, str]] = set()  # (account, external id) as written, if expiring
-    days: dict[int, list[date]] = {}  # account → [first, last] day of its rows, if expiring
+    days: dict[int, list[date]] = {}  # account → [first, last] day of a file's rows
     # A file's evidence that a pending row it lacks is resolved (expire_within_rows): it
     # shows pending rows of that account (so it would show this one), or it holds a posted
     # row of the same seller within PENDING_MATCH_DAYS after it (posted under another
@@ -238,6 +238,7 @@ def transactions_ingest(
                                   file_categories=file_categories)
         if expiring:
             sent.update(map(_KEY_OF_ROW, rows))
+        if expiring and statement.expire_within_rows:  # (a refresh's window needs none)
             for row in rows:
                 span = days.setdefault(row[A], [row[D], row[D]])
                 span[0], span[1] = min(span[0], row[D]), max(span[1], row[D])
