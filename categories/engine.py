@@ -373,6 +373,16 @@ _LENDING = frozenset(["mortgage", "mtg", "loan", "loans"])
 _LENDER_TOPS = frozenset(["Loans", "Financial", "Investments", "Income"])
 _LENDER_PATHS = frozenset(["Education › Student Loan", "Auto & Transport › Auto Payment",
                            "Home › Mortgage & Rent"])
+# Words of a licensed practice, which no shop or place is named after: a line with one
+# is that practice's, whatever shop shares its name's first word ("BURLINGTON
+# VETERINARY", not the clothes shop; "TARGET DENTAL"). Matched as a word's beginning,
+# for the names that banks cut or run into the city ("VETERINARBURLINGTON"); each stem
+# is filed as the curated kind-of-business word beside it.
+_PRACTICE_RE = re.compile(
+    r"(?<![a-z])(veterinar|dentist|dental|orthodont|chiropract|optometr)", re.IGNORECASE)
+_PRACTICE_WORDS = {"veterinar": "veterinary", "dentist": "dentist", "dental": "dental",
+                   "orthodont": "orthodontics", "chiropract": "chiropractic",
+                   "optometr": "optometry"}
 _PAYOUT_WORDS = frozenset(["payments", "payout", "payouts"])
 # Marketplaces that pay people who sell, host or drive through them (seller keys): their
 # "… PAYMENTS" money in is earnings. A shop's or a processor's is a refund (AMAZON
@@ -509,6 +519,10 @@ class Categorizer:
                 # HOME MTG", "FREEDOM MORTGAGE", a bank's "…AUTO LOAN PMT"): what is paid
                 # is the loan, whatever the name's first word sells.
                 return SellerMatch(display_name(key)[:200], key[:200], None, lent), digit_free
+            if path is not None and (practice := self._practice(raw)) is not None and (
+                    practice.partition(" › ")[0] != path.partition(" › ")[0]):
+                return (SellerMatch(display_name(key)[:200], key[:200], None,
+                                    _word_heuristic(practice)), digit_free)
             # The seller's identity for rules is its name's key, whatever the spelling:
             # "WHOLEFDS MKT" and "WHOLE FOODS MARKET" are both "whole foods market".
             seller_key = match_key(seller)[:200] or entry_key
@@ -532,6 +546,13 @@ class Categorizer:
         if not key or all(t in GENERIC_WORDS for t in key.split()):
             return (SellerMatch("", "", None, heuristic) if heuristic else _NONE), digit_free
         return SellerMatch(display_name(key)[:200], key[:200], None, heuristic), digit_free
+
+    def _practice(self, raw: str) -> str | None:
+        """The category of the licensed practice a line names, if it names one."""
+        found = _PRACTICE_RE.search(raw)
+        if found is None:
+            return None
+        return self._kinds.get(_PRACTICE_WORDS[found.group(1).lower()])
 
     def _wire(self, text: str) -> tuple[SellerMatch, bool] | None:
         """A Fedwire line (upper case; None for other lines): its other party as the

@@ -93,6 +93,25 @@ def test_banks_and_lenders_are_not_the_shops_that_share_their_first_word(raw, pa
     assert (found, found_source) == (path, source)
 
 
+@pytest.mark.parametrize(("raw", "path", "source"), [
+    # A licensed practice named after a town or a person that is also a shop's name:
+    # the practice, also when the bank cut its word or ran the city into it.
+    ("BURLINGTON VETERINARBURLINGTON CT", "Pets › Veterinary", "heuristic"),
+    ("TARGET DENTAL 0042", "Health & Fitness › Dentist", "heuristic"),
+    ("SHELL ORTHODONTICS PC", "Health & Fitness › Dentist", "heuristic"),
+    ("KROGER CHIROPRACTIC CLINIC", "Health & Fitness › Doctor", "heuristic"),
+    ("COSTCO OPTOMETRY #123", "Health & Fitness › Eyecare", "heuristic"),
+    # the seller's own category stands where it is of the same kind
+    ("PETSMART VETERINARY", "Pets › Pet Food & Supplies", "seller"),
+    ("DELTA DENTAL INS PREMIUM", "Health & Fitness › Health Insurance", "seller"),
+    # and a word that only contains the stem is no practice
+    ("TARGET ACCIDENTAL DAMAGE", "Shopping", "seller"),
+])
+def test_a_licensed_practice_is_not_the_shop_that_shares_its_name(raw, path, source):
+    _seller, _key, found, found_source = categorizer().classify(raw)
+    assert (found, found_source) == (path, source)
+
+
 def test_one_seller_has_one_key_whatever_the_spelling():
     engine = categorizer()
     assert engine.match("WHOLEFDS MKT #10233").key == engine.match("WHOLE FOODS MARKET").key
