@@ -184,9 +184,12 @@ class _RuleSet:
                 if words not in by_first[words[0]]:
                     by_first[words[0]].append(words)
         self.by_first = dict(by_first)
+        self._firsts = frozenset(self.by_first)
 
     def phrases(self, words: list[str]) -> set[str]:
         found: set[str] = set()
+        if self._firsts.isdisjoint(words):  # most lines: one pass in C, no phrase
+            return found
         by_first = self.by_first
         for i, word in enumerate(words):
             for phrase in by_first.get(word, ()):
@@ -294,6 +297,11 @@ def _digit_shape(raw: str) -> str:
     if raw.isascii():
         return raw.encode().translate(_DIGIT_SHAPE_BYTES).decode()
     return raw.translate(_DIGIT_SHAPE)
+
+
+def _digit_free(key: str, tokens: list[str]) -> bool:
+    """Whether no word that reached the dictionary lookups has a digit."""
+    return _HAS_DIGIT.search(key) is None and _HAS_DIGIT.search(" ".join(tokens)) is None
 
 
 _WORD_HEURISTICS: dict[str, Heuristic] = {}
@@ -429,6 +437,9 @@ class Categorizer:
                 self._pairs[first].add(second)
         self._pairs = dict(self._pairs)
         self._sorted_words = sorted(w for w in curated if " " not in w and len(w) >= 5)
+        # Every word that begins a kind-of-business word or phrase: a line with none of
+        # them is checked in one pass (in C).
+        self._kind_firsts = frozenset(w.partition(" ")[0] for w in self._kinds)
         # raw description → answer; and digit shape → answer, for the answers that do
         # not depend on the digits' values ("POS 4411 STARBUCKS #10233" and "POS 5123
         # STARBUCKS #20871" share the shape "POS 0000 STARBUCKS #00000").
@@ -436,6 +447,7 @@ class Categorizer:
         self._shapes: dict[str, SellerMatch] = {}
         self._answers: dict[SellerMatch, SellerMatch] = {}
         self._cache_size = cache_size
+        self._seller_keys: dict[str, str] = {}
 
     def match(self, raw: str) -> SellerMatch:
         """Seller, dictionary category and heuristic for one raw description (cached)."""
@@ -466,6 +478,7 @@ class Categorizer:
         self._cache.clear()
         self._shapes.clear()
         self._answers.clear()
+        self._seller_keys.clear()
 
     def _remember(self, cache: dict[str, SellerMatch], key: str, value: SellerMatch) -> None:
         if len(cache) >= self._cache_size:
@@ -498,9 +511,7 @@ class Categorizer:
         if movement is not None:
             return SellerMatch("", "", None, movement), True
         key, tokens = _clean(raw)
-        digit_free = _HAS_DIGIT.search(key) is None and not any(
-            _HAS_DIGIT.search(t) for t in tokens
-        )
+        digit_free = _digit_free(key, tokens)
         entry_key = self._find(key, tokens)
         if (
             entry_key is None
@@ -525,7 +536,7 @@ class Categorizer:
                                     _word_heuristic(practice)), digit_free)
             # The seller's identity for rules is its name's key, whatever the spelling:
             # "WHOLEFDS MKT" and "WHOLE FOODS MARKET" are both "whole foods market".
-            seller_key = match_key(seller)[:200] or entry_key
+            seller_key = self._seller_key(seller, entry_key)
             last = key.rpartition(" ")[2]
             if (last in _PAYOUT_WORDS and seller_key in _PAYOUT_SELLERS
                     and last not in entry_key.split()):
@@ -543,9 +554,16 @@ class Categorizer:
             or self._kind_of_business(tokens, words, _camel_words(raw))
             or _GOVERNMENT_RULES.first(words)
         )
-        if not key or all(t in GENERIC_WORDS for t in key.split()):
+        if not key or GENERIC_WORDS.issuperset(key.split()):
             return (SellerMatch("", "", None, heuristic) if heuristic else _NONE), digit_free
         return SellerMatch(display_name(key)[:200], key[:200], None, heuristic), digit_free
+
+    def _seller_key(self, seller: str, entry_key: str) -> str:
+        """The key of a dictionary seller's name (remembered: a few thousand names)."""
+        found = self._seller_keys.get(seller)
+        if found is None:
+            found = self._seller_keys[seller] = match_key(seller)[:200]
+        return found or entry_key
 
     def _practice(self, raw: str) -> str | None:
         """The category of the licensed practice a line names, if it names one."""
@@ -569,9 +587,7 @@ class Categorizer:
         if party is None:
             return SellerMatch("", "", None, movement), True
         key, tokens = _clean(party)
-        digit_free = _HAS_DIGIT.search(key) is None and not any(
-            _HAS_DIGIT.search(t) for t in tokens
-        )
+        digit_free = _digit_free(key, tokens)
         entry_key = self._find(key, tokens) if key else None
         if entry_key is not None:
             # Money out to a known seller is spending with it (a wire to Coinbase buys
@@ -579,11 +595,11 @@ class Categorizer:
             # else a transfer), never a refund in the shop's category. (From a broker or
             # a lender it stays theirs: a sale, a loan paid out.)
             seller, path = self.dictionary.lookup(entry_key)
-            seller_key = match_key(seller)[:200] or entry_key
+            seller_key = self._seller_key(seller, entry_key)
             into = None if path is None or path.split(" › ")[0] in _MONEY_TOPS else (
                 movement.path(1) or "Transfer")
             return SellerMatch(seller, seller_key, path, movement, into), digit_free
-        if not key or all(t in GENERIC_WORDS for t in key.split()):
+        if not key or GENERIC_WORDS.issuperset(key.split()):
             return SellerMatch("", "", None, movement), digit_free
         return SellerMatch(display_name(key)[:200], key[:200], None, movement), digit_free
 
@@ -596,7 +612,10 @@ class Categorizer:
         ``tokens``, else of ``camel`` ("PremierBalletConserv")."""
         words = self._kinds
         pairs = self._pairs
+        firsts = self._kind_firsts
         for seq in (tokens, more, camel):
+            if firsts.isdisjoint(seq):
+                continue
             last = len(seq) - 1
             for i, token in enumerate(seq):
                 seconds = pairs.get(token)

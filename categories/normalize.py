@@ -148,7 +148,6 @@ _CUT_RE = re.compile(
     r"\s(?:(?:(?:PPD|WEB|CCD|CO|TEL)\s+)?ID:|(?:DES|INDN):"
     r"|(?:POS |DEBIT CARD )?PURC(?:H(?:A(?:S(?:E)?)?)?)?(?![A-Z0-9])).*"
 )
-_CUT_HINTS = ("ID:", "DES:", "INDN:", "PURC")
 # Chase's ACH lines are labelled fields: "ORIG CO NAME:GEICO ORIG ID:9876 DESC DATE:
 # CO ENTRY DESCR:AUTOPAY SEC:PPD TRACE#:… IND NAME:JOHN DOE". The seller is the company
 # name; the rest (the payer's own name included) is not.
@@ -278,6 +277,18 @@ def _tokens(s: str) -> list[str]:
                 i = end
             elif t != "QPS" and not (t[:2] == "XX" and not t.strip("X")):  # XXXXXX: a mask
                 append(t)
+            continue
+        if t.isdecimal() or t[0] == "#":
+            # The common codes, decided as the patterns below would (in their order)
+            # without running them: a number starts an address (2+ digits), else is a
+            # phone (10 digits, or 11 after a 1), else is dropped; "#…" is dropped.
+            if t[0] != "#" and len(t) >= 2 and (end := _address_end(toks, i - 1, n)):
+                append(_MARK)
+                i = end
+            elif t[0] != "#" and (len(t) == 10 or (len(t) == 11 and t[0] == "1")):
+                append(_MARK)
+            elif out and (out[-1] in _WEEKDAYS or (out[-1] == "CARD" and i == n and len(t) == 4)):
+                out.pop()
             continue
         if "*" in t:  # UBER *TRIP, US*2K4L02, SF**POOL**: a code after * goes
             head, _, rest = t.partition("*")
@@ -533,7 +544,7 @@ def _clean(raw: str) -> tuple[str, list[str]]:
             s = head
     if "." in s:
         s = _DOMAIN_RE.sub(_domain, s)
-    if any(h in s for h in _CUT_HINTS):
+    if "ID:" in s or "DES:" in s or "INDN:" in s or "PURC" in s:  # what _CUT_RE needs
         s = _CUT_RE.sub("", s)
     toks = _key_tokens(" ".join(_tokens(s)))
     # trailing junk: markers, US/USA (not TOYS R US), numbers, truncated PURCHASE
@@ -548,7 +559,7 @@ def _clean(raw: str) -> tuple[str, list[str]]:
     scan = toks
     if len(toks) >= 2 and (toks[-1] in _STATES or toks[-1] in _STATES_US):
         toks = toks[:-1]
-        scan = [t for t in toks if t != _MARK]
+        scan = [t for t in toks if t != _MARK] if _MARK in toks else toks[:]
         if toks[-1] != _MARK and len(toks) >= 2:
             removed = toks.pop()
             n = 1
