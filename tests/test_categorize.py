@@ -235,6 +235,22 @@ def test_money_in_without_any_clue_is_income_not_a_refund_of_uncategorized_spend
         "Food & Dining › Coffee Shops")
 
 
+@pytest.mark.parametrize(("raw", "seller", "path"), [
+    ("RETURN TARGET T-1234 EMERYVILLE CA", "Target", "Shopping"),
+    ("POS RETURN 1234 TARGET T-1234 EMERYVILLE CA", "Target", "Shopping"),
+    ("CHECKCARD REFUND 0312 TARGET T-1234 EMERYVILLE CA", "Target", "Shopping"),
+    ("REFUND AMAZON.COM", "Amazon", "Shopping"),
+    ("PURCHASE RETURN STARBUCKS #12345", "Starbucks", "Food & Dining › Coffee Shops"),
+    # not a shop's refund: the words stay the seller's, and the keyword rules decide
+    ("RETURNED ITEM FEE", "Returned Item Fee", "Income › Reimbursement"),
+    ("RETURN OF FUNDS", "Return Of Funds", "Income › Returned Purchase"),
+    ("TAX REFUND", "Tax Refund", "Income"),
+])
+def test_a_refund_line_names_the_shop_after_its_return_or_refund_word(raw, seller, path):
+    found_seller, _key, found, _source = categorizer().classify(raw, 1)
+    assert (found_seller, found) == (seller, path)
+
+
 def test_a_refund_from_a_shop_keeps_the_shops_category():
     assert categorizer().classify("SQ *BLUE BOTTLE COFFEE Oakland CA", 1)[2] == (
         "Food & Dining › Coffee Shops"

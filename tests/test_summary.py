@@ -204,3 +204,21 @@ def test_the_summary_and_trends_answer_as_before_through_their_serializers(api, 
     assert trends["months"][0]["month"] == "2026-02"
     assert trends["months"][0]["categories"] == {"Auto & Transport": "60.00"}
     assert trends["months"][0]["income"] == "0.00"
+
+
+@pytest.mark.parametrize("refund", [
+    "RETURN TARGET T-1234 EMERYVILLE CA",
+    "POS RETURN 1234 TARGET T-1234 EMERYVILLE CA",
+    "CHECKCARD REFUND 0312 TARGET T-1234 EMERYVILLE CA",
+    "REFUND TARGET T-1234 EMERYVILLE CA",
+])
+def test_a_shops_refund_written_return_or_refund_first_reduces_its_spending(api, alice, refund):
+    # These lines read as a seller called "Return Target" with the word "refund": the
+    # money counted as income and Target's spending stayed whole (review).
+    ingest_statement(alice, ConnectionFactory(user=alice), [
+        rec("buy", "-100.00", date(2026, 3, 2), "TARGET T-1234 EMERYVILLE CA"),
+        rec("back", "30.00", date(2026, 3, 5), refund),
+    ])
+    body = api.get("/api/v1/summary/?month=2026-03").json()
+    spent = {line["name"]: line["spent"] for line in body["spending"]}
+    assert (spent.get("Shopping"), body["income"]) == ("70.00", "0.00")
