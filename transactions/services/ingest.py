@@ -23,7 +23,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 from operator import attrgetter, itemgetter
@@ -215,6 +215,7 @@ def transactions_ingest(
     # amount: a tip added). Without either, a posted-only export takes nothing away.
     shows_pending: set[int] = set()
     posted_by_seller: dict[tuple[int, str], list[date]] = defaultdict(list)
+    file_posted: set[str] | None = None  # the ids of a file's posted rows, once needed
     for start in range(0, len(records), BATCH_SIZE):
         chunk = records[start : start + BATCH_SIZE]
         file_categories: dict[tuple[int, str], int] = {}
@@ -223,6 +224,15 @@ def transactions_ingest(
                      file_categories=file_categories)
         _plain_ids_of_stored_rows(user_id=user.id, rows=rows)
         account_ids = set(map(_ACCOUNT, rows))
+        if statement.expire_within_rows and not account_ids <= empty:
+            # A file: a pending row it holds that has posted since (an older file read
+            # after a newer one, or again) is not written back beside its posted row.
+            if file_posted is None:
+                file_posted = {r.external_id for r in records if not r.pending}
+            kept = _without_pending_posted_since(user_id=user.id, rows=rows,
+                                                 file_posted=file_posted)
+            result.unchanged += len(rows) - len(kept)
+            rows = kept
         if account_ids <= empty and db.vendor == "postgresql":
             # Accounts this ingest created and has not written to yet (a first link): no
             # stored row can be updated, replaced or duplicated, and no other session
@@ -484,6 +494,50 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
                          category_id=twin["category_id"], amount=twin["amount"])
         spending_apply(delta)
     return len(doomed)
+
+
+def _without_pending_posted_since(*, user_id: int, rows: list[list],
+                                  file_posted: set[str]) -> list[list]:
+    """The rows less the pending ones not stored yet whose posted row is stored: a posted
+    row of the same account dated within ``PENDING_MATCH_DAYS`` on or after the pending
+    row's day, of the same amount or the same seller (a tip added), that the file does
+    not hold itself (``file_posted``: its posted rows' ids; a second coffee still pending
+    beside a first one posted is no twin of it), each posted row standing for one
+    pending row. The evidence with which a newer file takes a stored
+    pending row away (``transactions_ingest``), read the other way round: files imported
+    newest first, or an older file imported again, end as if imported in order. One
+    query for the batch's pending ids, one for the posted rows of their days; none for a
+    batch without pending rows."""
+    pending = [r for r in rows if r[PENDING]]
+    if not pending:
+        return rows
+    stored = _existing_keys(user_id=user_id, keys=[(r[A], r[X]) for r in pending])
+    pending = [r for r in pending if (r[A], r[X]) not in stored]  # updates stay updates
+    if not pending:
+        return rows
+    posted = defaultdict(list)
+    for row in (
+        Transaction.objects.filter(
+            user_id=user_id, account_id__in={r[A] for r in pending}, pending=False,
+            posted_on__gte=min(r[D] for r in pending),
+            posted_on__lte=max(r[D] for r in pending) + timedelta(days=PENDING_MATCH_DAYS))
+        .order_by("posted_on", "id")
+        .values_list("id", "account_id", "posted_on", "amount", "seller_key", "description",
+                     "external_id")
+    ):
+        if row[6] not in file_posted:
+            posted[row[1]].append(row[:6])
+    taken: set[int] = set()
+    gone: set[int] = set()
+    for r in sorted(pending, key=_DAY):
+        for pid, _account, day, amount, seller_key, description in posted.get(r[A], ()):
+            if (pid not in taken and 0 <= (day - r[D]).days <= PENDING_MATCH_DAYS
+                    and (amount == r[AMOUNT]
+                         or (seller_key or description) == (r[SKEY] or r[DESC]))):
+                taken.add(pid)
+                gone.add(id(r))
+                break
+    return [r for r in rows if id(r) not in gone] if gone else rows
 
 
 def _plain_ids_of_stored_rows(*, user_id: int, rows: list[list]) -> None:
