@@ -463,6 +463,136 @@ def test_an_alert_writes_thousands_as_the_pages_do(alice, now):
     assert "6,450.00 of your 6,000.00 Food & Dining budget" in notification.body
 
 
+# --- a check that runs after the user's midnight -------------------------------------------
+
+def _ingest_queueing_the_check(capture, user, records, instant):
+    """Ingests ``records`` at ``instant``; returns the budget check the commit queued (the
+    positional and keyword arguments of ``check_budgets.delay``), for a worker to run."""
+    from tests.factories import ConnectionFactory, ingest_statement
+
+    with (mock.patch("django.utils.timezone.now", return_value=instant),
+          mock.patch("budgets.tasks.check_budgets.delay") as queued,
+          capture(execute=True)):
+        ingest_statement(user, ConnectionFactory(user=user), records)
+    [call] = queued.call_args_list
+    return call.args, call.kwargs
+
+
+def groceries(external_id, amount, day):
+    from .test_spending import rec
+
+    return rec(external_id, amount, day, "WHOLEFDS MKT 10234 PALO ALTO CA")
+
+
+def _run_check(queued, instant):
+    from budgets.tasks import check_budgets
+
+    args, kwargs = queued
+    with mock.patch("django.utils.timezone.now", return_value=instant):
+        check_budgets(*args, **kwargs)
+
+
+def _alerts(user):
+    return list(BudgetAlert.objects.filter(user=user).order_by("id")
+                .values_list("month", "threshold"))
+
+
+def test_a_crossing_whose_check_runs_after_the_users_midnight_alerts_for_its_month(
+    alice, django_capture_on_commit_callbacks
+):
+    # given a budget of 100 for food, set in March
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    # when a purchase at 23:59:59 on 31 March (Alice lives in UTC) takes March to 150 …
+    queued = _ingest_queueing_the_check(
+        django_capture_on_commit_callbacks, alice,
+        [groceries("a", "-150.00", date(2026, 3, 31))],
+        datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC))
+    # … and a worker runs its check two seconds later, on 1 April
+    _run_check(queued, datetime(2026, 4, 1, 0, 0, 1, tzinfo=UTC))
+    # then March's crossings alert, and the overrun is told
+    assert _alerts(alice) == [(MARCH, "approaching"), (MARCH, "exceeded")]
+    [told] = Notification.objects.filter(user=alice, kind__startswith="budget_")
+    assert (told.kind, told.data["month"]) == ("budget_exceeded", "2026-03")
+    assert "budget for March 2026" in told.body
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/Los_Angeles", "Pacific/Auckland"])
+def test_a_purchase_of_the_last_day_that_the_bank_posts_on_the_first_alerts_for_its_month(
+    alice, tz, django_capture_on_commit_callbacks
+):
+    from zoneinfo import ZoneInfo
+
+    # given a budget of 100 for food, set in March where Alice lives
+    alice.timezone = tz
+    alice.save(update_fields=["timezone"])
+    local = ZoneInfo(tz)
+    with mock.patch("django.utils.timezone.now",
+                    return_value=datetime(2026, 3, 20, 12, tzinfo=local)):
+        budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    # when the refresh of 1 April, 08:00 her time, brings a purchase dated 31 March
+    queued = _ingest_queueing_the_check(
+        django_capture_on_commit_callbacks, alice,
+        [groceries("a", "-150.00", date(2026, 3, 31))],
+        datetime(2026, 4, 1, 8, tzinfo=local))
+    _run_check(queued, datetime(2026, 4, 1, 8, 0, 2, tzinfo=local))
+    # then it is March's crossing that alerts
+    assert _alerts(alice) == [(MARCH, "approaching"), (MARCH, "exceeded")]
+    assert Notification.objects.get(user=alice, kind="budget_exceeded").data["month"] == "2026-03"
+
+
+def test_after_midnight_only_the_month_before_is_checked_and_only_if_the_write_changed_it(
+    alice, django_capture_on_commit_callbacks
+):
+    # given a budget of 100 for food since January, and a March past it that was never
+    # checked (history imported with the checks off)
+    with mock.patch("django.utils.timezone.now",
+                    return_value=datetime(2026, 1, 20, 12, tzinfo=UTC)):
+        budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    spend(alice, MARCH, sub("Groceries"), "-400.00")
+    # when a refresh on 2 April brings a purchase of February and one of April
+    queued = _ingest_queueing_the_check(
+        django_capture_on_commit_callbacks, alice,
+        [groceries("feb", "-300.00", date(2026, 2, 10)),
+         groceries("apr", "-10.00", date(2026, 4, 1))],
+        datetime(2026, 4, 2, 8, tzinfo=UTC))
+    _run_check(queued, datetime(2026, 4, 2, 8, 0, 2, tzinfo=UTC))
+    # then neither February (older) nor March (not changed by it) alerts: April is short
+    assert _alerts(alice) == []
+
+
+def test_a_budget_check_queued_with_the_user_id_only_checks_the_current_month(alice, now):
+    from budgets.tasks import check_budgets
+
+    # given a message of a worker from before the months: its user id only
+    budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    spend(alice, MARCH, sub("Groceries"), "-150.00")
+    spend(alice, date(2026, 2, 1), sub("Groceries"), "-150.00")
+    # when it runs
+    check_budgets(alice.id)
+    # then the current month is checked, as before
+    assert _alerts(alice) == [(MARCH, "approaching"), (MARCH, "exceeded")]
+
+
+def test_a_budget_lowered_at_the_last_second_of_the_month_alerts_for_that_month(
+    alice, django_capture_on_commit_callbacks
+):
+    # given March at 150 of a budget of 200
+    spend(alice, MARCH, sub("Groceries"), "-150.00")
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("200"))
+    # when it is lowered to 100 at 23:59:59 on 31 March and the check runs on 1 April
+    with (mock.patch("django.utils.timezone.now",
+                     return_value=datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)),
+          mock.patch("budgets.tasks.check_budgets.delay") as queued,
+          django_capture_on_commit_callbacks(execute=True)):
+        budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    _run_check((queued.call_args.args, queued.call_args.kwargs),
+               datetime(2026, 4, 1, 0, 0, 1, tzinfo=UTC))
+    # then March alerts
+    assert _alerts(alice) == [(MARCH, "approaching"), (MARCH, "exceeded")]
+
+
 @pytest.mark.parametrize("model", ["monthlyspending", "budgetalert", "budget", "budgetprofile"])
 def test_support_can_open_the_budget_admin_pages(client, alice, model):
     from tests.factories import UserFactory, spend

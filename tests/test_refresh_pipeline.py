@@ -496,7 +496,11 @@ def test_a_refresh_queues_one_budget_check_and_one_cache_invalidation(alice, ban
           mock.patch("budgets.cache.summary_invalidate") as invalidate):
         link(alice)
     assert Transaction.objects.filter(user=alice).exists()
-    assert check.call_args_list == [mock.call(alice.id)]
+    # with the months the rows fell in (the check looks at the one before the current
+    # month only if it is among them)
+    months = sorted({f"{day:%Y-%m}-01" for day in Transaction.objects.filter(user=alice)
+                     .values_list("posted_on", flat=True)})
+    assert check.call_args_list == [mock.call(alice.id, months=months)]
     assert invalidate.call_args_list == [mock.call(alice.id)]
 
 

@@ -285,6 +285,28 @@ def test_a_call_queued_once_is_not_lost_to_a_rolled_back_savepoint(
     assert calls == ["a", "b", "d", "c", "d"]
 
 
+def test_a_commit_queues_one_budget_check_per_user_with_the_months_of_all_its_writes(
+    alice, bob, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from django.db import transaction
+
+    from budgets.services.spending import budgets_check_after_commit
+
+    with (mock.patch("budgets.tasks.check_budgets.delay") as check,
+          django_capture_on_commit_callbacks(execute=True), transaction.atomic()):
+        budgets_check_after_commit(user_id=alice.id, months={date(2026, 3, 1)})
+        budgets_check_after_commit(user_id=bob.id, months={date(2026, 3, 1)})
+        with transaction.atomic():  # a savepoint: merged into the check waiting outside
+            budgets_check_after_commit(user_id=alice.id, months={date(2026, 2, 1)})
+        budgets_check_after_commit(user_id=alice.id)  # a refresh's own: merged too
+    assert check.call_args_list == [
+        mock.call(alice.id, months=["2026-02-01", "2026-03-01"]),
+        mock.call(bob.id, months=["2026-03-01"]),
+    ]
+
+
 def test_deleting_an_own_category_moves_its_rows_and_spending_to_its_parent(alice, bob):
     from django.db import connection as db
     from django.test.utils import CaptureQueriesContext

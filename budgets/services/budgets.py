@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -12,20 +14,20 @@ from categories.models import Category
 from notifications.services import notification_create
 
 from ..models import Budget, BudgetAlert, BudgetProfile
-from ..selectors import budget_profile_for, budgets_for, current_month, top_levels
-from .spending import after_commit
+from ..selectors import add_months, budget_profile_for, budgets_for, current_month, top_levels
+from .spending import after_commit, budgets_check_after_commit
 
 MAX_AMOUNT = Decimal("999999999.99")
 
 
-def _changed(user_id: int) -> None:
+def _changed(user) -> None:
     from ..cache import summary_invalidate
-    from ..tasks import check_budgets
 
     # robust: a cache or broker outage after the commit must not turn a committed write
-    # into an error, nor keep the other callback from running.
-    after_commit(check_budgets.delay, user_id, once=True)
-    after_commit(summary_invalidate, user_id, once=True)
+    # into an error, nor keep the other callback from running. The month changed is the
+    # user's current one, named so that a check run after their midnight still sees it.
+    budgets_check_after_commit(user_id=user.id, months={current_month(user)})
+    after_commit(summary_invalidate, user.id, once=True)
 
 
 def _spending_top(user, category: Category) -> Category:
@@ -47,7 +49,7 @@ def budget_set(*, user, category: Category, amount: Decimal) -> Budget:
     _spending_top(user, category)
     budget = _set_from(user=user, category=category, month=current_month(user),
                        amount=amount.quantize(Decimal("0.01")))
-    _changed(user.id)
+    _changed(user)
     return budget
 
 
@@ -56,7 +58,7 @@ def budget_reset(*, user, category: Category) -> None:
     """Back to the recommendation from this month on; earlier months keep their budget."""
     _spending_top(user, category)
     _set_from(user=user, category=category, month=current_month(user), amount=None)
-    _changed(user.id)
+    _changed(user)
 
 
 def _set_from(*, user, category: Category, month, amount: Decimal | None) -> Budget | None:
@@ -93,14 +95,21 @@ def budget_profile_update(*, user, monthly_income: Decimal | None = None,
             raise ValidationError({"approaching_percent": "Between 1 and 99."})
         profile.approaching_percent = approaching_percent
     profile.save()
-    _changed(user.id)
+    _changed(user)
     return profile
 
 
-def budgets_check(*, user_id: int) -> list[BudgetAlert]:
-    """Alerts for the user's current month (in their time zone): "approaching" at the
-    user's threshold (default 80 %) and "exceeded" past 100 % of each budget (a fixed bill
-    budgeted at its own median lands on 100 % every month: reached, not over).
+def budgets_check(*, user_id: int, months: Iterable[date] = ()) -> list[BudgetAlert]:
+    """Alerts for the user's current month (in their time zone), and for the month before
+    it when it is among ``months`` (those whose spending the write changed): "approaching"
+    at the user's threshold (default 80 %) and "exceeded" past 100 % of each budget (a
+    fixed bill budgeted at its own median lands on 100 % every month: reached, not over).
+
+    The month before: a check queued at 23:59 on 31 March may run at 00:00 on 1 April, and
+    a purchase of 31 March may reach us dated so on 1 April; March's crossing is news then.
+    Older months, and the month before when the write left its spending alone, are never
+    checked: a year of history imported raises no alert for its months, and a check that
+    a budget change or a refresh asked for looks at the current month alone.
 
     1. Each alert is a row with a unique (user, category, month, threshold, amount):
        a repeated, redelivered or concurrent check inserts nothing new. A threshold
@@ -118,9 +127,17 @@ def budgets_check(*, user_id: int) -> list[BudgetAlert]:
     user = get_user_model().objects.filter(id=user_id).first()
     if user is None:
         return []
-    month = current_month(user)
+    current = current_month(user)
+    before = add_months(current, -1)
     profile = budget_profile_for(user=user)
     approaching = Decimal(profile.approaching_percent if profile else 80)
+    created: list[BudgetAlert] = []
+    for month in ([before] if before in set(months) else []) + [current]:
+        created += _check_month(user, month, approaching)
+    return created
+
+
+def _check_month(user, month: date, approaching: Decimal) -> list[BudgetAlert]:
     created: list[BudgetAlert] = []
     for line in budgets_for(user=user, month=month):
         crossed = []

@@ -4,7 +4,8 @@ Every writer of transaction rows describes what it changed as a :class:`Spending
 and calls :func:`spending_apply` in the *same* database transaction: a row inserted adds
 its amount to its (month, category); a row deleted takes it away; a row whose amount,
 date or category changed moves it. After the commit, the user's cached summaries are
-invalidated and a budget check is queued for the month that is current for them.
+invalidated and one budget check is queued, told which months changed (see
+:func:`budgets_check_after_commit`).
 
 The PostgreSQL ingest computes its delta inside its own upsert statement and calls
 :func:`spending_changed` for the after-commit part (see ``transactions.services.ingest``).
@@ -13,6 +14,7 @@ The PostgreSQL ingest computes its delta inside its own upsert statement and cal
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -194,15 +196,49 @@ def after_commit(fn, *args, once: bool = False) -> None:
     transaction.on_commit(call, robust=True)
 
 
-def spending_changed(*, user_id: int, months: set[date]) -> None:
-    """After the commit: stale summaries go, and the budget check runs if the current
-    month changed. Call inside the transaction that changed the spending."""
-    from ..cache import summary_invalidate
+def budgets_check_after_commit(*, user_id: int, months: Iterable[date] = ()) -> None:
+    """The user's budget check, queued after the commit: one per user and commit however
+    many writes in it asked, with the ``months`` they changed merged (the check looks at
+    the month that is current when it runs, and at the one before only if it is among
+    them: see ``budgets_check``).
+
+    The months are merged into a check that waits already at this savepoint or an outer
+    one (which runs whenever this one would), as ``after_commit(..., once=True)`` does;
+    a month merged from a savepoint that rolls back later stays, so at worst a month is
+    checked that did not change, the check being idempotent."""
     from ..tasks import check_budgets
+
+    if db.in_atomic_block:
+        here = set(db.savepoint_ids)
+        for sids, pending, _robust in db.run_on_commit:
+            if getattr(pending, "mint_check_of", None) == user_id and sids <= here:
+                pending.months.update(months)
+                return
+    wanted = set(months)
+
+    def call():
+        if wanted:
+            # ISO dates: the broker speaks JSON.
+            check_budgets.delay(user_id, months=sorted(m.isoformat() for m in wanted))
+        else:
+            check_budgets.delay(user_id)
+
+    call.__qualname__ = "budgets_check_after_commit(check_budgets.delay)"
+    call.mint_check_of = user_id
+    call.months = wanted
+    # robust: a broker outage after the commit must not turn a committed write into an
+    # error, nor keep the other callbacks from running.
+    transaction.on_commit(call, robust=True)
+
+
+def spending_changed(*, user_id: int, months: set[date]) -> None:
+    """After the commit: stale summaries go, and a budget check of the changed ``months``
+    is queued. Call inside the transaction that changed the spending."""
+    from ..cache import summary_invalidate
 
     # robust: a cache or broker outage after the commit must not turn a committed write
     # into an error (a refresh marked failed, a 500), nor skip the other callback. A check
     # lost to a broker outage runs again after the user's next refresh (refresh.py).
     if months:
-        after_commit(check_budgets.delay, user_id, once=True)
+        budgets_check_after_commit(user_id=user_id, months=months)
     after_commit(summary_invalidate, user_id, once=True)

@@ -163,14 +163,13 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
                 replaced_pending=result.replaced_pending, dump=dump, timings=timings,
                 error="", finished_at=timezone.now(),
             )
-            # Every refresh ends with a budget check (idempotent; queued once: the ingest
-            # queued it already if the spending changed), so that a check lost earlier —
-            # the broker was down right after a commit — runs at the next refresh at the
-            # latest.
-            from budgets.services.spending import after_commit
-            from budgets.tasks import check_budgets
+            # Every refresh ends with a budget check (idempotent; queued once: merged into
+            # the one the ingest queued if the spending changed), so that a check lost
+            # earlier — the broker was down right after a commit — runs at the next
+            # refresh at the latest.
+            from budgets.services.spending import budgets_check_after_commit
 
-            after_commit(check_budgets.delay, run.user_id, once=True)
+            budgets_check_after_commit(user_id=run.user_id)
     except AuthenticationFailed as exc:
         _fail(run, str(exc), status=Connection.Status.NEEDS_ATTENTION)
     except (TransientProviderError, StorageUnavailable, OperationalError, InterfaceError) as exc:
