@@ -58,13 +58,18 @@ def budget_profile_for(*, user) -> BudgetProfile | None:
     return BudgetProfile.objects.filter(user=user).first()
 
 
-def current_month(user) -> date:
-    """The first day of the month it is now where the user lives."""
+def local_today(user) -> date:
+    """The day it is now where the user lives."""
     try:
         tz = zoneinfo.ZoneInfo(user.timezone or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         tz = zoneinfo.ZoneInfo("UTC")
-    return timezone.now().astimezone(tz).date().replace(day=1)
+    return timezone.now().astimezone(tz).date()
+
+
+def current_month(user) -> date:
+    """The first day of the month it is now where the user lives."""
+    return local_today(user).replace(day=1)
 
 
 def add_months(month: date, n: int) -> date:

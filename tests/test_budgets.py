@@ -561,6 +561,25 @@ def test_after_midnight_only_the_month_before_is_checked_and_only_if_the_write_c
     assert _alerts(alice) == []
 
 
+@pytest.mark.parametrize(("day", "alerts"), [(7, True), (8, False)])
+def test_last_months_crossing_is_news_in_the_first_week_only(
+    alice, django_capture_on_commit_callbacks, day, alerts
+):
+    # given a budget of 100 for food since January
+    with mock.patch("django.utils.timezone.now",
+                    return_value=datetime(2026, 1, 20, 12, tzinfo=UTC)):
+        budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    # when a file brings a March past it on that day of April (a late posting, or an
+    # account linked with its history)
+    queued = _ingest_queueing_the_check(
+        django_capture_on_commit_callbacks, alice,
+        [groceries("mar", "-150.00", date(2026, 3, 30))],
+        datetime(2026, 4, day, 8, tzinfo=UTC))
+    _run_check(queued, datetime(2026, 4, day, 8, 0, 2, tzinfo=UTC))
+    # then March alerts in the first week of April only
+    assert _alerts(alice) == ([(MARCH, "approaching"), (MARCH, "exceeded")] if alerts else [])
+
+
 def test_a_budget_check_queued_with_the_user_id_only_checks_the_current_month(alice, now):
     from budgets.tasks import check_budgets
 

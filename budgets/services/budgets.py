@@ -14,7 +14,14 @@ from categories.models import Category
 from notifications.services import notification_create
 
 from ..models import Budget, BudgetAlert, BudgetProfile
-from ..selectors import add_months, budget_profile_for, budgets_for, current_month, top_levels
+from ..selectors import (
+    add_months,
+    budget_profile_for,
+    budgets_for,
+    current_month,
+    local_today,
+    top_levels,
+)
 from .spending import after_commit, budgets_check_after_commit
 
 MAX_AMOUNT = Decimal("999999999.99")
@@ -99,6 +106,10 @@ def budget_profile_update(*, user, monthly_income: Decimal | None = None,
     return profile
 
 
+# How many days into a month the month before is still checked (when a write changed it).
+LAST_MONTH_DAYS = 7
+
+
 def budgets_check(*, user_id: int, months: Iterable[date] = ()) -> list[BudgetAlert]:
     """Alerts for the user's current month (in their time zone), and for the month before
     it when it is among ``months`` (those whose spending the write changed): "approaching"
@@ -106,7 +117,8 @@ def budgets_check(*, user_id: int, months: Iterable[date] = ()) -> list[BudgetAl
     fixed bill budgeted at its own median lands on 100 % every month: reached, not over).
 
     The month before: a check queued at 23:59 on 31 March may run at 00:00 on 1 April, and
-    a purchase of 31 March may reach us dated so on 1 April; March's crossing is news then.
+    a purchase of 31 March may reach us dated so on 1 April; March's crossing is news then,
+    in the first ``LAST_MONTH_DAYS`` days of April (later it is history).
     Older months, and the month before when the write left its spending alone, are never
     checked: a year of history imported raises no alert for its months, and a check that
     a budget change or a refresh asked for looks at the current month alone.
@@ -127,12 +139,15 @@ def budgets_check(*, user_id: int, months: Iterable[date] = ()) -> list[BudgetAl
     user = get_user_model().objects.filter(id=user_id).first()
     if user is None:
         return []
-    current = current_month(user)
-    before = add_months(current, -1)
+    today = local_today(user)
+    current = today.replace(day=1)
+    # Late news of last month comes in its first days; later it is history (an account
+    # linked on 20 April with a March over budget tells nothing to act on).
+    before = add_months(current, -1) if today.day <= LAST_MONTH_DAYS else None
     profile = budget_profile_for(user=user)
     approaching = Decimal(profile.approaching_percent if profile else 80)
     created: list[BudgetAlert] = []
-    for month in ([before] if before in set(months) else []) + [current]:
+    for month in ([before] if before is not None and before in set(months) else []) + [current]:
         created += _check_month(user, month, approaching)
     return created
 
