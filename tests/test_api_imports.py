@@ -396,6 +396,59 @@ def test_a_pending_csv_row_is_replaced_when_the_next_export_has_it_posted(api, a
         ("2024-02-01", Decimal("-12.00"), False)]
 
 
+REVOLUT = b"Type,Started Date,Completed Date,Description,Amount,Currency,State\n"
+REVOLUT_NAMED = '{"account_name": "Revolut"}'
+# An evening's export, newest first: coffee B still pending above coffee A, posted, both
+# of the same day, amount and seller.
+TWO_COFFEES = REVOLUT + (
+    b"CARD_PAYMENT,2026-03-30 10:05:00,,Blue Bottle,-5.00,USD,PENDING\n"
+    b"CARD_PAYMENT,2026-03-30 09:00:00,2026-03-30 09:00:05,Blue Bottle,-5.00,USD,COMPLETED\n")
+TWO_COFFEES_POSTED = REVOLUT + (  # the next export: B posted on the 31st, A unchanged
+    b"CARD_PAYMENT,2026-03-30 10:05:00,2026-03-31 08:00:00,Blue Bottle,-5.00,USD,COMPLETED\n"
+    b"CARD_PAYMENT,2026-03-30 09:00:00,2026-03-30 09:00:05,Blue Bottle,-5.00,USD,COMPLETED\n")
+
+
+def stored_rows(user) -> list[tuple[str, Decimal, bool]]:
+    return sorted((r.posted_on.isoformat(), r.amount, r.pending)
+                  for r in Transaction.objects.filter(user=user))
+
+
+def test_two_equal_coffees_of_a_day_stay_two_when_the_pending_one_posts(api, alice):
+    # given an export with one coffee pending and an equal one posted that day
+    upload(api, "revolut.csv", TWO_COFFEES, options=REVOLUT_NAMED)
+
+    # when the next export has the pending one posted
+    response = upload(api, "revolut.csv", TWO_COFFEES_POSTED, options=REVOLUT_NAMED)
+
+    # then there are two coffees, not three
+    assert response.status_code == 201
+    assert stored_rows(alice) == [("2026-03-30", Decimal("-5.00"), False),
+                                  ("2026-03-31", Decimal("-5.00"), False)]
+
+
+@pytest.mark.parametrize("data", [TWO_COFFEES, REVOLUT + (
+    b"CARD_PAYMENT,2026-03-02 10:00:00,2026-03-03 10:00:00,Shell,-40.00,USD,COMPLETED\n"
+    b"CARD_PAYMENT,2026-03-10 18:00:00,,Tesco,-8.00,USD,PENDING\n")])
+def test_a_file_stored_when_pending_rows_were_counted_with_posted_ones_adds_nothing_again(
+        api, alice, monkeypatch, data):
+    from transactions.importers._fields import ExternalIds
+
+    # given the file imported when made ids numbered equal rows in the file's order
+    monkeypatch.setattr(ExternalIds, "for_rows", lambda made, rows: [
+        None if r is None else made.next(account=r[0], posted_on=r[1], amount=r[2],
+                                         description=r[3]) for r in rows])
+    upload(api, "revolut.csv", data, options=REVOLUT_NAMED)
+    before = stored_rows(alice)
+    monkeypatch.undo()
+
+    # when it is imported again
+    again = upload(api, "revolut.csv", data, options=REVOLUT_NAMED).json()
+
+    # then its rows are there once, the pending ones still pending
+    assert again["created"] == 0
+    assert stored_rows(alice) == before
+
+
 def test_a_name_given_before_names_had_accounts_of_their_own_finds_its_account(api, alice):
     from accounts.models import FinancialAccount
 

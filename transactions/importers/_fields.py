@@ -274,6 +274,23 @@ class ExternalIds:
         self._seen[key] += 1
         return short_hash(key, str(occurrence))
 
+    def for_rows(self, rows: list[tuple[str, date, Decimal, str, bool] | None]
+                 ) -> list[str | None]:
+        """The ids of a file's rows, given as (account, date, amount, description,
+        pending), None for a row that has an id of its own. The posted rows are counted
+        first, then the pending ones: counted in the file's order, a posted coffee listed
+        below an equal pending one (an export newest first) took the number the pending
+        one leaves when it posts on a later day, and the next export stored that coffee
+        twice. A file with no pending row listed above an equal posted one (all but
+        those) gets the ids it got before."""
+        ids: list[str | None] = [None] * len(rows)
+        for pending in (False, True):
+            for i, row in enumerate(rows):
+                if row is not None and row[4] is pending:
+                    ids[i] = self.next(account=row[0], posted_on=row[1], amount=row[2],
+                                       description=row[3])
+        return ids
+
 
 # A posted row sent again under its id, more than this many days away from its stored
 # date and with another description, is another transaction under a reused id (banks
@@ -297,18 +314,18 @@ def rehome(statement: Statement, moves: dict[str, str]) -> Statement:
     """The statement with the accounts ``moves`` names (old id → new id) under their new
     ids, and the ids made for their rows (``ExternalIds``, "h:…") made again, as the file
     would have given them under the new id. The bank's own ids stay."""
-    made = ExternalIds()
+    made = ExternalIds().for_rows([
+        (moves[r.account_external_id], r.posted_on, r.amount, r.description, r.pending)
+        if r.account_external_id in moves and r.external_id.startswith("h:") else None
+        for r in statement.transactions])
     transactions = []
-    for record in statement.transactions:
+    for record, external_id in zip(statement.transactions, made, strict=True):
         new = moves.get(record.account_external_id)
         if new is None:
             transactions.append(record)
             continue
-        external_id = record.external_id
-        if external_id.startswith("h:"):
-            external_id = made.next(account=new, posted_on=record.posted_on,
-                                    amount=record.amount, description=record.description)
-        transactions.append(replace(record, account_external_id=new, external_id=external_id))
+        transactions.append(replace(record, account_external_id=new,
+                                    external_id=external_id or record.external_id))
     accounts = [replace(a, external_id=moves.get(a.external_id, a.external_id))
                 for a in statement.accounts]
     return replace(statement, accounts=accounts, transactions=transactions)

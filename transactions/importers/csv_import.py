@@ -497,12 +497,13 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
     if None in bank_ids.values():  # exact repeats of a row under its id: one transaction
         rows = [r for i, r in enumerate(rows) if bank_ids.get(i, "") is not None]
         bank_ids = _ids(rows, table, columns, settings)
-    made = ExternalIds()
+    made = ExternalIds().for_rows([
+        None if bank_ids.get(i) else (account_id, posted_on, amount, description, pending)
+        for i, (_, _, account_id, posted_on, amount, description, *_, pending)
+        in enumerate(rows)])
     transactions = [
         TransactionRecord(
-            account_external_id=account_id,
-            external_id=bank_ids.get(i) or made.next(account=account_id, posted_on=posted_on,
-                                                      amount=amount, description=description),
+            account_external_id=account_id, external_id=bank_ids.get(i) or made[i],
             posted_on=posted_on, amount=amount, description=description, memo=memo,
             source_category=category, currency=currency, pending=pending,
         )
