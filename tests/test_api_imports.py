@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from budgets.models import MonthlySpending
 from tests.conftest import api_client_for
 from tests.factories import FinancialAccountFactory
 from transactions.models import ImportJob, RawDump, Transaction
@@ -751,8 +752,6 @@ def chase(*rows: str) -> bytes:
 
 def test_a_pending_charge_that_posts_with_a_tip_leaves_when_the_next_file_covers_its_day(
         api, alice):
-    from budgets.models import MonthlySpending
-
     first = upload(api, "card.csv", chase("03/20/2024,,OLIVE GARDEN 55,Food & Drink,Sale,-50.00,",
                                           "03/21/2024,03/21/2024,SHELL 123,Gas,Sale,-40.00,"),
                    options='{"account_name": "Sapphire"}')
@@ -773,6 +772,42 @@ def test_a_pending_charge_that_posts_with_a_tip_leaves_when_the_next_file_covers
         (Decimal("-60.00"), False), (Decimal("-40.00"), False), (Decimal("-9.00"), False)]
     spent = sum(m.total for m in MonthlySpending.objects.filter(user=alice))
     assert spent == Decimal("-109.00")
+
+
+def test_a_pending_charge_that_posts_with_a_tip_in_the_next_months_file_leaves(api, alice):
+    # given March's export, its last charge still pending
+    upload(api, "revolut.csv", REVOLUT + (
+        b"CARD_PAYMENT,2026-03-02 10:00:00,2026-03-03 10:00:00,Shell,-40.00,USD,COMPLETED\n"
+        b"CARD_PAYMENT,2026-03-30 18:00:00,,Joes Diner,-50.00,USD,PENDING\n"),
+        options=REVOLUT_NAMED)
+
+    # when April's export, from April 1, has it posted with a tip
+    upload(api, "revolut.csv", REVOLUT + (
+        b"CARD_PAYMENT,2026-03-30 18:00:00,2026-04-01 10:00:00,Joes Diner,-60.00,USD,COMPLETED\n"
+        b"CARD_PAYMENT,2026-04-10 10:00:00,2026-04-11 10:00:00,Shell,-40.00,USD,COMPLETED\n"),
+        options=REVOLUT_NAMED)
+
+    # then the pending row is gone, its spending with it
+    assert stored_rows(alice) == [("2026-03-03", Decimal("-40.00"), False),
+                                  ("2026-04-01", Decimal("-60.00"), False),
+                                  ("2026-04-11", Decimal("-40.00"), False)]
+    spent = sum(m.total for m in MonthlySpending.objects.filter(user=alice))
+    assert spent == Decimal("-140.00")
+
+
+def test_a_pending_row_before_the_next_files_days_stays_when_only_its_pending_rows_show(
+        api, alice):
+    # given a pending charge on March 30
+    upload(api, "card.csv", chase("03/30/2024,,OLIVE GARDEN 55,Food & Drink,Sale,-50.00,"),
+           options='{"account_name": "Sapphire"}')
+
+    # when the next file, from April 1, shows pending rows but nothing of that seller
+    upload(api, "card.csv", chase("04/01/2024,,CVS 7781,Health,Sale,-5.00,"),
+           options='{"account_name": "Sapphire"}')
+
+    # then it stays: that file does not cover its day
+    assert sorted(Transaction.objects.filter(user=alice, pending=True)
+                  .values_list("description", flat=True)) == ["CVS 7781", "OLIVE GARDEN 55"]
 
 
 def test_a_pending_row_outside_the_next_files_days_or_in_a_chosen_account_stays(api, alice):

@@ -94,7 +94,9 @@ class Statement:
     # within them that the file no longer holds is gone at the bank (posted under another
     # amount, a tip added, or released) when the file shows why: it shows pending rows of
     # that account, or a posted row of the same seller within days after it (see
-    # transactions_ingest). A file of one day's rows covers that day only.
+    # transactions_ingest). A file of one day's rows covers that day only. The days
+    # reach back PENDING_MATCH_DAYS before the first, for a pending row the file's first
+    # rows posted (a tip added): there only a posted row of its seller tells.
     expire_within_rows: bool = False
     # What the person should know about how a file was read (an import job's notes).
     notes: list[str] = field(default_factory=list)

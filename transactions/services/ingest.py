@@ -268,10 +268,17 @@ def transactions_ingest(
             windows = dict.fromkeys(covered, (statement.window_start, None))
             resolved = None
         else:
-            windows = {a: (first, last) for a, (first, last) in days.items() if a in covered}
+            # A charge pending on the last days of one export posts, a tip added, in the
+            # next one, which starts from its posting day: the window reaches back
+            # PENDING_MATCH_DAYS before a file's first day, where only a posted row of
+            # the same seller tells that a pending row is gone (the file's pending rows
+            # say nothing of days it does not cover).
+            windows = {a: (first - timedelta(days=PENDING_MATCH_DAYS), last)
+                       for a, (first, last) in days.items() if a in covered}
 
             def resolved(row) -> bool:
-                if row["account_id"] in shows_pending:
+                if (row["account_id"] in shows_pending
+                        and row["posted_on"] >= days[row["account_id"]][0]):
                     return True
                 posted = posted_by_seller.get(
                     (row["account_id"], row["seller_key"] or row["description"]), ())
