@@ -450,6 +450,51 @@ def test_a_file_stored_when_pending_rows_were_counted_with_posted_ones_adds_noth
     assert stored_rows(alice) == before
 
 
+REFERENCES = b"Date,Description,Amount,Reference\n"
+UK_NAMED = '{"account_name": "UK"}'
+REFERENCES_JAN_MAR = REFERENCES + (b"2026-01-05,TESCO,-12.50,CARD012345\n"
+                                   b"2026-02-05,SHELL,-40.00,CARD023456\n"
+                                   b"2026-03-05,NETFLIX,-9.99,DD0345678\n")
+REFERENCES_FEB_APR = REFERENCES + (b"2026-02-05,SHELL,-40.00,CARD023456\n"
+                                   b"2026-03-05,NETFLIX,-9.99,DD0345678\n")
+
+
+@pytest.mark.parametrize("april", [
+    b"2026-04-05,JOHN SMITH,-50.00,BIRTHDAY\n",  # a reference of words, not an id
+    b"2026-04-05,JOHN SMITH,-50.00,FP0456789\n" * 2,  # two equal payments, one reference
+])
+def test_overlapping_exports_with_references_share_their_rows_whatever_one_row_holds(
+        api, alice, april):
+    # given an export whose references all read as ids
+    upload(api, "uk.csv", REFERENCES_JAN_MAR, options=UK_NAMED)
+
+    # when the next, overlapping one has a row whose reference is no id, or one twice
+    upload(api, "uk.csv", REFERENCES_FEB_APR + april, options=UK_NAMED)
+
+    # then the rows of both are there once, and each of April's
+    assert [r[:2] for r in stored_rows(alice)] == [
+        ("2026-01-05", Decimal("-12.50")), ("2026-02-05", Decimal("-40.00")),
+        ("2026-03-05", Decimal("-9.99")),
+        *(("2026-04-05", Decimal("-50.00")) for _ in range(april.count(b"\n")))]
+
+
+@pytest.mark.parametrize("april", [b"2026-04-05,JOHN SMITH,-50.00,BIRTHDAY\n",
+                                   b"2026-04-05,JOHN SMITH,-50.00,FP0456789\n" * 2])
+def test_a_file_whose_references_were_all_left_unread_adds_nothing_imported_again(
+        api, alice, april):
+    # given a file stored when one reference that was no id (or repeated) had every row
+    # take ids made from its date, amount and description (as a column of another name)
+    data = REFERENCES_FEB_APR + april
+    upload(api, "uk.csv", data.replace(b",Reference\n", b",Ref\n", 1), options=UK_NAMED)
+
+    # when it is imported again
+    again = upload(api, "uk.csv", data, options=UK_NAMED).json()
+
+    # then nothing is added
+    assert (again["created"], again["duplicates"]) == (0, 2 + april.count(b"\n"))
+    assert len(stored_rows(alice)) == 2 + april.count(b"\n")
+
+
 def test_a_name_given_before_names_had_accounts_of_their_own_finds_its_account(api, alice):
     from accounts.models import FinancialAccount
 

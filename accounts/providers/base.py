@@ -75,6 +75,10 @@ class TransactionRecord:
     # The name the source shows for it, when it is not the bank's text: Mint's cleaned-up
     # or hand-given "Description". Shown as the seller (a rule's rename still wins).
     source_name: str = ""
+    # The id an earlier reader of the file gave this row, when it gave another: a row
+    # stored under it, none being stored under ``external_id``, is this one (the same file
+    # imported again adds nothing; see transactions_ingest).
+    former_external_id: str = ""
 
 
 @dataclass(slots=True)

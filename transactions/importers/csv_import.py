@@ -26,9 +26,9 @@ Every bank invents its own columns, so ``options`` says which header holds what:
 
 An id column must hold each id once per account (see ``_ids``): one named with the
 ``id`` option that repeats an id is refused; one recognised as "Transaction ID" keeps
-its ids and gives a repeat ``#2``; a "Reference" column is read as ids only when every
-value is one word with a digit (Amex's), and then with the day: a UK bank's reference
-text, or a standing order's, recurs month to month.
+its ids and gives a repeat ``#2``; a "Reference" column's value is read as an id only when it
+is one word with a digit (Amex's), and then with the day: a UK bank's reference text, or
+a standing order's, recurs month to month (a row of another reference gets a made id).
 
 Column names match headers case-insensitively. Without a mapping the common headers are
 recognised (Chase, Capital One, Citi, Bank of America, Amex, Discover, Apple Card,
@@ -497,15 +497,19 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
     if None in bank_ids.values():  # exact repeats of a row under its id: one transaction
         rows = [r for i, r in enumerate(rows) if bank_ids.get(i, "") is not None]
         bank_ids = _ids(rows, table, columns, settings)
+    weak = "id" in columns and _weak_references(table, columns, settings)
     made = ExternalIds().for_rows([
-        None if bank_ids.get(i) else (account_id, posted_on, amount, description, pending)
+        None if bank_ids.get(i) and not weak
+        else (account_id, posted_on, amount, description, pending)
         for i, (_, _, account_id, posted_on, amount, description, *_, pending)
         in enumerate(rows)])
+    former = _former_reference_ids(rows) if weak else {}
     transactions = [
         TransactionRecord(
             account_external_id=account_id, external_id=bank_ids.get(i) or made[i],
             posted_on=posted_on, amount=amount, description=description, memo=memo,
             source_category=category, currency=currency, pending=pending,
+            former_external_id=former.get(i, ""),
         )
         for i, (_, _, account_id, posted_on, amount, description, memo, category, currency,
                 pending) in enumerate(rows)
@@ -588,22 +592,31 @@ def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
       naming both lines;
     - a column recognised by an id header ("Transaction ID"): a repeat that is another
       transaction gets the id with ``#2`` (``#3``…), as OFX's repeated FITIDs do;
-    - a reference column ("Reference"): read only when every value is one word with a
-      digit, six characters at least, and then with the day (``ref~2024-01-15``): a
-      standing order's reference recurs every month, and next month's would replace
-      this one's — except a card's reference number of 12 digits or more (Amex's),
-      which is one transaction's. When one repeats on a day (two equal payments), not
-      at all.
+    - a reference column ("Reference"): decided row by row, so that overlapping
+      exports give a row the same id whatever else they hold. A reference that is one
+      word with a digit, six characters at least, is read with the day
+      (``ref~2024-01-15``): a standing order's reference recurs every month, and next
+      month's would replace this one's — except a card's reference number of 12 digits
+      or more (Amex's), which is one transaction's. The same again in an account (two
+      equal payments of a day) is ``ref~2024-01-15#2`` (``#3``…). A row whose reference
+      is words ("BIRTHDAY", "TESCO STORES 1234") gets an id made from its date, amount
+      and description, as a row without one.
     """
     header = table.headers[columns["id"]]
-    weak = "id" not in settings.columns and header.casefold() in WEAK_ID_HEADERS
-    if weak:
-        if not all(_ID_LIKE.fullmatch(r[1]) and len(r[1]) >= 6 for r in rows if r[1]):
-            return {}
-        dated = {i: r[1] if _CARD_REFERENCE.fullmatch(r[1]) else reused_external_id(r[1], r[3])
-                 for i, r in enumerate(rows) if r[1]}
-        keys = [(rows[i][2], ref) for i, ref in dated.items()]
-        return dated if len(set(keys)) == len(keys) else {}
+    if _weak_references(table, columns, settings):
+        ids: dict[int, str | None] = {}
+        seen: set[tuple[str, str]] = set()
+        for i, (_, ref, account_id, posted_on, *_) in enumerate(rows):
+            if not _id_like(ref):
+                continue
+            named = ref if _CARD_REFERENCE.fullmatch(ref) else reused_external_id(ref, posted_on)
+            n, again = 1, named
+            while (account_id, again) in seen:
+                n += 1
+                again = f"{named[:MAX_EXTERNAL_ID - len(str(n)) - 1]}#{n}"
+            seen.add((account_id, again))
+            ids[i] = again
+        return ids
     first: dict[tuple[str, str], int] = {}  # (account, id) → the line that has it
     data: dict[tuple[str, str], tuple] = {}  # … and that row's values
     ids: dict[int, str | None] = {}
@@ -628,6 +641,32 @@ def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
         first[(account_id, f"{bank_id}#{n}")] = line
         ids[i] = f"{bank_id}#{n}"
     return ids
+
+
+def _weak_references(table: Table, columns: dict[str, int], settings: CsvSettings) -> bool:
+    """Whether the id column is a reference column found by its header (see _ids)."""
+    return ("id" not in settings.columns
+            and table.headers[columns["id"]].casefold() in WEAK_ID_HEADERS)
+
+
+def _id_like(ref: str) -> bool:
+    return bool(ref) and len(ref) >= 6 and _ID_LIKE.fullmatch(ref) is not None
+
+
+def _former_reference_ids(rows: list[tuple]) -> dict[int, str]:
+    """Row index → the id a reference column's row was given before references were
+    read row by row (December 2026), where it was another: a file with one reference
+    that was no id, or one id-like reference twice in an account, had every row take an
+    id made from its date, amount and description, counted in the file's order. The
+    ingest finds rows stored so (a file imported again adds nothing)."""
+    refs = [(r[2], r[1] if _CARD_REFERENCE.fullmatch(r[1]) else reused_external_id(r[1], r[3]))
+            for r in rows if r[1]]
+    if all(map(_id_like, (r[1] for r in rows if r[1]))) and len(set(refs)) == len(refs):
+        return {}  # every reference was read as an id then, as it is now
+    made = ExternalIds()
+    return {i: made.next(account=account_id, posted_on=posted_on, amount=amount,
+                         description=description)
+            for i, (_, _, account_id, posted_on, amount, description, *_) in enumerate(rows)}
 
 
 def _currency(row: _Row, columns: dict[str, int], *, named: bool) -> str:

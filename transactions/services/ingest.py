@@ -224,6 +224,8 @@ def transactions_ingest(
                      file_categories=file_categories)
         _plain_ids_of_stored_rows(user_id=user.id, rows=rows)
         account_ids = set(map(_ACCOUNT, rows))
+        if not account_ids <= empty:
+            _former_ids_of_stored_rows(user_id=user.id, rows=rows)
         if statement.expire_within_rows and not account_ids <= empty:
             # A file: a pending row it holds that has posted since (an older file read
             # after a newer one, or again) is not written back beside its posted row.
@@ -348,20 +350,21 @@ def _latest_per_key(records: list[TransactionRecord]) -> list[TransactionRecord]
     return list(latest.values())
 
 
-# A row is a list in _COLUMNS order plus the pending twin's id: lists are cheaper than
+# A row is a list in _COLUMNS order plus the pending twin's id and the row's former id: lists are cheaper than
 # dicts at 100,000 rows a batch run, and the pending step may still change a category.
 _COLUMNS = (
     "user_id", "account_id", "external_id", "posted_on", "amount", "currency", "description",
     "memo", "seller", "seller_key", "category_id", "category_source", "pending", "dump_id",
 )
-U, A, X, D, AMOUNT, CUR, DESC, MEMO, SELLER, SKEY, CAT, SRC, PENDING, DUMP, TWIN = range(15)
+(U, A, X, D, AMOUNT, CUR, DESC, MEMO, SELLER, SKEY, CAT, SRC, PENDING, DUMP, TWIN,
+ FORMER) = range(16)
 _DATA = ("posted_on", "amount", "currency", "description", "memo", "pending")
 _ACCOUNT, _DAY, _KEY_OF_ROW = itemgetter(A), itemgetter(D), itemgetter(A, X)
 
 
 # A record's fields in the order _rows reads them, in one call.
 _RECORD_FIELDS = attrgetter("external_id", "posted_on", "amount", "currency", "description",
-                            "memo", "pending", "pending_external_id")
+                            "memo", "pending", "pending_external_id", "former_external_id")
 
 
 def _rows(*, user, connection, records, accounts, forced, dump,
@@ -390,7 +393,8 @@ def _rows(*, user, connection, records, accounts, forced, dump,
     user_id, dump_id, clean, cent = user.id, dump.id, _clean, CENT
     collisions_possible = forced is not None
     currencies: dict[tuple[str, str], str] = {}  # (record's, account's) → the row's
-    for (external_id, posted_on, amount, currency, description, memo, pending, twin), account, (
+    for (external_id, posted_on, amount, currency, description, memo, pending, twin,
+         former), account, (
         seller, seller_key, category_id, source
     ) in zip(map(_RECORD_FIELDS, records), landing, categorised, strict=True):
         if len(external_id) > 120 or "\x00" in external_id:
@@ -402,7 +406,7 @@ def _rows(*, user, connection, records, accounts, forced, dump,
         rows.append([
             user_id, account.id, external_id, posted_on, amount.quantize(cent), shown,
             clean(description, 500), clean(memo, 500) if memo else "",
-            seller, seller_key, category_id, source, pending, dump_id, twin,
+            seller, seller_key, category_id, source, pending, dump_id, twin, former,
         ])
     for i, category_id in ruled.items():
         file_categories[(rows[i][A], rows[i][X])] = category_id
@@ -574,6 +578,24 @@ def _plain_ids_of_stored_rows(*, user_id: int, rows: list[list]) -> None:
             del by_key[(row[A], row[X])]
             row[X] = plain
             by_key[(row[A], plain)] = row
+
+
+def _former_ids_of_stored_rows(*, user_id: int, rows: list[list]) -> None:
+    """A row whose reader names it otherwise than an earlier reader did (its former id)
+    takes the former id when a row is stored under it and none under its own: it is that
+    row, and the file imported again adds nothing. Only rows with a former id are looked
+    up, in one round trip."""
+    former = [r for r in rows if r[FORMER] and r[FORMER] != r[X]]
+    if not former:
+        return
+    stored = _existing_keys(user_id=user_id, keys=[
+        *((r[A], r[X]) for r in former), *((r[A], r[FORMER]) for r in former)])
+    taken = set(map(_KEY_OF_ROW, rows))
+    for row in former:
+        if (row[A], row[X]) not in stored and (row[A], row[FORMER]) in stored and (
+                row[A], row[FORMER]) not in taken:
+            taken.add((row[A], row[FORMER]))
+            row[X] = row[FORMER]
 
 
 def _existing_keys(*, user_id: int, keys: list[tuple[int, str]]
