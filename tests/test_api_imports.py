@@ -495,6 +495,79 @@ def test_a_file_whose_references_were_all_left_unread_adds_nothing_imported_agai
     assert len(stored_rows(alice)) == 2 + april.count(b"\n")
 
 
+IDS = b"Date,Description,Amount,Transaction ID\n"
+X_NAMED = '{"account_name": "X"}'
+
+
+def ofx_of(*rows: tuple[str, str, str, str]) -> bytes:
+    """A bank statement of rows (YYYYMMDD, amount, FITID, name)."""
+    trns = "".join(f"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>{d}<TRNAMT>{a}<FITID>{f}<NAME>{n}"
+                   "</STMTTRN>\n" for d, a, f, n in rows)
+    return ("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\n"
+            "CHARSET:1252\nCOMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n"
+            "<OFX><BANKMSGSRSV1><STMTTRNRS><TRNUID>1<STATUS><CODE>0<SEVERITY>INFO</STATUS>"
+            "<STMTRS><CURDEF>USD<BANKACCTFROM><BANKID>121000248<ACCTID>99887766"
+            "<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST><DTSTART>20260101<DTEND>20260430\n"
+            + trns + "</BANKTRANLIST><LEDGERBAL><BALAMT>100.00<DTASOF>20260430</LEDGERBAL>"
+            "</STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n").encode()
+
+
+def described(user) -> list[tuple[str, str, Decimal]]:
+    return sorted((r.posted_on.isoformat(), r.description, r.amount)
+                  for r in Transaction.objects.filter(user=user))
+
+
+JANUARY_DESCRIBED = [
+    ("2026-01-01", "SHELL", Decimal("-40.00")), ("2026-01-03", "ALDI", Decimal("-5.00")),
+    ("2026-01-04", "LIDL", Decimal("-6.00"))]
+
+
+@pytest.mark.parametrize(("name", "january", "later"), [
+    ("x.csv", IDS + b"2026-01-01,SHELL,-40.00,T1\n2026-01-03,ALDI,-5.00,T3\n"
+                    b"2026-01-04,LIDL,-6.00,T3\n",
+     IDS + b"2026-01-04,LIDL,-6.00,T3\n2026-01-09,TESCO,-9.00,T4\n"),
+    ("x.ofx", ofx_of(("20260101", "-40.00", "T1", "SHELL"), ("20260103", "-5.00", "T3", "ALDI"),
+                     ("20260104", "-6.00", "T3", "LIDL")),
+     ofx_of(("20260104", "-6.00", "T3", "LIDL"), ("20260109", "-9.00", "T4", "TESCO"))),
+])
+def test_an_id_the_bank_gave_twice_names_the_same_rows_in_an_overlapping_file(
+        api, alice, name, january, later):
+    # given a file in which the bank gave two transactions one id
+    upload(api, name, january, options=X_NAMED)
+
+    # when a later file starts on the day of the second, which it lists alone
+    upload(api, name, later, options=X_NAMED)
+
+    # then each transaction is there once
+    assert described(alice) == [*JANUARY_DESCRIBED, ("2026-01-09", "TESCO", Decimal("-9.00"))]
+
+
+@pytest.mark.parametrize(("name", "stored", "again"), [
+    ("x.csv", IDS + b"2026-01-01,SHELL,-40.00,T1\n2026-01-03,ALDI,-5.00,T3\n"
+                    b"2026-01-04,LIDL,-6.00,T3#2\n",
+     [b"2026-01-01,SHELL,-40.00,T1\n", b"2026-01-03,ALDI,-5.00,T3\n",
+      b"2026-01-04,LIDL,-6.00,T3\n"]),
+    ("x.ofx", ofx_of(("20260101", "-40.00", "T1", "SHELL"), ("20260103", "-5.00", "T3", "ALDI"),
+                     ("20260104", "-6.00", "T3#2", "LIDL")),
+     [("20260101", "-40.00", "T1", "SHELL"), ("20260103", "-5.00", "T3", "ALDI"),
+      ("20260104", "-6.00", "T3", "LIDL")]),
+])
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_a_file_stored_when_a_repeated_id_was_named_with_its_number_adds_nothing_again(
+        api, alice, name, stored, again, newest_first):
+    # given a file whose second row under one id was stored as "T3#2"
+    upload(api, name, stored, options=X_NAMED)
+
+    # when it is imported again, in either order
+    rows = again[::-1] if newest_first else again
+    data = IDS + b"".join(rows) if name.endswith(".csv") else ofx_of(*rows)
+    response = upload(api, name, data, options=X_NAMED).json()
+
+    # then nothing is added
+    assert response["created"] == 0
+    assert described(alice) == JANUARY_DESCRIBED
+
+
 def test_a_name_given_before_names_had_accounts_of_their_own_finds_its_account(api, alice):
     from accounts.models import FinancialAccount
 

@@ -226,7 +226,7 @@ def test_repeated_transaction_is_kept_once_and_a_reused_fitid_is_renamed():
     statement = parse_ofx(data)
 
     assert [(t.external_id, t.description) for t in statement.transactions] == [
-        ("A", "ONE"), ("A#2", "OTHER")]
+        ("A", "ONE"), ("A~2024-01-10", "OTHER")]
 
 
 def test_empty_name_falls_back_to_the_check_number():

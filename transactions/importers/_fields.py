@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -308,6 +308,21 @@ def reused_external_id(external_id: str, posted_on: date) -> str:
     (OFX) and across files (the ingest, which writes it in SQL as ``left(id, 108) || '~'
     || to_char(day, 'YYYY-MM-DD')``), so that importing it again finds it."""
     return f"{external_id[:108]}~{posted_on.isoformat()}"
+
+
+def repeat_external_id(external_id: str, posted_on: date, taken: Callable[[str], bool]) -> str:
+    """The id of a posted row listed under a bank id an earlier row of the same file has
+    (a buggy bank's repeat): the id with the row's day, as the ingest names a reused id
+    across files (``reused_external_id``), so that the name depends on the row, not on
+    which other rows the file holds (a later file that lists this row alone, under the
+    plain id, finds it: see transactions_ingest). A third row of that id on that day,
+    which ``taken`` says has the name already, takes ``#2``, ``#3``…"""
+    name = reused_external_id(external_id, posted_on)
+    n, candidate = 1, name
+    while taken(candidate):
+        n += 1
+        candidate = f"{name[:119 - len(str(n))]}#{n}"
+    return candidate
 
 
 def rehome(statement: Statement, moves: dict[str, str]) -> Statement:

@@ -68,6 +68,7 @@ from ._fields import (
     parse_date,
     quote_hint,
     refuse_unclosed_quote,
+    repeat_external_id,
     reused_external_id,
     short_hash,
     statement_cursor,
@@ -493,17 +494,19 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
                      amount, row.optional(columns.get("description")),
                      row.optional(columns.get("memo")), row.optional(columns.get("category")),
                      _currency(row, columns, named="currency" in settings.columns), pending))
-    bank_ids = _ids(rows, table, columns, settings) if "id" in columns else {}
+    formers: dict[int, str] = {}
+    bank_ids = _ids(rows, table, columns, settings, formers) if "id" in columns else {}
     if None in bank_ids.values():  # exact repeats of a row under its id: one transaction
         rows = [r for i, r in enumerate(rows) if bank_ids.get(i, "") is not None]
-        bank_ids = _ids(rows, table, columns, settings)
+        formers.clear()
+        bank_ids = _ids(rows, table, columns, settings, formers)
     weak = "id" in columns and _weak_references(table, columns, settings)
     made = ExternalIds().for_rows([
         None if bank_ids.get(i) and not weak
         else (account_id, posted_on, amount, description, pending)
         for i, (_, _, account_id, posted_on, amount, description, *_, pending)
         in enumerate(rows)])
-    former = _former_reference_ids(rows) if weak else {}
+    former = _former_reference_ids(rows) if weak else formers
     transactions = [
         TransactionRecord(
             account_external_id=account_id, external_id=bank_ids.get(i) or made[i],
@@ -583,7 +586,7 @@ def _latest_balance(seen: list[tuple[date, Decimal]]) -> tuple[date, Decimal] | 
 
 
 def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
-         settings: CsvSettings) -> dict[int, str | None]:
+         settings: CsvSettings, formers: dict[int, str]) -> dict[int, str | None]:
     """Row index → the id the bank gave it, for the rows whose id is read (None: an exact
     repeat of an earlier row under that id, to drop). Two rows under one id would be one
     transaction, the later replacing the earlier, so:
@@ -591,7 +594,8 @@ def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
     - a column named with the ``id`` option that repeats an id in an account: refused,
       naming both lines;
     - a column recognised by an id header ("Transaction ID"): a repeat that is another
-      transaction gets the id with ``#2`` (``#3``…), as OFX's repeated FITIDs do;
+      transaction gets the id with its day (``T3~2024-01-04``; pending: ``#2``, ``#3``…),
+      as OFX's repeated FITIDs do; ``formers`` gets the ``#2`` it had before;
     - a reference column ("Reference"): decided row by row, so that overlapping
       exports give a row the same id whatever else they hold. A reference that is one
       word with a digit, six characters at least, is read with the day
@@ -620,6 +624,7 @@ def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
     first: dict[tuple[str, str], int] = {}  # (account, id) → the line that has it
     data: dict[tuple[str, str], tuple] = {}  # … and that row's values
     ids: dict[int, str | None] = {}
+    named: set[tuple[str, str]] = set()  # (account, the name a repeat was given)
     for i, (line, bank_id, account_id, *values) in enumerate(rows):
         if not bank_id:
             continue
@@ -638,8 +643,15 @@ def _ids(rows: list[tuple], table: Table, columns: dict[str, int],
         n = 2
         while (account_id, f"{bank_id}#{n}") in first:
             n += 1
-        first[(account_id, f"{bank_id}#{n}")] = line
-        ids[i] = f"{bank_id}#{n}"
+        numbered = f"{bank_id}#{n}"  # the name a repeat had before (formers)
+        first[(account_id, numbered)] = line
+        if values[-1]:  # pending: numbered, as OFX's
+            ids[i] = numbered
+            continue
+        ids[i] = repeat_external_id(bank_id, values[0],
+                                    lambda name, a=account_id: (a, name) in named)
+        named.add((account_id, ids[i]))
+        formers[i] = numbered
     return ids
 
 

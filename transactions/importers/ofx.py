@@ -31,7 +31,14 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from accounts.providers.base import AccountRecord, Statement, TransactionRecord
 
-from ._fields import CENT, MAX_ACCOUNT_ID, MAX_AMOUNT, is_reused_id, reused_external_id
+from ._fields import (
+    CENT,
+    MAX_ACCOUNT_ID,
+    MAX_AMOUNT,
+    is_reused_id,
+    repeat_external_id,
+    reused_external_id,
+)
 from .errors import ImportFormatError
 
 __all__ = [
@@ -697,32 +704,45 @@ def _synthetic_id(account_id: str, posted_on: date, amount: Decimal, name: str, 
 
 def _dedupe(records: list[TransactionRecord]) -> list[TransactionRecord]:
     """Drops exact repeats (one file holding overlapping statements) and renames a FITID
-    that a buggy bank reused for a different transaction, so neither is lost."""
+    that a buggy bank reused for a different transaction, so neither is lost: a posted
+    repeat by its day (``repeat_external_id``), a pending one ``#2`` (``#3``…). A name
+    the reader gave before (``#2`` for repeats days apart) is kept as the record's former
+    id, so that a file stored then adds nothing when imported again."""
     kept: dict[tuple[str, str], TransactionRecord] = {}
+    before: set[tuple[str, str]] = set()  # the names the earlier reader gave
     result = []
     for record in records:
         key = (record.account_external_id, record.external_id)
         if key not in kept:
             kept[key] = record
+            before.add(key)
             result.append(record)
             continue
         if kept[key] == record:
             continue
         first = kept[key]
-        renamed = reused_external_id(record.external_id, record.posted_on)
-        if (first.pending or record.pending or (record.account_external_id, renamed) in kept
+        account, fitid = key
+        numbered = f"{fitid}#{_next_number(before, account, fitid)}"
+        earlier = reused_external_id(fitid, record.posted_on)
+        if (first.pending or record.pending or (account, earlier) in before
                 or not is_reused_id(old_day=first.posted_on, old_text=first.description,
                                     new_day=record.posted_on, new_text=record.description)):
-            n = 2
-            while (record.account_external_id, f"{record.external_id}#{n}") in kept:
-                n += 1
-            renamed = f"{record.external_id}#{n}"
-        # (Named as the ingest names it when the two come in two files: the same
-        # transaction gets the same id either way.)
-        record = replace(record, external_id=renamed)
-        kept[(record.account_external_id, record.external_id)] = record
+            earlier = numbered
+        before.add((account, earlier))
+        renamed = numbered if first.pending or record.pending else repeat_external_id(
+            fitid, record.posted_on, lambda name, account=account: (account, name) in kept)
+        record = replace(record, external_id=renamed,
+                         former_external_id=earlier if earlier != renamed else "")
+        kept[(account, renamed)] = record
         result.append(record)
     return result
+
+
+def _next_number(taken: set[tuple[str, str]], account: str, fitid: str) -> int:
+    n = 2
+    while (account, f"{fitid}#{n}") in taken:
+        n += 1
+    return n
 
 
 def _required(parent: _Node, tag: str) -> _Node:

@@ -575,6 +575,9 @@ def _plain_ids_of_stored_rows(*, user_id: int, rows: list[list]) -> None:
             if other is not None:
                 other[X] = reused_external_id(plain, other[D])
                 by_key[(other[A], other[X])] = other
+                # The name the earlier reader gave the second row of the file (a "#2")
+                # is then the other's, if it is stored (see _former_ids_of_stored_rows).
+                other[FORMER], row[FORMER] = row[FORMER], ""
             del by_key[(row[A], row[X])]
             row[X] = plain
             by_key[(row[A], plain)] = row
@@ -582,9 +585,9 @@ def _plain_ids_of_stored_rows(*, user_id: int, rows: list[list]) -> None:
 
 def _former_ids_of_stored_rows(*, user_id: int, rows: list[list]) -> None:
     """A row whose reader names it otherwise than an earlier reader did (its former id)
-    takes the former id when a row is stored under it and none under its own: it is that
-    row, and the file imported again adds nothing. Only rows with a former id are looked
-    up, in one round trip."""
+    takes the former id when a row of its day and text is stored under it and none under
+    its own: it is that row, and the file imported again adds nothing. Only rows with a
+    former id are looked up, in one round trip."""
     former = [r for r in rows if r[FORMER] and r[FORMER] != r[X]]
     if not former:
         return
@@ -592,8 +595,9 @@ def _former_ids_of_stored_rows(*, user_id: int, rows: list[list]) -> None:
         *((r[A], r[X]) for r in former), *((r[A], r[FORMER]) for r in former)])
     taken = set(map(_KEY_OF_ROW, rows))
     for row in former:
-        if (row[A], row[X]) not in stored and (row[A], row[FORMER]) in stored and (
-                row[A], row[FORMER]) not in taken:
+        found = stored.get((row[A], row[FORMER]))
+        if ((row[A], row[X]) not in stored and found is not None
+                and found[:2] == (row[D], row[DESC]) and (row[A], row[FORMER]) not in taken):
             taken.add((row[A], row[FORMER]))
             row[X] = row[FORMER]
 
@@ -782,7 +786,13 @@ def _write_postgres(rows: list[list]) -> IngestResult:
             "SELECT pg_advisory_xact_lock_shared(%(ns)s, %(user)s); "  # noqa: S608
             f"SELECT t.posted_on, t.amount, t.category_id, s.account_id, s.external_id, "
             f"NOT t.pending AND NOT s.pending AND abs(t.posted_on - s.posted_on) > "
-            f"{REUSED_ID_DAYS} AND t.description <> s.description FROM {table} AS t "
+            f"{REUSED_ID_DAYS} AND t.description <> s.description "
+            # … or a row the file's reader named by its day, being a repeat there
+            # (importers._fields.repeat_external_id), listed alone in this file
+            f"OR (t.posted_on <> s.posted_on OR t.description <> s.description) AND EXISTS ("
+            f"SELECT 1 FROM {table} AS r WHERE r.user_id = s.user_id "
+            f"AND r.account_id = s.account_id AND r.external_id = left(s.external_id, 108) "
+            f"|| '~' || to_char(s.posted_on, 'YYYY-MM-DD')) FROM {table} AS t "
             f"JOIN {_STAGE} AS s ON {_KEY} WHERE ({changed}) FOR UPDATE OF t")
         lock_args = {"ns": LOCK_NAMESPACE, "user": rows[0][U]}
         raw.execute(lock_changed, lock_args)
@@ -938,13 +948,15 @@ def _write_portable(rows: list[list]) -> IngestResult:
                     & Q(external_id__in=ids[start : start + 500])
                 ).values(*_STORED)
             )
+        dated = _stored_day_names(account_rows, existing)
         new: list[dict] = []
         changed = []
         for row in account_rows:
             stored = existing.get(row["external_id"])
-            if stored is not None and _another_transaction(
+            if stored is not None and (_another_transaction(
                     stored["posted_on"], stored["description"], stored["pending"],
-                    row["posted_on"], row["description"], row["pending"]):
+                    row["posted_on"], row["description"], row["pending"])
+                    or reused_external_id(row["external_id"], row["posted_on"]) in dated):
                 row["external_id"] = reused_external_id(row["external_id"], row["posted_on"])
                 stored = Transaction.objects.filter(
                     user_id=row["user_id"], account_id=account_id,
@@ -981,6 +993,21 @@ def _write_portable(rows: list[list]) -> IngestResult:
         result.updated += len(changed)
     spending_apply(delta)
     return result
+
+
+def _stored_day_names(rows: list[dict], existing: dict[str, dict]) -> set[str]:
+    """Of the rows of one account whose id is stored for a row of another day or text,
+    the day names (``id~day``) that are stored: such a row is the one stored under it
+    (a repeat of the id in the file that stored it; see ``_write_postgres``)."""
+    names = [reused_external_id(r["external_id"], r["posted_on"]) for r in rows
+             if (s := existing.get(r["external_id"])) is not None
+             and (s["posted_on"], s["description"]) != (r["posted_on"], r["description"])]
+    found: set[str] = set()
+    for start in range(0, len(names), 500):  # SQLite caps bound parameters
+        found.update(Transaction.objects.filter(
+            user_id=rows[0]["user_id"], account_id=rows[0]["account_id"],
+            external_id__in=names[start:start + 500]).values_list("external_id", flat=True))
+    return found
 
 
 def _insert_portable(rows: list[dict]) -> None:
