@@ -524,6 +524,10 @@ GENERIC_WORDS = frozenset(
 )
 
 
+# A letter or a digit of any script (str.isalnum, as one search in C).
+_HAS_ALNUM = re.compile(r"[^\W_]").search
+
+
 def _clean(raw: str) -> tuple[str, list[str]]:
     """(cleaned key, the tokens to scan for a dictionary key: city words kept)."""
     s = raw.upper()
@@ -533,16 +537,16 @@ def _clean(raw: str) -> tuple[str, list[str]]:
         for _ in range(2):
             s = html.unescape(s)
     if ("CO NAME:" in s and (ach := _ACH_NAME_RE.search(s)) is not None
-            and any(c.isalnum() for c in ach.group(1))):
+            and _HAS_ALNUM(ach.group(1)) is not None):
         s = ach.group(1)
     head = s.lstrip()[:2]
     if head in _PREFIX_STARTS or head[:1].isdigit():
         stripped = _PREFIX_RE.sub("", s, count=1)
-        if stripped is not s and any(c.isalnum() for c in stripped):
+        if stripped is not s and _HAS_ALNUM(stripped) is not None:
             s = stripped
     if ";" in s:
         head = s.split(";", 1)[0]
-        if any(c.isalnum() for c in head):
+        if _HAS_ALNUM(head) is not None:
             s = head
     if "." in s:
         s = _DOMAIN_RE.sub(_domain, s)
