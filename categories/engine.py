@@ -502,8 +502,9 @@ class Categorizer:
 
     def _match(self, raw: str, shape: str | None = None) -> tuple[SellerMatch, bool]:
         """The answer (``shape``: the line's ``_digit_shape``), and whether it holds for
-        every description of the same digit shape: true when no word with a digit reached a dictionary lookup (the word rules
-        and the normaliser look at how many digits there are, never at which)."""
+        every description of the same digit shape: true when no word with a digit reached
+        a dictionary lookup (the word rules and the normaliser look at how many digits
+        there are, never at which)."""
         words = _words(raw)
         if ":" in raw and "wire" in words and (wire := self._wire(raw.upper())) is not None:
             return wire

@@ -280,7 +280,7 @@ def _tokens(s: str) -> list[str]:
             elif t != "QPS" and not (t[:2] == "XX" and not t.strip("X")):  # XXXXXX: a mask
                 append(t)
             continue
-        if t.isdecimal() or t[0] == "#":
+        if t.isdecimal() or (t[0] == "#" and "*" not in t):
             # The common codes, decided as the patterns below would (in their order)
             # without running them: a number starts an address (2+ digits), else is a
             # phone (10 digits, or 11 after a 1), else is dropped; "#…" is dropped.

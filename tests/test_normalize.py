@@ -6,10 +6,10 @@ person's export.
 """
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from categories.normalize import SellerMatcher, clean_description, match_key, seller_key
+from categories.normalize import SellerMatcher, _tokens, clean_description, match_key, seller_key
 
 CASES = [
     # --- accounts/providers/sandbox.py (this repo's sandbox bank; templates filled in) ---
@@ -244,3 +244,31 @@ def test_the_ascii_fast_paths_agree_with_the_general_rules(text):
 
     assert _key_tokens(text) == match_key(text).split()
     assert _digit_shape(text) == text.translate(_DIGIT_SHAPE)
+
+
+def _tokens_without_the_fast_path():
+    """normalize._tokens as it reads without its shortcut for numbers and #codes: the
+    module's source with that block taken out (it fails loudly if the block moves)."""
+    import inspect
+
+    from categories import normalize
+
+    source = inspect.getsource(normalize)
+    start = source.index('        if t.isdecimal() or (t[0] == "#"')
+    end = source.index('        if "*" in t:  # UBER')
+    namespace: dict = {}
+    exec(compile(source[:start] + source[end:], "reference_normalize", "exec"), namespace)  # noqa: S102
+    return namespace["_tokens"]
+
+
+_REFERENCE_TOKENS = _tokens_without_the_fast_path()
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.one_of(
+    st.sampled_from(["RD", "ST", "AVE", "N", "CARD", "THU", "ONE", "MAIN", "WA", "QPS"]),
+    st.text(alphabet="0123456789#*ABCXSTRD-/.:١٢", min_size=1, max_size=12),
+), min_size=1, max_size=7))
+def test_the_shortcut_for_numbers_and_codes_decides_as_the_patterns_do(tokens):
+    text = " ".join(tokens)
+    assert _tokens(text) == _REFERENCE_TOKENS(text)
