@@ -350,8 +350,9 @@ def _latest_per_key(records: list[TransactionRecord]) -> list[TransactionRecord]
     return list(latest.values())
 
 
-# A row is a list in _COLUMNS order plus the pending twin's id and the row's former id: lists are cheaper than
-# dicts at 100,000 rows a batch run, and the pending step may still change a category.
+# A row is a list in _COLUMNS order plus the pending twin's id and the row's former id:
+# lists are cheaper than dicts at 100,000 rows a batch run, and the pending step may still
+# change a category.
 _COLUMNS = (
     "user_id", "account_id", "external_id", "posted_on", "amount", "currency", "description",
     "memo", "seller", "seller_key", "category_id", "category_source", "pending", "dump_id",
@@ -514,11 +515,11 @@ def _without_pending_posted_since(*, user_id: int, rows: list[list],
     row's day, of the same amount or the same seller (a tip added), that the file does
     not hold itself (``file_posted``: its posted rows' ids; a second coffee still pending
     beside a first one posted is no twin of it), each posted row standing for one
-    pending row. The evidence with which a newer file takes a stored
-    pending row away (``transactions_ingest``), read the other way round: files imported
-    newest first, or an older file imported again, end as if imported in order. One
-    query for the batch's pending ids, one for the posted rows of their days; none for a
-    batch without pending rows."""
+    pending row. The evidence with which a newer file takes a stored pending row away
+    (``transactions_ingest``), read the other way round: files imported newest first, or
+    an older file imported again, end as if imported in order. One query for the batch's
+    pending ids, one for the posted rows of their days; none for a batch without pending
+    rows."""
     pending = [r for r in rows if r[PENDING]]
     if not pending:
         return rows
