@@ -333,14 +333,20 @@ def rehome(statement: Statement, moves: dict[str, str]) -> Statement:
         (moves[r.account_external_id], r.posted_on, r.amount, r.description, r.pending)
         if r.account_external_id in moves and r.external_id.startswith("h:") else None
         for r in statement.transactions])
+    formers = ExternalIds()  # a former made id was counted in the file's order
     transactions = []
     for record, external_id in zip(statement.transactions, made, strict=True):
         new = moves.get(record.account_external_id)
         if new is None:
             transactions.append(record)
             continue
+        former = record.former_external_id
+        if former.startswith("h:"):
+            former = formers.next(account=new, posted_on=record.posted_on,
+                                  amount=record.amount, description=record.description)
         transactions.append(replace(record, account_external_id=new,
-                                    external_id=external_id or record.external_id))
+                                    external_id=external_id or record.external_id,
+                                    former_external_id=former))
     accounts = [replace(a, external_id=moves.get(a.external_id, a.external_id))
                 for a in statement.accounts]
     return replace(statement, accounts=accounts, transactions=transactions)

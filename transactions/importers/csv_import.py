@@ -502,7 +502,7 @@ def _build_statement(table: Table, columns: dict[str, int], settings: CsvSetting
         bank_ids = _ids(rows, table, columns, settings, formers)
     weak = "id" in columns and _weak_references(table, columns, settings)
     made = ExternalIds().for_rows([
-        None if bank_ids.get(i) and not weak
+        None if bank_ids.get(i)
         else (account_id, posted_on, amount, description, pending)
         for i, (_, _, account_id, posted_on, amount, description, *_, pending)
         in enumerate(rows)])

@@ -230,7 +230,9 @@ def transactions_ingest(
             # A file: a pending row it holds that has posted since (an older file read
             # after a newer one, or again) is not written back beside its posted row.
             if file_posted is None:
-                file_posted = {r.external_id for r in records if not r.pending}
+                file_posted = {name for r in records if not r.pending for name in (
+                    r.external_id, r.former_external_id,
+                    reused_external_id(r.external_id, r.posted_on))}
             kept = _without_pending_posted_since(user_id=user.id, rows=rows,
                                                  file_posted=file_posted)
             result.unchanged += len(rows) - len(kept)
