@@ -792,10 +792,14 @@ def _write_postgres(rows: list[list]) -> IngestResult:
             f"{REUSED_ID_DAYS} AND t.description <> s.description "
             # … or a row the file's reader named by its day, being a repeat there
             # (importers._fields.repeat_external_id), listed alone in this file
-            f"OR (t.posted_on <> s.posted_on OR t.description <> s.description) AND EXISTS ("
-            f"SELECT 1 FROM {table} AS r WHERE r.user_id = s.user_id "
+            # (of another day or text; of the same day and text, another amount, when
+            # the row stored under the day name is this one exactly: two coffees)
+            f"OR EXISTS (SELECT 1 FROM {table} AS r WHERE r.user_id = s.user_id "
             f"AND r.account_id = s.account_id AND r.external_id = left(s.external_id, 108) "
-            f"|| '~' || to_char(s.posted_on, 'YYYY-MM-DD')) FROM {table} AS t "
+            f"|| '~' || to_char(s.posted_on, 'YYYY-MM-DD') AND ("
+            f"t.posted_on <> s.posted_on OR t.description <> s.description "
+            f"OR t.amount <> s.amount AND r.posted_on = s.posted_on "
+            f"AND r.description = s.description AND r.amount = s.amount)) FROM {table} AS t "
             f"JOIN {_STAGE} AS s ON {_KEY} WHERE ({changed}) FOR UPDATE OF t")
         lock_args = {"ns": LOCK_NAMESPACE, "user": rows[0][U]}
         raw.execute(lock_changed, lock_args)
@@ -1001,15 +1005,28 @@ def _write_portable(rows: list[list]) -> IngestResult:
 def _stored_day_names(rows: list[dict], existing: dict[str, dict]) -> set[str]:
     """Of the rows of one account whose id is stored for a row of another day or text,
     the day names (``id~day``) that are stored: such a row is the one stored under it
-    (a repeat of the id in the file that stored it; see ``_write_postgres``)."""
-    names = [reused_external_id(r["external_id"], r["posted_on"]) for r in rows
-             if (s := existing.get(r["external_id"])) is not None
-             and (s["posted_on"], s["description"]) != (r["posted_on"], r["description"])]
+    (a repeat of the id in the file that stored it; see ``_write_postgres``). Of the same
+    day and text with another amount (two coffees), only when the row stored under the
+    day name is this one exactly."""
+    wanted: dict[str, tuple | None] = {}  # day name → the row it must hold, or None: any
+    for r in rows:
+        s = existing.get(r["external_id"])
+        if s is None:
+            continue
+        name = reused_external_id(r["external_id"], r["posted_on"])
+        if (s["posted_on"], s["description"]) != (r["posted_on"], r["description"]):
+            wanted[name] = None
+        elif s["amount"] != r["amount"]:
+            wanted[name] = (r["posted_on"], r["description"], r["amount"])
+    names = list(wanted)
     found: set[str] = set()
     for start in range(0, len(names), 500):  # SQLite caps bound parameters
-        found.update(Transaction.objects.filter(
-            user_id=rows[0]["user_id"], account_id=rows[0]["account_id"],
-            external_id__in=names[start:start + 500]).values_list("external_id", flat=True))
+        for name, *held in Transaction.objects.filter(
+                user_id=rows[0]["user_id"], account_id=rows[0]["account_id"],
+                external_id__in=names[start:start + 500]).values_list(
+                    "external_id", "posted_on", "description", "amount"):
+            if wanted[name] is None or wanted[name] == tuple(held):
+                found.add(name)
     return found
 
 
