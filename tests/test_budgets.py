@@ -541,14 +541,18 @@ def test_a_purchase_of_the_last_day_that_the_bank_posts_on_the_first_alerts_for_
     assert Notification.objects.get(user=alice, kind="budget_exceeded").data["month"] == "2026-03"
 
 
+def _food_budget_of_100_since_january(user):
+    with mock.patch("django.utils.timezone.now",
+                    return_value=datetime(2026, 1, 20, 12, tzinfo=UTC)):
+        budget_set(user=user, category=top("Food & Dining"), amount=Decimal("100"))
+
+
 def test_after_midnight_only_the_month_before_is_checked_and_only_if_the_write_changed_it(
     alice, django_capture_on_commit_callbacks
 ):
     # given a budget of 100 for food since January, and a March past it that was never
     # checked (history imported with the checks off)
-    with mock.patch("django.utils.timezone.now",
-                    return_value=datetime(2026, 1, 20, 12, tzinfo=UTC)):
-        budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    _food_budget_of_100_since_january(alice)
     spend(alice, MARCH, sub("Groceries"), "-400.00")
     # when a refresh on 2 April brings a purchase of February and one of April
     queued = _ingest_queueing_the_check(
@@ -566,9 +570,7 @@ def test_last_months_crossing_is_news_in_the_first_week_only(
     alice, django_capture_on_commit_callbacks, day, alerts
 ):
     # given a budget of 100 for food since January
-    with mock.patch("django.utils.timezone.now",
-                    return_value=datetime(2026, 1, 20, 12, tzinfo=UTC)):
-        budget_set(user=alice, category=top("Food & Dining"), amount=Decimal("100"))
+    _food_budget_of_100_since_january(alice)
     # when a file brings a March past it on that day of April (a late posting, or an
     # account linked with its history)
     queued = _ingest_queueing_the_check(
