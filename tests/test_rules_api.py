@@ -432,6 +432,28 @@ def test_leaving_the_past_as_it_was_holds_when_another_rule_refiles_the_past(
     assert filed(alice, "d1") == ("Food & Dining › Groceries", "rule", "Corner Deli")
 
 
+def test_apply_to_past_moves_only_the_sellers_rows_its_other_conditions_match(
+    api, alice, alices_bank
+):
+    # given two rows of one seller, and an older rule for them made not for the past
+    ingest(alices_bank, [record("small", "ZQX FLORBNIK 99", "-5.00"),
+                         record("big", "ZQX FLORBNIK 99", "-200.00")])
+    before_small = filed(alice, "small")
+    books, hobbies = category("Shopping › Books"), category("Shopping › Hobbies")
+    assert post_rule(api, description_contains="ZQX", category=books.id).status_code == 201
+    assert filed(alice, "small") == before_small
+
+    # when a rule for the seller's big charges is applied to the past
+    response = post_rule(api, seller="Zqx Florbnik", amount_max="-100.00",
+                         category=hobbies.id, apply_to_past=True)
+
+    # then the big row is filed by it, and the small one, which it does not match, is
+    # not handed to the older rule
+    assert response.status_code == 201, response.json()
+    assert filed(alice, "big") == ("Shopping › Hobbies", "rule", "Zqx Florbnik")
+    assert filed(alice, "small") == before_small
+
+
 def test_putting_the_past_back_finds_the_rows_a_rule_filed_under_earlier_conditions(
     api, alice, alices_bank, restaurants
 ):

@@ -81,6 +81,10 @@ class CompiledRule:
             # (A seller named partly in another script, "KAFE PUSHKIN МОСКВА", was keyed
             # by its Latin words alone until December 2026: a rule made then still holds.)
             return False
+        return self.matches_besides_seller(item)
+
+    def matches_besides_seller(self, item: Item) -> bool:
+        """The conditions other than the seller (account, amount range, text)."""
         if self.account_id is not None and self.account_id != item.account_id:
             return False
         if self.amount_min is not None and item.amount < self.amount_min:
@@ -113,13 +117,17 @@ def rule_scope(rule: Rule, *, filed: bool = False, matched: bool = True) -> dict
 def in_scope(scope: list[dict], matchers: list[CompiledRule], row: dict) -> bool:
     """Whether a stored row (``description``, ``memo``, ``amount``, ``account_id``,
     ``seller_key``, ``seller``, ``category_id``, ``category_source``) is one of the
-    scope's: a rule matches it now, it has the rule's seller key, or the rule filed it."""
+    scope's: a rule matches it now (the row's stored seller key standing in for the
+    seller it names today, which the dictionary may have changed), or the rule filed
+    it. A stored key alone is not enough: a rule for a seller's charges over $100 is
+    not one for all the seller's rows."""
     item = Item(row["description"], row["memo"], row["amount"], row["account_id"])
     match = seller_match(item)
     for conditions, matcher in zip(scope, matchers, strict=True):
         if conditions.get("matched", True) and (
                 matcher.matches(item, match)
-                or (conditions["seller_key"] and row["seller_key"] == conditions["seller_key"])):
+                or (conditions["seller_key"] and row["seller_key"] == conditions["seller_key"]
+                    and matcher.matches_besides_seller(item))):
             return True
         filed = conditions.get("filed")
         if filed and row["category_source"] == RULE and row["category_id"] == filed[0] and (
