@@ -133,6 +133,24 @@ def test_a_new_default_recategorises_other_users_transactions_but_not_chosen_one
     assert state(other_seller) == ("Uncategorized", "")
 
 
+def test_a_new_default_leaves_a_rule_made_not_for_the_past_out_of_the_past(
+    db, django_capture_on_commit_callbacks
+):
+    # given Dave's row of the seller, and his rule for the seller made not for the past
+    dave = UserFactory()
+    daves = tx(dave, 1)
+    rule_create(user=dave, category=cat("Books"), seller="Zqx Florbnik")
+
+    # when the crowd agrees on a default for the seller
+    with django_capture_on_commit_callbacks(execute=True):
+        for user in users(3):
+            crowd_vote(user=user, seller_key=SELLER, category=cat("Hobbies"))
+
+    # then his row gets the crowd's category, not his rule's
+    daves.refresh_from_db()
+    assert (daves.category.name, daves.category_source) == ("Hobbies", "crowd")
+
+
 def test_when_the_crowd_changes_its_mind_its_rows_follow(
     db, settings, django_capture_on_commit_callbacks
 ):

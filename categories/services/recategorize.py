@@ -47,10 +47,12 @@ def _file_category(row: dict) -> int | None:
     return None if found == uncategorized_id() else found
 
 
-def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int:
+def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None, *,
+                       with_rules: bool = True) -> int:
     """Runs the precedence again on stored rows; writes the ones whose answer changed
-    (with a ``scope``, only rows one of its rule conditions matches). Returns how many
-    rows changed."""
+    (with a ``scope``, only rows one of its rule conditions matches; without
+    ``with_rules``, the precedence below the user's rules). Returns how many rows
+    changed."""
     if scope is not None:
         matchers = scope_matchers(scope)
         rows = [row for row in rows if in_scope(scope, matchers, row)]
@@ -58,7 +60,7 @@ def _recategorize_rows(rows: list[dict], scope: list[dict] | None = None) -> int
         return 0
     user_ids = {row["user_id"] for row in rows}
     rules_by_user: dict[int, list] = defaultdict(list)
-    for rule in Rule.objects.filter(user_id__in=user_ids):
+    for rule in Rule.objects.filter(user_id__in=user_ids) if with_rules else ():
         rules_by_user[rule.user_id].append(rule)
     compiled = {user_id: compile_rules(rules) for user_id, rules in rules_by_user.items()}
     by_user: dict[int, list[dict]] = defaultdict(list)
@@ -161,7 +163,12 @@ def transactions_recategorize_user_batch(
 def transactions_recategorize_seller(*, seller_key: str, after_id: int = 0,
                                      batch_size: int | None = None) -> int | None:
     """One batch of every user's transactions of a seller that the crowd may categorise
-    (no rule, dictionary, file or person chose theirs); index ``tx_crowd_seller``."""
+    (no rule, dictionary, file or person chose theirs); index ``tx_crowd_seller``.
+
+    Only the crowd's change is made: the rows are answered without the users' rules. A
+    row a rule matches but did not file is one of a rule made "not for the past" (or
+    one the rule's "apply to the past" has not reached yet, and will): the crowd must
+    not apply that rule to it."""
     size = batch_size or settings.RECATEGORIZE_BATCH_SIZE
     with transaction.atomic():
         rows = list(
@@ -171,7 +178,7 @@ def transactions_recategorize_seller(*, seller_key: str, after_id: int = 0,
             ).exclude(seller_key="")  # the partial index's own condition
             .select_for_update().order_by("seller_key", "id").values(*_FIELDS)[:size]
         )
-        _recategorize_rows(rows)
+        _recategorize_rows(rows, with_rules=False)
     if len(rows) < size:
         return None
     return rows[-1]["id"]
