@@ -261,8 +261,10 @@ def test_alice_deletes_her_own_category_its_rows_move_to_the_parent_its_rules_go
     assert "Farmers Market" not in children(tree(api)["Food & Dining"])
 
 
+@pytest.mark.parametrize("batch_size", [1000, 1])
 def test_rows_a_deleted_categorys_rule_filed_are_filed_again_without_it(
-        api, alice, food, django_capture_on_commit_callbacks):
+        api, alice, food, django_capture_on_commit_callbacks, settings, batch_size):
+    settings.RECATEGORIZE_BATCH_SIZE = batch_size  # 1: each row its own task
     coffee = Category.objects.get(user=None, name="Coffee Shops")
     account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
     rows = [Transaction.objects.create(
@@ -285,6 +287,40 @@ def test_rows_a_deleted_categorys_rule_filed_are_filed_again_without_it(
     assert list(Transaction.objects.filter(user=alice).order_by("external_id").values_list(
         "category_id", "category_source")) == [
         (food.id, "manual"), (coffee.id, "seller"), (coffee.id, "seller")]
+
+
+def test_deleting_a_category_leaves_the_rows_other_rules_filed_under_its_parent(
+        api, alice, food, django_capture_on_commit_callbacks):
+    # given a Starbucks row a rule, since deleted keeping the past, filed under Food &
+    # Dining, and a boba row a rule filed under her own "Boba"
+    account = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    starbucks, boba_row = (Transaction.objects.create(
+        user=alice, account=account, external_id=external_id, posted_on=date(2026, 5, 3),
+        amount=Decimal("-5.40"), description=description, seller=seller, seller_key=key,
+    ) for external_id, description, seller, key in [
+        ("s1", "STARBUCKS STORE 01234 SEATTLE WA", "Starbucks", "starbucks"),
+        ("b1", "ZQX BOBA HOUSE 12", "Zqx Boba House", "zqx boba house")])
+    with django_capture_on_commit_callbacks(execute=True):
+        rule = api.post("/api/v1/rules/", {"seller": "Starbucks", "category": food.id,
+                                           "apply_to_past": True}, format="json").json()["id"]
+    api.delete(f"/api/v1/rules/{rule}/")  # the past keeps what it filed
+    boba = create(api, "Boba", food.id).json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post("/api/v1/rules/", {"description_contains": "BOBA", "category": boba,
+                                    "apply_to_past": True}, format="json")
+    boba_row.refresh_from_db()
+    assert (boba_row.category_id, boba_row.category_source) == (boba, "rule")
+
+    # when she deletes "Boba"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"/api/v1/categories/{boba}/").status_code == 204
+
+    # then the Starbucks row keeps its category; the boba row is filed again without
+    # the rule that went with "Boba"
+    starbucks.refresh_from_db()
+    boba_row.refresh_from_db()
+    assert (starbucks.category_id, starbucks.category_source) == (food.id, "rule")
+    assert boba_row.category_source != "rule"
 
 
 def test_mints_categories_and_other_users_own_cannot_be_renamed_or_deleted(

@@ -114,7 +114,13 @@ def rule_scope(rule: Rule, *, filed: bool = False, matched: bool = True) -> dict
             "matched": matched}
 
 
-def in_scope(scope: list[dict], matchers: list[CompiledRule], row: dict) -> bool:
+def rows_scope(ids: Iterable[int]) -> dict:
+    """A scope entry for these rows by id, whatever matches them (rows moved out of a
+    deleted category: those and no others are filed again)."""
+    return {"ids": sorted(ids)}
+
+
+def in_scope(scope: list[dict], matchers: list[CompiledRule | frozenset], row: dict) -> bool:
     """Whether a stored row (``description``, ``memo``, ``amount``, ``account_id``,
     ``seller_key``, ``seller``, ``category_id``, ``category_source``) is one of the
     scope's: a rule matches it now (the row's stored seller key standing in for the
@@ -124,6 +130,10 @@ def in_scope(scope: list[dict], matchers: list[CompiledRule], row: dict) -> bool
     item = Item(row["description"], row["memo"], row["amount"], row["account_id"])
     match = seller_match(item)
     for conditions, matcher in zip(scope, matchers, strict=True):
+        if isinstance(matcher, frozenset):  # rows_scope
+            if row["id"] in matcher:
+                return True
+            continue
         if conditions.get("matched", True) and (
                 matcher.matches(item, match)
                 or (conditions["seller_key"] and row["seller_key"] == conditions["seller_key"]
@@ -136,9 +146,10 @@ def in_scope(scope: list[dict], matchers: list[CompiledRule], row: dict) -> bool
     return False
 
 
-def scope_matchers(scope: list[dict]) -> list[CompiledRule]:
-    """``rule_scope`` dicts back as matchers (category and name do not matter here)."""
-    return [CompiledRule(
+def scope_matchers(scope: list[dict]) -> list[CompiledRule | frozenset]:
+    """``rule_scope`` dicts back as matchers (category and name do not matter here);
+    a ``rows_scope`` as the set of its ids."""
+    return [frozenset(c["ids"]) if "ids" in c else CompiledRule(
         id=0, seller_key=c["seller_key"], contains=" ".join(c["contains"].upper().split()),
         amount_min=None if c["amount_min"] is None else Decimal(c["amount_min"]),
         amount_max=None if c["amount_max"] is None else Decimal(c["amount_max"]),

@@ -17,7 +17,7 @@ from transactions.models import Transaction
 from ..engine import categorizer
 from ..models import Category, CrowdSeller, Rule, SellerTally, SellerVote
 from ..selectors import categories_for, uncategorized_id
-from .categorize import rule_scope, seller_key_for
+from .categorize import rows_scope, rule_scope, seller_key_for
 
 
 def _enqueue_user(user_id: int, *rules: Rule, deleted: bool = False) -> None:
@@ -374,14 +374,16 @@ def category_delete(*, category: Category) -> None:
     # again without them after the commit, as a rule deleted with "apply to the past":
     # a Starbucks row a rule put under "Boba" goes back to Coffee Shops, not to a
     # "rule" with no rule. (Rows filed by hand stay in the parent, still by hand.)
-    rules = list(Rule.objects.filter(user_id=category.user_id, category_id__in=ids))
-    if rules:
+    rows = list(rows.values("id", "posted_on", "amount", "category_id", "category_source"))
+    ruled = [row["id"] for row in rows if row["category_source"] == Transaction.CategorySource.RULE]
+    if ruled and Rule.objects.filter(user_id=category.user_id, category_id__in=ids).exists():
         from ..tasks import recategorize_user
 
-        scope = [{**rule_scope(rule, filed=True, matched=False),
-                  "filed": [target, rule.rename_to]} for rule in rules]
-        transaction.on_commit(partial(recategorize_user.delay, category.user_id, 0, scope))
-    rows = list(rows.values("id", "posted_on", "amount", "category_id"))
+        # By id: the parent may hold rows other rules filed there (rules since deleted
+        # with "keep the past"), which are not this category's to put back. A user's own
+        # category holds a few thousand rows at most: 10,000 ids ≈ 70 KB of task message.
+        transaction.on_commit(partial(recategorize_user.delay, category.user_id, 0,
+                                      [rows_scope(ruled)]))
     delta = SpendingDelta()
     for row in rows:
         delta.move(user_id=category.user_id,

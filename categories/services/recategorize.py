@@ -148,10 +148,20 @@ def transactions_recategorize_user_batch(
 ) -> tuple[int | None, int]:
     """``transactions_recategorize_user``, and how many rows of the batch changed."""
     size = batch_size or settings.RECATEGORIZE_BATCH_SIZE
+    candidates = Transaction.objects.filter(user_id=user_id, id__gt=after_id)
+    if scope and all("ids" in conditions for conditions in scope):
+        # Rows by id alone (rows_scope): the batch is the next ``size`` of them, not a
+        # walk through every row of the user.
+        ids = sorted({pk for conditions in scope for pk in conditions["ids"] if pk > after_id})
+        with transaction.atomic():
+            rows = list(candidates.filter(id__in=ids[:size])
+                        .exclude(category_source=Transaction.CategorySource.MANUAL)
+                        .select_for_update().order_by("id").values(*_FIELDS))
+            changed = _recategorize_rows(rows, scope)
+        return (ids[size - 1] if len(ids) > size else None), changed
     with transaction.atomic():
         rows = list(
-            Transaction.objects.filter(user_id=user_id, id__gt=after_id)
-            .exclude(category_source=Transaction.CategorySource.MANUAL)
+            candidates.exclude(category_source=Transaction.CategorySource.MANUAL)
             .select_for_update().order_by("id").values(*_FIELDS)[:size]
         )
         changed = _recategorize_rows(rows, scope)
