@@ -418,3 +418,38 @@ def test_a_category_deleted_while_a_batch_files_rows_under_it_leaves_no_row_ther
     assert not Category.objects.filter(pk=mine_id).exists()
     assert current_totals(user.id) == {k: v for k, v in totals_from_rows(user.id).items()
                                        if any(v)}
+
+
+def test_a_rule_for_the_past_waits_for_a_refresh_in_flight_and_files_its_rows(postgres):
+    """A refresh read the user's rules before the rule existed and writes its rows under
+    its connection's lock; the rule made meanwhile with "apply to the past" waits for
+    that commit, so its task finds the refresh's rows too."""
+    from django.db import transaction
+
+    from accounts.models import Connection
+    from categories.services import rule_create
+    from tests.factories import ConnectionFactory
+    from tests.test_rules_api import filed, ingest, record
+
+    (user,) = users(1)
+    bank = ConnectionFactory(user=user)
+    ingest(bank, [record("old", "ZQX FLORBNIK 99")])
+    written, release = threading.Event(), threading.Event()
+
+    def refresh():
+        with transaction.atomic():
+            Connection.objects.select_for_update().get(pk=bank.pk)  # as refresh.py does
+            ingest(bank, [record("new", "ZQX FLORBNIK 99")])
+            written.set()
+            release.wait(10)  # the rule is made meanwhile, and waits for this commit
+
+    def make_rule():
+        written.wait(10)
+        threading.Timer(1.0, release.set).start()
+        rule_create(user=user, category=cat("Hobbies"), seller="Zqx Florbnik",
+                    apply_to_past=True)
+
+    run_concurrently([refresh, make_rule])
+
+    assert filed(user, "old")[:2] == ("Shopping › Hobbies", "rule")
+    assert filed(user, "new")[:2] == ("Shopping › Hobbies", "rule")

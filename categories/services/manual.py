@@ -34,6 +34,16 @@ def _enqueue_user(user_id: int, *rules: Rule, deleted: bool = False) -> None:
     transaction.on_commit(partial(recategorize_user.delay, user_id, 0, scope))
 
 
+def _lock_connections(user_id: int) -> None:
+    """Waits for the user's refreshes and imports in flight, and holds them off until
+    the commit: an ingest holds its connection's lock while it reads the user's rules
+    and files its rows, so a rule's "apply to the past", enqueued after this commits,
+    finds every row written with the rules as they were before (in id order, as
+    category_delete and the imports take them: no deadlock)."""
+    list(Connection.objects.select_for_update().filter(user_id=user_id).order_by("pk")
+         .values_list("pk", flat=True))
+
+
 def _enqueue_seller(seller_key: str) -> None:
     from ..tasks import recategorize_seller
 
@@ -98,6 +108,8 @@ def transaction_categorize(
     3. ``always``: a rule for the seller (Mint's "always do this for …"), applied to the
        user's past non-manual transactions in the background.
     """
+    if always:  # a rule for the past: its lock first, before the row's (as an ingest)
+        _lock_connections(user.id)
     tx = Transaction.objects.select_for_update().get(user=user, id=transaction_id)
     chosen = category is not None
     if category is None:
@@ -208,6 +220,8 @@ def rule_create(*, user, category: Category, apply_to_past: bool = False,
     unknown = set(fields) - set(_RULE_FIELDS)
     if unknown:
         raise TypeError(f"unknown rule fields: {sorted(unknown)}")
+    if apply_to_past:
+        _lock_connections(user.id)
     rule = Rule(user=user, category=category,
                 **{k: ("" if v is None and k in ("seller", "description_contains", "rename_to")
                        else v) for k, v in fields.items()})
@@ -220,6 +234,8 @@ def rule_create(*, user, category: Category, apply_to_past: bool = False,
 
 @transaction.atomic
 def rule_update(*, rule: Rule, apply_to_past: bool = False, **fields) -> Rule:
+    if apply_to_past:
+        _lock_connections(rule.user_id)
     rule = Rule.objects.select_for_update().get(id=rule.id)
     before = Rule(**{f.attname: getattr(rule, f.attname) for f in Rule._meta.concrete_fields})
     for name, value in fields.items():
@@ -246,6 +262,7 @@ def rule_delete(*, rule: Rule, apply_to_past: bool = False) -> None:
     (then they are categorised again without it)."""
     user_id = rule.user_id
     if apply_to_past:
+        _lock_connections(user_id)
         _enqueue_user(user_id, rule, deleted=True)  # its conditions, read before it goes
     rule.delete()
 
@@ -361,8 +378,7 @@ def category_delete(*, category: Category) -> None:
     # after its rows. Here too, rows first (in id order, as a batch locks its own: the
     # two cannot deadlock), then the categories, then the rows again: a batch that had
     # its lock on them first has filed its rows by then.
-    list(Connection.objects.select_for_update().filter(user_id=category.user_id)
-         .order_by("pk").values_list("pk", flat=True))
+    _lock_connections(category.user_id)
     ids = [category.id, *Category.objects.filter(parent=category).values_list("id", flat=True)]
     rows = (Transaction.objects.filter(user_id=category.user_id, category_id__in=ids)
             .select_for_update().order_by("id"))
