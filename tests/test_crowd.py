@@ -453,3 +453,47 @@ def test_a_rule_for_the_past_waits_for_a_refresh_in_flight_and_files_its_rows(po
 
     assert filed(user, "old")[:2] == ("Shopping › Hobbies", "rule")
     assert filed(user, "new")[:2] == ("Shopping › Hobbies", "rule")
+
+
+def test_filing_by_hand_while_the_category_is_deleted_leaves_no_row_there(postgres):
+    """The choice holds its category locked until it commits: the deletion waits and
+    moves the row up with the others; a choice after the deletion is refused."""
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from budgets.services.recompute import current_totals, spending_recompute, totals_from_rows
+    from categories.services import category_delete
+
+    (user,) = users(1)
+    mine = Category.objects.create(user=user, parent=cat("Shopping"), name="Widgets")
+    mine_id = mine.id
+    first, second = tx(user, 1), tx(user, 2)
+    spending_recompute(user_id=user.id)  # (tx() writes the rows alone)
+    chosen, release = threading.Event(), threading.Event()
+    refused = []
+
+    def choose():
+        with transaction.atomic():
+            transaction_categorize(user=user, transaction_id=first.id,
+                                   category=Category.objects.get(pk=mine_id))
+            chosen.set()
+            release.wait(10)  # the deletion starts meanwhile, and waits for this commit
+        try:
+            transaction_categorize(user=user, transaction_id=second.id, category=mine)
+        except ValidationError as error:
+            refused.append(error)
+
+    def delete():
+        chosen.wait(10)
+        threading.Timer(1.0, release.set).start()
+        category_delete(category=Category.objects.get(pk=mine_id))
+
+    run_concurrently([choose, delete])
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert not Category.objects.filter(pk=mine_id).exists()
+    assert (first.category.name, first.category_source) == ("Shopping", "manual")
+    assert refused and (second.category.name, second.category_source) == ("Uncategorized", "")
+    assert current_totals(user.id) == {k: v for k, v in totals_from_rows(user.id).items()
+                                       if any(v)}

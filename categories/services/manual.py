@@ -7,6 +7,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection as db
 from django.db import transaction
 from django.db.models import F
 
@@ -42,6 +43,19 @@ def _lock_connections(user_id: int) -> None:
     category_delete and the imports take them: no deadlock)."""
     list(Connection.objects.select_for_update().filter(user_id=user_id).order_by("pk")
          .values_list("pk", flat=True))
+
+
+def _own_category_held(category_id: int) -> bool:
+    """Locks a user's own category FOR KEY SHARE until the commit; False when it is gone
+    (deleted meanwhile). category_delete locks its category FOR UPDATE before it reads
+    its rows a last time: a row filed here is either moved up with them, or, the
+    deletion first, refused. (SQLite: one writer at a time, nothing goes meanwhile.)"""
+    if db.vendor != "postgresql":
+        return True
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {Category._meta.db_table} "  # noqa: S608
+                       "WHERE id = %s FOR KEY SHARE", [category_id])
+        return cursor.fetchone() is not None
 
 
 def _enqueue_seller(seller_key: str) -> None:
@@ -116,6 +130,9 @@ def transaction_categorize(
         category = tx.category or Category.objects.get(id=uncategorized_id())
     if not categories_for(user=user).filter(id=category.id).exists():
         raise ValidationError({"category": "Unknown category."})
+    if category.user_id is not None and not _own_category_held(category.id):
+        raise ValidationError({"category": f"“{category.name}” has just been deleted: "
+                                           "choose another category."})
     if tx.category_id != category.id:
         delta = SpendingDelta()
         delta.move(user_id=user.id, old=(tx.posted_on, tx.category_id, tx.amount),
