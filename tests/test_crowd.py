@@ -497,3 +497,72 @@ def test_filing_by_hand_while_the_category_is_deleted_leaves_no_row_there(postgr
     assert refused and (second.category.name, second.category_source) == ("Uncategorized", "")
     assert current_totals(user.id) == {k: v for k, v in totals_from_rows(user.id).items()
                                        if any(v)}
+
+
+def test_a_new_default_files_the_rows_of_a_refresh_that_commits_meanwhile(postgres):
+    """A refresh looked the crowd up before the default existed and commits its rows
+    after the default's first pass went by: a second pass, once every transaction open
+    when the default changed has ended, files them."""
+    from django.db import transaction
+
+    from accounts.models import Connection
+    from tests.factories import ConnectionFactory
+    from tests.test_rules_api import filed, ingest, record
+
+    (user,) = users(1)
+    bank = ConnectionFactory(user=user)
+    written, release = threading.Event(), threading.Event()
+
+    def refresh():
+        with transaction.atomic():
+            Connection.objects.select_for_update().get(pk=bank.pk)  # as refresh.py does
+            ingest(bank, [record("new", "ZQX FLORBNIK 99")])
+            written.set()
+            release.wait(10)  # the crowd agrees meanwhile
+
+    def vote():
+        written.wait(10)
+        threading.Timer(0.5, release.set).start()
+        for voter in users(3):
+            crowd_vote(user=voter, seller_key=SELLER, category=cat("Hobbies"))
+
+    run_concurrently([refresh, vote])
+
+    assert filed(user, "new")[:2] == ("Shopping › Hobbies", "crowd")
+
+
+def test_the_second_pass_waits_for_a_long_transaction_with_backoff(postgres, monkeypatch):
+    """A transaction open when the default changed, still open after a second: the pass
+    is checked again later; once it has ended, the pass runs."""
+    from django.db import transaction
+
+    from categories import tasks
+    from categories.services import transactions_in_flight
+
+    open_, done = threading.Event(), threading.Event()
+    later, scanned = [], []
+    monkeypatch.setattr(tasks.recategorize_seller_again, "apply_async",
+                        lambda args, countdown: later.append((args[2], countdown)))
+    monkeypatch.setattr(tasks.recategorize_seller, "delay",
+                        lambda *args: scanned.append(args))
+
+    def long_import():
+        with transaction.atomic():
+            UserFactory()  # a write: an open transaction like an import's
+            open_.set()
+            done.wait(10)
+
+    def check():
+        open_.wait(10)
+        try:
+            in_flight = transactions_in_flight()
+            assert in_flight
+            tasks.recategorize_seller_again(SELLER, in_flight)  # still open: later
+            assert later == [(1, 5)] and not scanned
+            done.set()
+            tasks.recategorize_seller_again(SELLER, in_flight, 1)  # ended: the pass
+            assert scanned == [(SELLER,)]
+        finally:
+            done.set()
+
+    run_concurrently([long_import, check])

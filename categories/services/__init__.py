@@ -19,7 +19,12 @@ from .manual import (
     rule_update,
     transaction_categorize,
 )
-from .recategorize import transactions_recategorize_seller, transactions_recategorize_user
+from .recategorize import (
+    transactions_in_flight,
+    transactions_recategorize_seller,
+    transactions_recategorize_user,
+    transactions_still_in_flight,
+)
 
 __all__ = [
     "Item",
@@ -37,6 +42,8 @@ __all__ = [
     "rule_update",
     "seller_key_for",
     "transaction_categorize",
+    "transactions_in_flight",
     "transactions_recategorize_seller",
     "transactions_recategorize_user",
+    "transactions_still_in_flight",
 ]

@@ -59,9 +59,18 @@ def _own_category_held(category_id: int) -> bool:
 
 
 def _enqueue_seller(seller_key: str) -> None:
-    from ..tasks import recategorize_seller
+    transaction.on_commit(partial(_recategorize_seller_after_commit, seller_key))
 
-    transaction.on_commit(partial(recategorize_seller.delay, seller_key))
+
+def _recategorize_seller_after_commit(seller_key: str) -> None:
+    """The seller's rows now, and again once the transactions open at the commit have
+    ended: an ingest among them may have looked the crowd up before the new default and
+    write its rows of the seller after the first pass went by. (Checked by the task, not
+    waited for here: the ingest pays nothing for it.)"""
+    from ..tasks import recategorize_seller
+    from .recategorize import transactions_in_flight
+
+    recategorize_seller.delay(seller_key, 0, transactions_in_flight())
 
 
 # --- users' own categories ---------------------------------------------------------------

@@ -12,6 +12,7 @@ grouped UPDATEs).
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 
 from django.conf import settings
@@ -192,3 +193,32 @@ def transactions_recategorize_seller(*, seller_key: str, after_id: int = 0,
     if len(rows) < size:
         return None
     return rows[-1]["id"]
+
+
+def transactions_in_flight() -> list[str]:
+    """The other transactions open on this database now (PostgreSQL virtual transaction
+    ids: one for every transaction, also one that has written nothing yet), for
+    :func:`transactions_still_in_flight`. None on SQLite: one writer at a time."""
+    if db.vendor != "postgresql":
+        return []
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.virtualxid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'virtualxid' AND l.granted AND a.datname = current_database() "
+            "AND l.pid <> pg_backend_pid()")
+        return [vxid for (vxid,) in cursor.fetchall()]
+
+
+def transactions_still_in_flight(vxids: list[str], *, wait: float = 0.0) -> list[str]:
+    """Those of ``vxids`` still open, after waiting up to ``wait`` seconds for them."""
+    if not vxids or db.vendor != "postgresql":
+        return []
+    deadline = time.monotonic() + wait
+    while True:
+        with db.cursor() as cursor:
+            cursor.execute("SELECT virtualxid FROM pg_locks WHERE locktype = 'virtualxid' "
+                           "AND virtualxid = ANY(%s)", [list(vxids)])
+            still = [vxid for (vxid,) in cursor.fetchall()]
+        if not still or time.monotonic() >= deadline:
+            return still
+        time.sleep(0.05)
