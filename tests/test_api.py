@@ -284,6 +284,23 @@ def test_the_account_filter_takes_a_whole_number(api, two_transactions):
         two_transactions["pending"].id, two_transactions["posted"].id}
 
 
+def test_the_connection_filter_gives_the_rows_of_its_accounts_only(api, alice, bob,
+                                                                   two_transactions):
+    connection = two_transactions["account"].connection
+    other = FinancialAccountFactory(connection=ConnectionFactory(user=alice))
+    Transaction.objects.create(user=alice, account=other, external_id="o",
+                               posted_on=date(2026, 5, 4), amount=Decimal("-1.00"),
+                               description="OTHER BANK")
+    bobs = FinancialAccountFactory(connection=ConnectionFactory(user=bob)).connection
+
+    mine = api.get(f"/api/v1/transactions/?connection={connection.id}").json()["results"]
+    theirs = api.get(f"/api/v1/transactions/?connection={bobs.id}").json()["results"]
+
+    assert {t["id"] for t in mine} == {two_transactions["pending"].id,
+                                       two_transactions["posted"].id}
+    assert theirs == []
+
+
 @pytest.mark.usefixtures("taxonomy")
 def test_the_category_filter_takes_a_top_level_with_its_sub_categories(api, alice,
                                                                         two_transactions):
