@@ -738,3 +738,55 @@ def test_a_customers_account_becomes_support_only_when_asked_to(alice):
     call_command("support_staff", alice.email, "--noinput", "--promote")
     alice.refresh_from_db()
     assert alice.is_staff and alice.groups.filter(name="Support").exists()
+
+
+# --- lists and pages that cost the same at any size ----------------------------------------
+
+def _queries(support, link) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        page = support.get(link)
+    assert page.status_code == 200
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def _runs(alice, connection, numbers):
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for number in numbers:
+        run = RefreshRun.objects.create(user=alice, connection=connection, trigger="nightly",
+                                        status="succeeded", error=f"run-{number:03}-of-old")
+        RefreshRun.objects.filter(pk=run.pk).update(created_at=start + timedelta(days=number))
+
+
+def test_a_connections_page_shows_its_newest_20_runs_and_leads_to_all_of_them(
+    support, data, alice, bob
+):
+    # given a connection with 31 runs (the data's and 30 nightly ones), and one of Bob's
+    connection = data["connection"]
+    _runs(alice, connection, range(30))
+    other = ConnectionFactory(user=bob)
+    RefreshRun.objects.create(user=bob, connection=other, trigger="manual",
+                              status="failed", error="bobs-run")
+    support.get(url(connection, "change"))  # (the first request notes support was active)
+
+    # when support opens the connection
+    few = _queries(support, url(connection, "change"))
+    page = support.get(url(connection, "change")).content.decode()
+
+    # then the newest 20 are shown (the data's, made today, and 11 to 29), and a link leads
+    # to the list of all 31
+    assert [n for n in range(30) if f"run-{n:03}-of-old" in page] == list(range(11, 30))
+    link = f"/admin/transactions/refreshrun/?connection__id__exact={connection.pk}"
+    assert f'href="{link}"' in page and "All 31 runs" in page
+    listed = support.get(link).content.decode()
+    assert "run-000-of-old" in listed and "bobs-run" not in listed
+    # and the page reads the runs once, however many there are
+    _runs(alice, connection, range(30, 60))
+    many = _queries(support, url(connection, "change"))
+    assert len(many) == len(few)
+    assert sum("transactions_refreshrun" in q for q in many) == 2  # the 20, and the count
+
