@@ -1,4 +1,6 @@
+import uuid
 from collections import defaultdict
+from contextlib import suppress
 from functools import reduce
 from operator import or_
 
@@ -193,6 +195,37 @@ class BoundedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self.object_list.order_by()[: self.CAP].count()
+
+
+class IndexedSearch:
+    """The admin search of a table that grows with every statement, answered by an index
+    at any size. Django's search compares ``UPPER(column) LIKE '%term%'`` over every row
+    (the transactions' search read all 108,000 rows in 514 ms). Here the whole table is
+    searched by exact keys only: the user's email, and ``search_keys`` (an id, a key's
+    start); the text of ``search_within_user`` is searched once the list is filtered to one
+    user (``?user__id__exact=``, where the user's page leads), among that user's rows."""
+
+    search_fields = ["user__email"]  # (for Django to show the search box)
+    # (lookup, convert): the term is looked up when ``convert`` takes it (ValueError: not).
+    search_keys: tuple = ()
+    search_within_user: tuple = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        found = Q(user__email=term.lower())  # stored in lower case (UserManager)
+        for lookup, convert in self.search_keys:
+            with suppress(ValueError):
+                found |= Q(**{lookup: convert(term)})
+        if request.GET.get("user__id__exact"):
+            for field in self.search_within_user:
+                found |= Q(**{f"{field}__icontains": term})
+        return queryset.filter(found), False
+
+
+def uuid_term(term: str) -> uuid.UUID:
+    return uuid.UUID(term)  # ValueError when it is not one
 
 
 class ReadOnly(admin.ModelAdmin):

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from accounts.admin import DeletesThroughService, ReadOnly
+from accounts.admin import DeletesThroughService, IndexedSearch, ReadOnly
 
 from .models import Delivery, Notification, Webhook
 from .services import deliveries_retry, webhook_delete, webhook_set_active
@@ -21,11 +21,13 @@ class DeliveryInline(admin.TabularInline):
 # Notifications are made by the services that have something to say (once each, with
 # their deliveries); their user reads them.
 @admin.register(Notification)
-class NotificationAdmin(ReadOnly):
+class NotificationAdmin(IndexedSearch, ReadOnly):
     list_display = ["created_at", "user", "kind", "title", "read_at"]
     list_select_related = ["user"]
     list_filter = ["kind"]
-    search_fields = ["user__email", "title"]
+    search_keys = (("id", int),)
+    search_within_user = ("title",)
+    search_help_text = "Exact email or id; text in the title on one user's list."
     raw_id_fields = ["user"]
     inlines = [DeliveryInline]
 

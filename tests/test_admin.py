@@ -790,3 +790,56 @@ def test_a_connections_page_shows_its_newest_20_runs_and_leads_to_all_of_them(
     assert len(many) == len(few)
     assert sum("transactions_refreshrun" in q for q in many) == 2  # the 20, and the count
 
+
+def test_the_transactions_search_is_exact_on_the_whole_table_and_by_text_for_one_user(
+    support, data, alice, bob
+):
+    # given Alice's SHELL OIL rows and one of Bob's
+    Transaction.objects.create(user=bob, account=FinancialAccountFactory(user=bob),
+                               external_id="bobs", posted_on=date(2026, 3, 1),
+                               amount=Decimal("-1.00"), description="SHELL BOBS ROW")
+    changelist = url(Transaction, "changelist")
+    row = data["transaction"]
+
+    # when support searches the whole table
+    by_text = support.get(changelist + "?q=shell").content.decode()
+    by_email = support.get(changelist + "?q=Alice@Example.com").content.decode()
+    by_id = support.get(changelist + f"?q={row.pk}").content.decode()
+    sql = _queries(support, changelist + "?q=shell")
+
+    # then only an email or an id finds rows, and no text is compared
+    assert "SHELL" not in by_text
+    assert "SHELL OIL" in by_email and "BOBS" not in by_email
+    assert by_id.count("SHELL OIL") == 1
+    assert not any("LIKE" in q.upper() for q in sql), sql
+
+    # and on Alice's list the text is searched, among her rows only
+    hers = support.get(changelist + f"?user__id__exact={alice.pk}&q=shell").content.decode()
+    assert "SHELL OIL" in hers and "BOBS" not in hers
+
+
+def test_runs_dumps_imports_and_notifications_are_found_by_id_key_start_or_email(
+    support, data, alice
+):
+    run, dump, job = data["run"], data["dump"], data["job"]
+    notification = data["notification"]
+
+    def found(model, query, shown):
+        return shown in support.get(url(model, "changelist") + query).content.decode()
+
+    # a run by its id (a word that is not one finds nothing, and does not fail)
+    assert found(RefreshRun, f"?q={run.pk}", url(run, "change"))
+    assert not found(RefreshRun, f"?q={str(run.pk)[:8]}", url(run, "change"))
+    assert not found(RefreshRun, "?q=heavy", url(run, "change"))
+    # a dump by the start of its key, not a piece from its middle
+    assert found(RawDump, f"?q={dump.key[:8]}", dump.key)
+    assert not found(RawDump, f"?q={dump.key[4:]}", dump.key)
+    # an import by its id, or its file's name on Alice's list
+    assert found(ImportJob, f"?q={job.pk}", "visa.ofx")
+    assert not found(ImportJob, "?q=visa", "visa.ofx")
+    assert found(ImportJob, f"?user__id__exact={alice.pk}&q=visa", "visa.ofx")
+    # a notification by its title on Alice's list only
+    assert not found(Notification, "?q=refreshed", "Refreshed")
+    assert found(Notification, f"?user__id__exact={alice.pk}&q=refreshed", "Refreshed")
+    assert found(Notification, f"?q={notification.pk}", "Refreshed")
+

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin import BoundedCountPaginator, ReadOnly
+from accounts.admin import BoundedCountPaginator, IndexedSearch, ReadOnly, uuid_term
 
 from .models import ImportJob, RawDump, RefreshRun, Transaction
 
@@ -12,10 +12,13 @@ from .models import ImportJob, RawDump, RefreshRun, Transaction
 # leave budgets.MonthlySpending stale, and a row given to another user would keep the
 # first user's account.
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnly):
+class TransactionAdmin(IndexedSearch, ReadOnly):
     list_display = ["posted_on", "user", "description", "amount", "category", "pending"]
     list_select_related = ["user", "category__parent"]
-    search_fields = ["user__email", "description", "seller"]
+    search_keys = (("id", int),)
+    search_within_user = ("description", "seller")
+    search_help_text = ("Exact email or id; text in the description or seller on one "
+                        "user's list (from the user's page).")
     list_filter = ["pending", "category_source"]
     raw_id_fields = ["user", "account", "category", "dump"]
     # No COUNT(*) over billions of rows: neither Django's second count of the whole
@@ -26,11 +29,12 @@ class TransactionAdmin(ReadOnly):
 
 # The refresh service writes runs (a run without a connection cannot exist).
 @admin.register(RefreshRun)
-class RefreshRunAdmin(ReadOnly):
+class RefreshRunAdmin(IndexedSearch, ReadOnly):
     list_display = ["created_at", "user", "connection_shown", "trigger", "status", "attempts",
                     "created", "error"]
     list_filter = ["status", "trigger"]
-    search_fields = ["user__email", "id"]
+    search_keys = (("id", uuid_term),)
+    search_help_text = "Exact email or run id."
     raw_id_fields = ["user", "connection", "dump"]
     readonly_fields = [f.name for f in RefreshRun._meta.fields]
     list_select_related = ["user", "connection"]
@@ -51,9 +55,11 @@ class RefreshRunAdmin(ReadOnly):
 # A dump's key is never overwritten (rows point at what it holds), and an import job is
 # the import service's record of what it did.
 @admin.register(RawDump)
-class RawDumpAdmin(ReadOnly):
+class RawDumpAdmin(IndexedSearch, ReadOnly):
     list_display = ["created_at", "user", "key", "size"]
-    search_fields = ["user__email", "key"]
+    # The key's start (raw/<user id>/…): its varchar_pattern_ops index answers LIKE 'x%'.
+    search_keys = (("key__startswith", str),)
+    search_help_text = "Exact email, or the start of a key."
     raw_id_fields = ["user", "connection"]
     readonly_fields = ["id", "created_at"]
     list_select_related = ["user"]
@@ -62,10 +68,12 @@ class RawDumpAdmin(ReadOnly):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ReadOnly):
+class ImportJobAdmin(IndexedSearch, ReadOnly):
     list_display = ["created_at", "user", "filename", "format", "status", "created", "duplicates",
                     "undone_at"]
     list_filter = ["status", "format"]
-    search_fields = ["user__email", "filename"]
+    search_keys = (("id", uuid_term),)
+    search_within_user = ("filename",)
+    search_help_text = "Exact email or id; a file's name on one user's list."
     raw_id_fields = ["user", "account", "dump"]
     readonly_fields = ["id", "created_at", "finished_at"]
