@@ -843,3 +843,16 @@ def test_runs_dumps_imports_and_notifications_are_found_by_id_key_start_or_email
     assert found(Notification, f"?user__id__exact={alice.pk}&q=refreshed", "Refreshed")
     assert found(Notification, f"?q={notification.pk}", "Refreshed")
 
+
+@pytest.mark.parametrize(("model", "query", "ordering"), [
+    (Transaction, "?user__id__exact={alice}", ["-posted_on", "-id"]),
+    (RefreshRun, "", ["-created_at"]),
+    (RawDump, "", ["-created_at"]),
+    (ImportJob, "", ["-created_at"]),
+])
+def test_lists_are_newest_first_in_the_order_an_index_reads(support, data, alice, model,
+                                                            query, ordering):
+    page = support.get(url(model, "changelist") + query.format(alice=alice.pk))
+
+    assert page.context["cl"].queryset.query.order_by[:len(ordering)] == tuple(ordering)
+

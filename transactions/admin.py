@@ -26,6 +26,13 @@ class TransactionAdmin(IndexedSearch, ReadOnly):
     show_full_result_count = False
     paginator = BoundedCountPaginator
 
+    def get_ordering(self, request):
+        """One user's rows newest first, as the (user, posted_on, id) index reads them
+        backwards; by id (the table's newest rows) otherwise."""
+        if request.GET.get("user__id__exact"):
+            return ["-posted_on", "-id"]
+        return super().get_ordering(request)
+
 
 # The refresh service writes runs (a run without a connection cannot exist).
 @admin.register(RefreshRun)
@@ -33,6 +40,7 @@ class RefreshRunAdmin(IndexedSearch, ReadOnly):
     list_display = ["created_at", "user", "connection_shown", "trigger", "status", "attempts",
                     "created", "error"]
     list_filter = ["status", "trigger"]
+    ordering = ["-created_at"]
     search_keys = (("id", uuid_term),)
     search_help_text = "Exact email or run id."
     raw_id_fields = ["user", "connection", "dump"]
@@ -57,6 +65,7 @@ class RefreshRunAdmin(IndexedSearch, ReadOnly):
 @admin.register(RawDump)
 class RawDumpAdmin(IndexedSearch, ReadOnly):
     list_display = ["created_at", "user", "key", "size"]
+    ordering = ["-created_at"]
     # The key's start (raw/<user id>/…): its varchar_pattern_ops index answers LIKE 'x%'.
     search_keys = (("key__startswith", str),)
     search_help_text = "Exact email, or the start of a key."
@@ -72,6 +81,7 @@ class ImportJobAdmin(IndexedSearch, ReadOnly):
     list_display = ["created_at", "user", "filename", "format", "status", "created", "duplicates",
                     "undone_at"]
     list_filter = ["status", "format"]
+    ordering = ["-created_at"]
     search_keys = (("id", uuid_term),)
     search_within_user = ("filename",)
     search_help_text = "Exact email or id; a file's name on one user's list."

@@ -22,7 +22,11 @@ class RawDump(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "created_at"])]
+        indexes = [
+            models.Index(fields=["user", "created_at"]),
+            # The admin's list of every dump, newest first.
+            models.Index(fields=["created_at"], name="rawdump_created_at"),
+        ]
 
     def __str__(self) -> str:
         return self.key
@@ -70,6 +74,9 @@ class RefreshRun(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["user", "connection", "created_at"]),
+            # The admin's list of every run, newest first (support's first look at
+            # refreshes that fail).
+            models.Index(fields=["created_at"], name="refreshrun_created_at"),
         ]
         constraints = [
             # One active run per connection: a second "refresh" click joins the first.
