@@ -185,7 +185,8 @@ def _transactions_of(accounts) -> dict[str, int]:
 
 class BoundedCountPaginator(Paginator):
     """For the admin lists of the tables that grow with every statement (transactions,
-    monthly spending, refresh runs, raw dumps): the rows are counted up to ``CAP`` only,
+    monthly spending, refresh runs, raw dumps) or user (users, connections, accounts,
+    rules, imports, notifications, deliveries): the rows are counted up to ``CAP`` only,
     in a COUNT over a LIMITed, unordered subquery, so a list page costs the same at a
     billion rows as at a thousand. Past the cap the list shows its first pages (and says
     "10000"); support narrows it with the search and the filters."""
@@ -258,6 +259,8 @@ class ReadOnly(admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(DeletesThroughService, BaseUserAdmin):
     ordering = ["email"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
     list_display = ["email", "is_staff", "is_active", "last_active_at", "date_joined"]
     search_fields = ["email"]
     fieldsets = (
@@ -378,6 +381,8 @@ class ConnectionAdmin(DeletesThroughService, ReadOnly):
     list_filter = ["provider", "status"]
     search_fields = ["user__email", "institution", "url"]
     exclude = ["secret"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
     readonly_fields = ["id", "user", "provider", "institution", "url", "status",
                        "last_refreshed_at", "last_error", "cursor", "claimed_by",
                        "claimed_until", "created_at", "all_runs"]
@@ -442,6 +447,8 @@ class FinancialAccountAdmin(DeletesThroughService, ReadOnly):
     list_select_related = ["user"]
     search_fields = ["user__email", "name", "=external_id"]
     list_filter = ["kind"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
     fields = ["user", "connection", "name", "kind", "mask", "external_id_masked", "currency",
               "balance", "balance_at", "created_at"]
     readonly_fields = ["external_id_masked", "created_at"]

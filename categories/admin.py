@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import DeletesThroughService, ReadOnly
+from accounts.admin import BoundedCountPaginator, DeletesThroughService, ReadOnly
 
 from .models import Category, CrowdSeller, Rule
 from .services import category_delete
@@ -52,6 +52,8 @@ class RuleAdmin(ReadOnly):
     search_fields = ["user__email", "seller", "description_contains"]
     raw_id_fields = ["user", "account", "category"]
     readonly_fields = ["seller_key", "created_at", "updated_at"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
 
 
 @admin.register(CrowdSeller)

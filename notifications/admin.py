@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from accounts.admin import DeletesThroughService, IndexedSearch, ReadOnly
+from accounts.admin import BoundedCountPaginator, DeletesThroughService, IndexedSearch, ReadOnly
 
 from .models import Delivery, Notification, Webhook
 from .services import deliveries_retry, webhook_delete, webhook_set_active
@@ -29,6 +29,8 @@ class NotificationAdmin(IndexedSearch, ReadOnly):
     search_within_user = ("title",)
     search_help_text = "Exact email or id; text in the title on one user's list."
     raw_id_fields = ["user"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
     inlines = [DeliveryInline]
 
 
@@ -43,6 +45,8 @@ class DeliveryAdmin(ReadOnly):
     # Not by webhook URL: its path or query can be a credential (Webhook.url_masked).
     search_fields = ["user__email"]
     list_select_related = ["user", "notification", "webhook"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
     readonly_fields = ["user", "notification", *DELIVERY_FIELDS, "claimed_until"]
     actions = ["retry_failed"]
 

@@ -856,3 +856,29 @@ def test_lists_are_newest_first_in_the_order_an_index_reads(support, data, alice
 
     assert page.context["cl"].queryset.query.order_by[:len(ordering)] == tuple(ordering)
 
+
+@pytest.mark.parametrize("model", ["accounts.User", "notifications.Notification",
+                                   "notifications.Delivery", "transactions.ImportJob",
+                                   "categories.Rule", "accounts.Connection",
+                                   "accounts.FinancialAccount"])
+def test_every_list_counts_its_rows_up_to_a_cap_only(support, data, model):
+    from django.apps import apps
+
+    model = apps.get_model(model)
+    support.get(url(model, "changelist"))
+
+    queries = _queries(support, url(model, "changelist"))
+
+    table = model._meta.db_table
+    counts = [q for q in queries if "COUNT(" in q.upper() and table in q]
+    assert counts and all("LIMIT" in q.upper() for q in counts), counts
+    assert not any("DISTINCT" in q.upper() for q in queries), queries
+
+
+def test_the_imports_format_filter_offers_every_format_and_filters(support, data, alice):
+    ImportJob.objects.create(user=alice, filename="other.qif", format="qif")
+
+    page = support.get(url(ImportJob, "changelist") + "?format=ofx").content.decode()
+
+    assert "?format=mint" in page and "?format=csv" in page
+    assert "visa.ofx" in page and "other.qif" not in page

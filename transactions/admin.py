@@ -4,6 +4,7 @@ from django.utils.html import format_html
 
 from accounts.admin import BoundedCountPaginator, IndexedSearch, ReadOnly, uuid_term
 
+from .importers.dispatch import FORMATS
 from .models import ImportJob, RawDump, RefreshRun, Transaction
 
 
@@ -76,14 +77,30 @@ class RawDumpAdmin(IndexedSearch, ReadOnly):
     paginator = BoundedCountPaginator
 
 
+class FormatFilter(admin.SimpleListFilter):
+    """The import formats there are (Django's filter read SELECT DISTINCT format over
+    every job)."""
+
+    title = "format"
+    parameter_name = "format"
+
+    def lookups(self, request, model_admin):
+        return [(fmt, fmt) for fmt in FORMATS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(format=self.value()) if self.value() else queryset
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(IndexedSearch, ReadOnly):
     list_display = ["created_at", "user", "filename", "format", "status", "created", "duplicates",
                     "undone_at"]
-    list_filter = ["status", "format"]
+    list_filter = ["status", FormatFilter]
     ordering = ["-created_at"]
     search_keys = (("id", uuid_term),)
     search_within_user = ("filename",)
     search_help_text = "Exact email or id; a file's name on one user's list."
     raw_id_fields = ["user", "account", "dump"]
     readonly_fields = ["id", "created_at", "finished_at"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
