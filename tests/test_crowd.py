@@ -424,9 +424,7 @@ def test_a_rule_for_the_past_waits_for_a_refresh_in_flight_and_files_its_rows(po
     """A refresh read the user's rules before the rule existed and writes its rows under
     its connection's lock; the rule made meanwhile with "apply to the past" waits for
     that commit, so its task finds the refresh's rows too."""
-    from django.db import transaction
 
-    from accounts.models import Connection
     from categories.services import rule_create
     from tests.factories import ConnectionFactory
     from tests.test_rules_api import filed, ingest, record
@@ -436,12 +434,8 @@ def test_a_rule_for_the_past_waits_for_a_refresh_in_flight_and_files_its_rows(po
     ingest(bank, [record("old", "ZQX FLORBNIK 99")])
     written, release = threading.Event(), threading.Event()
 
-    def refresh():
-        with transaction.atomic():
-            Connection.objects.select_for_update().get(pk=bank.pk)  # as refresh.py does
-            ingest(bank, [record("new", "ZQX FLORBNIK 99")])
-            written.set()
-            release.wait(10)  # the rule is made meanwhile, and waits for this commit
+    def refresh():  # the rule is made meanwhile, and waits for this commit
+        _refresh_in_flight(bank, written, release)
 
     def make_rule():
         written.wait(10)
@@ -503,22 +497,16 @@ def test_a_new_default_files_the_rows_of_a_refresh_that_commits_meanwhile(postgr
     """A refresh looked the crowd up before the default existed and commits its rows
     after the default's first pass went by: a second pass, once every transaction open
     when the default changed has ended, files them."""
-    from django.db import transaction
 
-    from accounts.models import Connection
     from tests.factories import ConnectionFactory
-    from tests.test_rules_api import filed, ingest, record
+    from tests.test_rules_api import filed
 
     (user,) = users(1)
     bank = ConnectionFactory(user=user)
     written, release = threading.Event(), threading.Event()
 
-    def refresh():
-        with transaction.atomic():
-            Connection.objects.select_for_update().get(pk=bank.pk)  # as refresh.py does
-            ingest(bank, [record("new", "ZQX FLORBNIK 99")])
-            written.set()
-            release.wait(10)  # the crowd agrees meanwhile
+    def refresh():  # the crowd agrees meanwhile
+        _refresh_in_flight(bank, written, release)
 
     def vote():
         written.wait(10)
@@ -566,3 +554,18 @@ def test_the_second_pass_waits_for_a_long_transaction_with_backoff(postgres, mon
             done.set()
 
     run_concurrently([long_import, check])
+
+
+def _refresh_in_flight(bank, written, release):
+    """A refresh of ``bank`` that writes a ZQX FLORBNIK row, says so (``written``), and
+    holds its transaction and its connection's lock open until ``release``."""
+    from django.db import transaction
+
+    from accounts.models import Connection
+    from tests.test_rules_api import ingest, record
+
+    with transaction.atomic():
+        Connection.objects.select_for_update().get(pk=bank.pk)  # as refresh.py does
+        ingest(bank, [record("new", "ZQX FLORBNIK 99")])
+        written.set()
+        release.wait(10)
