@@ -174,6 +174,18 @@ def spending_apply(delta: SpendingDelta) -> None:
         spending_changed(user_id=user_id, months=user_months)
 
 
+def _waiting(attr: str, value):
+    """Our callback whose ``attr`` is ``value``, if one waits for this commit at this
+    savepoint or an outer one (so that it runs whenever a new one would); else None."""
+    if not db.in_atomic_block:
+        return None
+    here = set(db.savepoint_ids)
+    for sids, pending, _robust in db.run_on_commit:
+        if getattr(pending, attr, None) == value and sids <= here:
+            return pending
+    return None
+
+
 def after_commit(fn, *args, once: bool = False) -> None:
     """``fn(*args)`` after the commit, *robust*: its error is logged, never raised into a
     write that has committed, and later callbacks still run. (A plain function, not a
@@ -182,11 +194,8 @@ def after_commit(fn, *args, once: bool = False) -> None:
     ``once``: not again if the same call already waits for this commit at this savepoint
     or an outer one (so that it runs whenever this one would): a refresh that changes
     spending queues one budget check, not one per step that noticed."""
-    if once and db.in_atomic_block:
-        here = set(db.savepoint_ids)
-        for sids, pending, _robust in db.run_on_commit:
-            if getattr(pending, "mint_call", None) == (fn, args) and sids <= here:
-                return
+    if once and _waiting("mint_call", (fn, args)) is not None:
+        return
 
     def call():
         fn(*args)
@@ -208,12 +217,9 @@ def budgets_check_after_commit(*, user_id: int, months: Iterable[date] = ()) -> 
     checked that did not change, the check being idempotent."""
     from ..tasks import check_budgets
 
-    if db.in_atomic_block:
-        here = set(db.savepoint_ids)
-        for sids, pending, _robust in db.run_on_commit:
-            if getattr(pending, "mint_check_of", None) == user_id and sids <= here:
-                pending.months.update(months)
-                return
+    if (pending := _waiting("mint_check_of", user_id)) is not None:
+        pending.months.update(months)
+        return
     wanted = set(months)
 
     def call():
