@@ -69,6 +69,16 @@ def test_path_parameters_and_category_fields_are_typed_as_integers(api):
     assert category["type"] == "integer"
 
 
+def test_the_schema_says_a_rules_amounts_are_signed(api):
+    # "purchases of 10 to 50" sent as 10 and 50 would match money in only
+    schema = api.get("/api/v1/schema/?format=json").json()
+
+    rule = schema["components"]["schemas"]["Rule"]["properties"]
+    assert "money out is negative" in rule["amount_min"]["description"]
+    assert "amount_min -50.00, amount_max -10.00" in rule["amount_min"]["description"]
+    assert "inclusive" in rule["amount_max"]["description"]
+
+
 def _docs_urls(html: str) -> list[str]:
     return re.findall(r'(?:src|href)="([^"]+)"', html)
 

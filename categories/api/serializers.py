@@ -61,6 +61,15 @@ class RuleSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+        # Amounts are signed as everywhere in the API (money out is negative): "purchases
+        # of 10 to 50" is amount_min -50, amount_max -10; 10 to 50 matches money in only.
+        extra_kwargs = {
+            "amount_min": {"help_text": (
+                "lowest signed amount matched, inclusive (money out is negative: "
+                "purchases of 10 to 50 are amount_min -50.00, amount_max -10.00)")},
+            "amount_max": {"help_text": (
+                "highest signed amount matched, inclusive; at least amount_min")},
+        }
 
     def get_category_name(self, obj) -> str:
         return str(obj.category)
