@@ -172,6 +172,14 @@ def _statement_from_documents(documents: list[bytes]) -> Statement:
     if not statement_answers:
         raise ImportFormatError("the payload holds no statement")
     infos = ofx_account_infos(accounts_answer) if accounts_answer else []
+    answered = {account.external_id for account in statement.accounts}
+    if any(info.external_id not in answered for info in infos):
+        # An account asked for got an error instead of its statement (the bank's card
+        # system down): the cursor is the connection's, so moving it on would skip that
+        # account's days for good once the error outlasts the OVERLAP_DAYS. Without a
+        # cursor the saved one stays, and the next fetch asks for those days again (the
+        # rows of the other accounts are simply found unchanged).
+        statement.cursor = ""
     return name_accounts(statement, infos)
 
 
