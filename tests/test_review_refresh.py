@@ -5,8 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.models import Connection
 from accounts.services import account_connect
 from tests import ofx_server as server_module
+from tests.factories import ConnectionFactory
 from tests.ofx_server import CARD_ACCTID, LOGIN, PASSWORD, OFXTestServer
 from transactions.models import RefreshRun, Transaction
 from transactions.services.refresh import refresh_request
@@ -60,3 +62,37 @@ def test_a_card_whose_statement_failed_gets_its_transactions_at_a_later_refresh(
     assert run.status == "succeeded"
     card = Transaction.objects.filter(user=alice, account__external_id=CARD_ACCTID)
     assert list(card.values_list("external_id", flat=True)) == ["CC-LATE"]
+
+
+def test_a_run_whose_worker_died_in_every_attempt_ends_failed_instead_of_looping(
+        alice, monkeypatch, settings):
+    # given: a run that was taken up as many times as a run may be tried, its worker
+    # killed each time (out of memory on this statement: the message comes back at once
+    # with task_reject_on_worker_lost, or with the requeue sweep); its lease has expired
+    from accounts.providers import sandbox
+    from notifications.models import Notification
+    from transactions.services.refresh import refresh_execute
+
+    connection = ConnectionFactory(user=alice)
+    attempts = settings.REFRESH_MAX_RETRIES + 1
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="nightly",
+                                    status="running", attempts=attempts,
+                                    started_at=timezone.now() - timedelta(hours=2))
+    Connection.objects.filter(pk=connection.pk).update(
+        claimed_by=run.pk, claimed_until=timezone.now() - timedelta(minutes=1))
+    asked = []
+    monkeypatch.setattr(sandbox.provider, "fetch", lambda ctx: asked.append(ctx) or 1 / 0)
+
+    # when: its message is delivered once more
+    refresh_execute(run_id=run.id, final_attempt=False)
+
+    # then: the run ends failed, the claim is released and the person is told; the bank
+    # is not asked a 7th, 8th, … time (every redelivery tried it again, for ever, the
+    # run "running" and every later refresh joining it)
+    run.refresh_from_db()
+    assert run.status == "failed", run.status
+    assert f"after {attempts} attempts" in run.error
+    assert asked == []
+    connection.refresh_from_db()
+    assert connection.claimed_by is None and connection.status == "error"
+    assert Notification.objects.filter(user=alice, kind="refresh_failing").count() == 1

@@ -108,6 +108,14 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
     if run is None or run.is_finished:
         return run  # unlinked meanwhile, or a redelivered message of a finished run
     connection = run.connection
+    if run.attempts >= settings.REFRESH_MAX_RETRIES + 1:
+        # Every attempt a run may have was taken up and none ended (its worker was killed,
+        # out of memory on this statement, or past the hard time limit): the message comes
+        # back (task_reject_on_worker_lost, the requeue sweep) with its retry count as
+        # before, so without this the run would be tried for ever, "running".
+        _fail(run, f"the refresh stopped before it finished (gave up after {run.attempts} "
+                   "attempts)")
+        return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
     if not _claim(connection.pk, run.pk):
         if final_attempt:
             _fail(run, "another refresh of this connection kept it busy", release=False)
