@@ -1,6 +1,6 @@
 """Review of the refresh pipeline and its providers: each test is one bug found."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -96,3 +96,48 @@ def test_a_run_whose_worker_died_in_every_attempt_ends_failed_instead_of_looping
     connection.refresh_from_db()
     assert connection.claimed_by is None and connection.status == "error"
     assert Notification.objects.filter(user=alice, kind="refresh_failing").count() == 1
+
+
+@pytest.fixture
+def eager_retries():
+    """Celery runs an eager retry only when eager exceptions do not propagate."""
+    from mint.celery import app
+
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = True
+
+
+def test_a_database_blip_during_the_nightly_fan_out_does_not_skip_the_remaining_users(
+        settings, monkeypatch, eager_retries):
+    # given: three active users with a linked bank, one per batch, and a database that
+    # drops the connection once, as the second batch reads its users
+    from django.db import OperationalError
+
+    from accounts.providers import sandbox
+    from tests.factories import UserFactory
+    from transactions import tasks
+    from transactions.services import refresh as refresh_service
+
+    monkeypatch.setattr(sandbox, "today", lambda: date(2026, 5, 20))
+    settings.NIGHTLY_BATCH_SIZE = 1
+    users = [UserFactory(last_active_at=timezone.now()) for _ in range(3)]
+    for user in users:
+        ConnectionFactory(user=user)
+    real_batch, calls = refresh_service.nightly_refresh_batch, []
+
+    def blip_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_batch(**kwargs)
+
+    monkeypatch.setattr(tasks, "nightly_refresh_batch", blip_once)
+
+    # when: the beat starts the night's fan-out
+    tasks.nightly_refresh.delay()
+
+    # then: the batch is tried again and every active user is refreshed (the chain of
+    # batches ended at the error: everyone after the first batch waited a whole night)
+    refreshed = set(RefreshRun.objects.values_list("user_id", flat=True))
+    assert refreshed == {u.id for u in users}

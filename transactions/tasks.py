@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from .objectstore import StorageUnavailable
 from .services.dumps import raw_dumps_delete_for, raw_dumps_sweep
@@ -28,7 +29,15 @@ def refresh_connection(self, run_id: str) -> None:
     refresh_execute(run_id=run_id, final_attempt=self.request.retries >= self.max_retries)
 
 
-@shared_task
+@shared_task(
+    # A database or broker that blips mid-fan-out: the batch runs again (it only joins
+    # the runs it requested already); without a retry the chain of batches ended there
+    # and every user after it waited a whole night.
+    autoretry_for=(OperationalError, InterfaceError, KombuOperationalError),
+    retry_backoff=5,
+    retry_jitter=True,
+    max_retries=8,
+)
 def nightly_refresh(after_user_id: int = 0) -> None:
     # One batch of 500 users ≈ 1,500 connections: ~1 s of INSERTs and enqueues; the next
     # batch is its own task so that no task holds all users.
