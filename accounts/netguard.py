@@ -57,7 +57,9 @@ def _is_public(address: str) -> bool:
             if any(ip in net for net in _EMBEDDING) else None)
         if embedded is not None:
             ip = embedded
-    return ip.is_global and not ip.is_multicast
+    # fec0::/10, IPv6's site-local range (deprecated, yet still set up on internal
+    # networks), is neither private nor reserved to Python: global.
+    return ip.is_global and not ip.is_multicast and not getattr(ip, "is_site_local", False)
 
 
 def check_outbound_url(url: str, *, login_field: bool = True) -> CheckedURL:

@@ -141,3 +141,17 @@ def test_a_database_blip_during_the_nightly_fan_out_does_not_skip_the_remaining_
     # batches ended at the error: everyone after the first batch waited a whole night)
     refreshed = set(RefreshRun.objects.values_list("user_id", flat=True))
     assert refreshed == {u.id for u in users}
+
+
+@pytest.mark.parametrize("host", ["[fec0::1]", "[fec0:0:0:1::10]", "[feff::1]"])
+def test_an_ofx_url_at_an_ipv6_site_local_address_is_refused(settings, host):
+    # given: private addresses refused, as in production
+    from accounts.netguard import check_outbound_url
+    from accounts.providers import ProviderInputError
+
+    settings.ALLOW_PRIVATE_OUTBOUND = False
+
+    # when / then: fec0::/10 is IPv6's site-local range (RFC 3513, deprecated by RFC
+    # 3879 but still configured on internal networks): Python calls it global
+    with pytest.raises(ProviderInputError, match="private or local address"):
+        check_outbound_url(f"https://{host}/ofx")
