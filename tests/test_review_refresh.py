@@ -155,3 +155,54 @@ def test_an_ofx_url_at_an_ipv6_site_local_address_is_refused(settings, host):
     # 3879 but still configured on internal networks): Python calls it global
     with pytest.raises(ProviderInputError, match="private or local address"):
         check_outbound_url(f"https://{host}/ofx")
+
+
+class S3WhoseFirstAnswerIsLost:
+    """An S3 client whose first PutObject lands but whose answer is lost (a read timeout,
+    a 503 from a proxy): botocore sends it again, and the IfNoneMatch="*" retry is
+    answered 412, the object being there: the writer's own object."""
+
+    def __init__(self):
+        self.objects: dict[str, bytes] = {}
+        self.answers_to_lose = 1
+
+    def put_object(self, *, Bucket, Key, Body, ContentType, IfNoneMatch):
+        from botocore.exceptions import ClientError
+
+        if Key not in self.objects:
+            self.objects[Key] = Body
+            if not self.answers_to_lose:
+                return {}
+            self.answers_to_lose -= 1  # … and botocore's retry of it:
+        raise ClientError({"Error": {"Code": "PreconditionFailed", "Message": "exists"},
+                               "ResponseMetadata": {"HTTPStatusCode": 412}}, "PutObject")
+
+    def get_object(self, *, Bucket, Key):
+        import io
+
+        return {"Body": io.BytesIO(self.objects[Key])}
+
+
+def test_a_dump_write_whose_answer_was_lost_and_retried_does_not_fail_the_refresh(
+        alice, monkeypatch):
+    # given: the object store takes the raw dump, but its answer is lost and botocore's
+    # retry of the conditional write is refused as "exists"
+    from accounts.providers import sandbox
+    from transactions.objectstore import S3Store
+    from transactions.services import dumps
+
+    monkeypatch.setattr(sandbox, "today", lambda: date(2026, 3, 10))
+    store = S3Store.__new__(S3Store)
+    store.bucket, store.client = "b", S3WhoseFirstAnswerIsLost()
+    monkeypatch.setattr(dumps, "get_store", lambda: store)
+
+    # when: the person links the demo bank
+    connection, _ = account_connect(user=alice, provider="sandbox", url="sandbox://demo",
+                                    login="demo", password="pw")
+
+    # then: the refresh succeeds with the dump it wrote (it failed as an "internal error
+    # (ObjectExists)", the person told their account failed to refresh)
+    run = RefreshRun.objects.get(connection=connection)
+    assert run.status == "succeeded", run.error
+    assert run.dump is not None and store.client.objects[run.dump.key]
+    assert Transaction.objects.filter(user=alice).exists()

@@ -124,10 +124,18 @@ class S3Store:
             raise StorageUnavailable(f"object store unreachable: {exc}") from exc
 
     def put_new(self, key: str, data: bytes, content_type: str) -> None:
-        self._call(
-            "put_object", Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
-            IfNoneMatch="*",
-        )
+        try:
+            self._call(
+                "put_object", Bucket=self.bucket, Key=key, Body=data,
+                ContentType=content_type, IfNoneMatch="*",
+            )
+        except ObjectExists:
+            # botocore sends a write again when its answer is lost (a read timeout, a 503
+            # from a proxy): if the first one landed, the retry is refused as "exists".
+            # Keys are new (a random suffix), so an object that holds these very bytes is
+            # this write's own.
+            if self.get(key) != data:
+                raise
 
     def get(self, key: str) -> bytes:
         return self._call("get_object", Bucket=self.bucket, Key=key)["Body"].read()
