@@ -409,6 +409,15 @@ REFRESH_LEASE_SECONDS = env.int("REFRESH_LEASE_SECONDS", default=CELERY_TASK_TIM
 REFRESH_MAX_RETRIES = env.int("REFRESH_MAX_RETRIES", default=5)
 NIGHTLY_ACTIVE_DAYS = env.int("NIGHTLY_ACTIVE_DAYS", default=30)
 NIGHTLY_BATCH_SIZE = env.int("NIGHTLY_BATCH_SIZE", default=500)
+if REFRESH_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    # A lease that ends while its worker may still run: the requeue sweep sends the run
+    # again and the second worker re-claims the run's own lease (two refreshes at once).
+    raise ImproperlyConfigured(
+        f"REFRESH_LEASE_SECONDS must be longer than the tasks' hard time limit "
+        f"({CELERY_TASK_TIME_LIMIT} s)")
+if REFRESH_MAX_RETRIES < 0 or NIGHTLY_BATCH_SIZE < 1 or NIGHTLY_ACTIVE_DAYS < 1:
+    raise ImproperlyConfigured(
+        "REFRESH_MAX_RETRIES must be ≥ 0, NIGHTLY_BATCH_SIZE and NIGHTLY_ACTIVE_DAYS ≥ 1")
 LAST_ACTIVE_UPDATE_SECONDS = 3600
 
 LOGGING = {

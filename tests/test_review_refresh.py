@@ -206,3 +206,21 @@ def test_a_dump_write_whose_answer_was_lost_and_retried_does_not_fail_the_refres
     assert run.status == "succeeded", run.error
     assert run.dump is not None and store.client.objects[run.dump.key]
     assert Transaction.objects.filter(user=alice).exists()
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    # A lease that ends while its worker still runs (the hard time limit is 360 s): the
+    # requeue sweep sends the run again, and the second worker re-claims the run's own
+    # lease, two refreshes of one account at once.
+    ("REFRESH_LEASE_SECONDS", "300", "REFRESH_LEASE_SECONDS"),
+    # No user is ever in a batch of 0: the fan-out failed every night (IndexError).
+    ("NIGHTLY_BATCH_SIZE", "0", "NIGHTLY_BATCH_SIZE"),
+])
+@pytest.mark.django_db(transaction=False)
+def test_production_refuses_to_start_with_a_refresh_setting_that_cannot_work(name, value, says):
+    from tests.test_settings import PROD, start
+
+    result = start({**PROD, name: value})
+
+    assert result.returncode != 0, f"{name}={value} was accepted"
+    assert says in result.stderr
