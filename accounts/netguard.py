@@ -10,10 +10,12 @@ and the request (DNS rebinding) cannot slip a private address in.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -98,23 +100,49 @@ def check_outbound_url(url: str, *, login_field: bool = True) -> CheckedURL:
 
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float | None = None):
     """POSTs to a checked URL; returns (status, headers, body). Redirects are not
-    followed (a 3xx is returned as is). Network failures raise TransientProviderError."""
+    followed (a 3xx is returned as is). Network failures raise TransientProviderError.
+
+    ``timeout`` bounds each network operation; ``OUTBOUND_DEADLINE_SECONDS`` the whole
+    exchange: a server that sends its answer a byte at a time (each read well within the
+    timeout) would otherwise hold the worker until the task's time limit."""
     target = check_outbound_url(url)
     timeout = timeout or settings.OUTBOUND_TIMEOUT_SECONDS
+    deadline = settings.OUTBOUND_DEADLINE_SECONDS
     if target.scheme == "https":
         context = ssl.create_default_context()
         conn = _PinnedHTTPSConnection(target.host, target.port, target.address,
                                       timeout=timeout, context=context)
     else:
         conn = _PinnedHTTPConnection(target.host, target.port, target.address, timeout=timeout)
+    expired = threading.Event()
+
+    def expire() -> None:  # (a timer thread) ends a read waiting on the socket
+        expired.set()
+        if conn.sock is not None:
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(conn.sock, socket.SHUT_RDWR)
+
+    timer = threading.Timer(deadline, expire)
+    timer.daemon = True
     try:
+        conn.connect()  # bounded by ``timeout``
+        timer.start()
         conn.request("POST", target.path, body=body, headers=headers)
         response = conn.getresponse()
         data = response.read(settings.IMPORT_MAX_BYTES + 1)
+        if expired.is_set():
+            raise OSError("deadline")
+        if len(data) <= settings.IMPORT_MAX_BYTES and response.length:
+            # read(n) returns what came when the connection ends before Content-Length.
+            raise http.client.IncompleteRead(data, response.length)
         return response.status, dict(response.getheaders()), data
     except (OSError, http.client.HTTPException) as exc:
+        if expired.is_set():
+            raise TransientProviderError(
+                f"{target.host} did not answer within {deadline:g} s") from exc
         raise TransientProviderError(f"could not reach {target.host}: {exc}") from exc
     finally:
+        timer.cancel()
         conn.close()
 
 

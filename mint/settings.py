@@ -317,6 +317,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mint <noreply@localh
 # development may allow them.
 ALLOW_PRIVATE_OUTBOUND = _bool("ALLOW_PRIVATE_OUTBOUND", default=False)
 OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=20.0)
+# The whole exchange (send, answer): a server that drips its answer is given up then.
+OUTBOUND_DEADLINE_SECONDS = env.float("OUTBOUND_DEADLINE_SECONDS", default=120.0)
+if not 0 < OUTBOUND_TIMEOUT_SECONDS <= OUTBOUND_DEADLINE_SECONDS < CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "OUTBOUND_TIMEOUT_SECONDS must be > 0 and ≤ OUTBOUND_DEADLINE_SECONDS, which must "
+        f"be shorter than the tasks' soft time limit ({CELERY_TASK_SOFT_TIME_LIMIT} s)")
 
 # --- Uploads, API ---------------------------------------------------------------------
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)

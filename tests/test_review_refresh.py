@@ -224,3 +224,92 @@ def test_production_refuses_to_start_with_a_refresh_setting_that_cannot_work(nam
 
     assert result.returncode != 0, f"{name}={value} was accepted"
     assert says in result.stderr
+
+
+def http_server(answer):
+    """A one-thread HTTP server on the loopback: ``answer(conn, stop)`` writes each
+    answer on the raw socket. Yields its URL."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                answer(conn, stop)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/ofx"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+@pytest.fixture
+def dripping_server():
+    """Answers a 200 of 1,000 bytes one byte every 0.2 s: each read gets something well
+    within any read timeout; the whole answer would take 200 s (it gives up after 10 s,
+    to end the test)."""
+    import time
+
+    def drip(conn, stop):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        started = time.monotonic()
+        while not stop.is_set() and time.monotonic() - started < 10:
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                break
+            time.sleep(0.2)
+
+    yield from http_server(drip)
+
+
+@pytest.fixture
+def cut_off_server():
+    """Answers a 200 announcing 1,000 bytes, sends 10 and closes the connection."""
+
+    def cut(conn, stop):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<OFX>12345")
+
+    yield from http_server(cut)
+
+
+def test_a_server_that_drips_its_answer_is_given_up_at_the_deadline(settings,
+                                                                     dripping_server):
+    # given: a read timeout of 1 s, a deadline of 2 s for the whole exchange
+    import time
+
+    from accounts import netguard
+    from accounts.providers import TransientProviderError
+
+    settings.OUTBOUND_TIMEOUT_SECONDS = 1.0
+    settings.OUTBOUND_DEADLINE_SECONDS = 2.0
+    started = time.monotonic()
+
+    # when / then: a user's OFX URL (or webhook) that answers a byte at a time is given up
+    # as a transient failure at the deadline; it held the worker until the task's time
+    # limit (300 s), for every refresh of every such connection
+    with pytest.raises(TransientProviderError, match="did not answer within"):
+        netguard.post(dripping_server, b"<OFX>", {"Content-Type": "application/x-ofx"})
+    assert time.monotonic() - started < 5
+
+
+def test_an_answer_cut_off_before_its_content_length_is_a_transient_failure(cut_off_server):
+    from accounts import netguard
+    from accounts.providers import TransientProviderError
+
+    # when / then: the connection dropped mid-answer is worth retrying; its first bytes
+    # were returned as the whole answer (read(n) does not check the length), and the
+    # refresh failed for good on "the file ends before </OFX>"
+    with pytest.raises(TransientProviderError, match="could not reach"):
+        netguard.post(cut_off_server, b"<OFX>", {"Content-Type": "application/x-ofx"})
