@@ -82,7 +82,12 @@ def check_outbound_url(url: str, *, login_field: bool = True) -> CheckedURL:
         raise ProviderInputError("the URL's port is not a number between 1 and 65535") from None
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except socket.gaierror as exc:
+        if exc.errno == socket.EAI_AGAIN:  # the name server failed for now: not the URL
+            raise TransientProviderError(
+                f"the host {parts.hostname!r} could not be looked up just now") from None
+        raise ProviderInputError(f"the host {parts.hostname!r} does not resolve") from None
+    except UnicodeError:
         raise ProviderInputError(f"the host {parts.hostname!r} does not resolve") from None
     addresses = [info[4][0] for info in infos]
     if not settings.ALLOW_PRIVATE_OUTBOUND:

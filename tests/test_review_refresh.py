@@ -342,3 +342,35 @@ def test_a_second_message_of_a_run_being_worked_on_does_not_fetch_alongside_it(
 
     # then: the bank is not asked a second time at once
     assert asked == []
+
+
+def test_a_name_server_that_fails_for_a_moment_makes_the_refresh_retry(alice, monkeypatch,
+                                                                       eager_retries):
+    # given: an OFX connection, and a name server that answers "try again" (EAI_AGAIN)
+    # the first time the worker looks the bank's host up
+    import socket
+
+    from accounts.crypto import encrypt_credentials
+    from accounts.models import Connection
+
+    connection = Connection.objects.create(
+        user=alice, provider="ofx", url="https://ofx.bank.example/ofx",
+        secret=encrypt_credentials(login=LOGIN, password=PASSWORD))
+    real_getaddrinfo, looked_up = socket.getaddrinfo, []
+
+    def flaky_dns(host, *args, **kwargs):
+        if host == "ofx.bank.example":
+            looked_up.append(host)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", flaky_dns)
+
+    # when: it is refreshed
+    run = refresh_request(connection=connection, trigger=RefreshRun.Trigger.NIGHTLY)
+
+    # then: the failure is taken as transient and retried (it failed at once, as if the
+    # host did not exist: "the host does not resolve", the person told)
+    run.refresh_from_db()
+    assert len(looked_up) > 1, run.error
+    assert [r["attempt"] for r in run.retried][:1] == [1]
