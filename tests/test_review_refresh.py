@@ -374,3 +374,66 @@ def test_a_name_server_that_fails_for_a_moment_makes_the_refresh_retry(alice, mo
     run.refresh_from_db()
     assert len(looked_up) > 1, run.error
     assert [r["attempt"] for r in run.retried][:1] == [1]
+
+
+def test_a_late_copy_of_a_run_that_finished_meanwhile_leaves_it_as_it_ended(
+        alice, monkeypatch):
+    # given: a queued run whose copy a worker has read, and that another worker finishes
+    # (5 new rows) just before this copy claims the connection
+    from accounts.providers import sandbox
+    from transactions.services import refresh as module
+
+    connection = ConnectionFactory(user=alice)
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="nightly")
+    claim = module._claim
+
+    def finished_first(connection_id, run_id):
+        RefreshRun.objects.filter(pk=run_id).update(
+            status="succeeded", created=5, finished_at=timezone.now())
+        return claim(connection_id, run_id)
+
+    monkeypatch.setattr(module, "_claim", finished_first)
+    asked = []
+    monkeypatch.setattr(sandbox.provider, "fetch", lambda ctx: asked.append(ctx) or 1 / 0)
+
+    # when: the late copy goes on
+    module.refresh_execute(run_id=run.id, final_attempt=True)
+
+    # then: the bank is not asked again, the run keeps its end and counts, the claim is free
+    run.refresh_from_db()
+    assert (asked, run.status, run.created, run.attempts) == ([], "succeeded", 5, 0)
+    connection.refresh_from_db()
+    assert connection.claimed_by is None
+
+
+def test_a_refresh_failed_by_our_database_tells_the_person_without_our_hosts(
+        alice, monkeypatch, caplog):
+    # given: a refresh whose database write fails with the driver's text, which names
+    # our database host and address
+    from django.db import OperationalError
+
+    from notifications.models import Notification
+    from transactions.services import refresh as module
+
+    connection = ConnectionFactory(user=alice)
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+    leak = 'connection to server at "db-primary.internal" (10.2.0.7), port 5432 failed'
+
+    def down(**kwargs):
+        raise OperationalError(leak)
+
+    monkeypatch.setattr(module, "transactions_ingest", down)
+
+    # when: its last attempt fails so
+    module.refresh_execute(run_id=run.id, final_attempt=True)
+
+    # then: the run, the connection and the notification say it was on our side, without
+    # the detail; the log keeps it for support
+    run.refresh_from_db()
+    connection.refresh_from_db()
+    told = Notification.objects.get(user=alice, kind="refresh_failing").body
+    assert run.status == "failed"
+    for text in (run.error, connection.last_error, told):
+        assert "our database was unavailable" in text
+        assert "db-primary" not in text and "10.2.0.7" not in text
+    assert leak in caplog.text

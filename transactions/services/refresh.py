@@ -121,10 +121,16 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
             _fail(run, "another refresh of this connection kept it busy", release=False)
             return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
         raise RefreshRetry("another refresh of this connection is running")
-    RefreshRun.objects.filter(pk=run.pk).update(
+    started = RefreshRun.objects.filter(pk=run.pk, status__in=RefreshRun.ACTIVE).update(
         status=RefreshRun.Status.RUNNING, attempts=run.attempts + 1,
         started_at=run.started_at or timezone.now(),
     )
+    if not started:
+        # Another message of this run finished it after this one read it (a redelivered
+        # or swept copy): running it again would fetch once more and overwrite its counts
+        # with "0 new", or reopen a run while a newer one of the connection is active.
+        _release(connection.pk, run.pk)
+        return RefreshRun.objects.filter(pk=run.pk).first()
     run.attempts += 1
     timings: dict[str, float] = {}
     try:
@@ -182,15 +188,16 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
         _fail(run, str(exc), status=Connection.Status.NEEDS_ATTENTION)
     except (TransientProviderError, StorageUnavailable, OperationalError, InterfaceError) as exc:
         # A database that went away is as transient as a bank that timed out.
+        told = _told(run, exc)
         if final_attempt:
-            _fail(run, f"{exc} (gave up after {run.attempts} attempts)")
+            _fail(run, f"{told} (gave up after {run.attempts} attempts)")
         else:
             _release(connection.pk, run.pk)
-            retried = [*run.retried, {"attempt": run.attempts, "error": str(exc)[:500]}][-10:]
+            retried = [*run.retried, {"attempt": run.attempts, "error": told[:500]}][-10:]
             RefreshRun.objects.filter(pk=run.pk).update(
-                status=RefreshRun.Status.RETRYING, error=str(exc), retried=retried
+                status=RefreshRun.Status.RETRYING, error=told, retried=retried
             )
-            raise RefreshRetry(str(exc)) from exc
+            raise RefreshRetry(told) from exc
     except ProviderError as exc:
         _fail(run, str(exc))
     except Exception as exc:
@@ -219,6 +226,18 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
         )
         return run
     return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
+
+
+def _told(run: RefreshRun, exc: Exception) -> str:
+    """What the person (the run's error, the connection's, the notification) is told of
+    a transient failure: the bank's trouble as it is; ours without its detail — a
+    database's or an object store's error names our hosts and addresses — which goes to
+    the log for support."""
+    if isinstance(exc, TransientProviderError):
+        return str(exc)
+    log.warning("refresh %s attempt %s: %s: %s", run.pk, run.attempts, type(exc).__name__, exc)
+    part = "file store" if isinstance(exc, StorageUnavailable) else "database"
+    return f"a temporary problem on our side (our {part} was unavailable)"
 
 
 def _unlinked(connection_id, run: RefreshRun, error: Exception | None = None) -> bool:
