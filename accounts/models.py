@@ -106,6 +106,10 @@ class Connection(models.Model):
     # worker killed mid-refresh does not lock the connection forever.
     claimed_by = models.UUIDField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Which delivery of the run holds the claim (its task id): the same message delivered
+    # again after its worker was killed resumes at once; another copy of the run (the
+    # requeue sweep's) waits while the lease holds.
+    claim_token = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -650,7 +650,7 @@ def test_unlinking_before_the_claim_ends_the_last_attempt_quietly(alice, bank_to
     before = Notification.objects.filter(user=alice).count()
     run = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
 
-    def claim_lost_to_an_unlink(connection_id, run_id):
+    def claim_lost_to_an_unlink(connection_id, run_id, token):
         account_unlink(connection=connection)
         return False
 

@@ -315,33 +315,59 @@ def test_an_answer_cut_off_before_its_content_length_is_a_transient_failure(cut_
         netguard.post(cut_off_server, b"<OFX>", {"Content-Type": "application/x-ofx"})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the claim lets a run re-claim its own lease (so that a message redelivered after its "
-    "worker was SIGKILLed resumes at once), so a second message of a run whose first is "
-    "still being worked on (the requeue sweep's copy of a retrying run meeting its "
-    "countdown's message) fetches alongside it. A fix needs a claim token per delivery "
-    "and another way to resume after a kill: a design change, left to the maintainers"))
+@pytest.mark.parametrize("final_attempt", [False, True])
 def test_a_second_message_of_a_run_being_worked_on_does_not_fetch_alongside_it(
-        alice, monkeypatch):
-    # given: a run a worker is fetching right now (its lease held for 5 more minutes)
+        alice, monkeypatch, final_attempt):
+    # given: a run a worker is fetching right now under its message "first" (its lease
+    # held for 5 more minutes)
     from accounts.providers import sandbox
-    from transactions.services.refresh import RefreshRetry, refresh_execute
+    from notifications.models import Notification
+    from transactions.services.refresh import refresh_execute
 
     connection = ConnectionFactory(user=alice)
     run = RefreshRun.objects.create(user=alice, connection=connection, trigger="nightly",
                                     status="running", attempts=1,
                                     started_at=timezone.now())
     Connection.objects.filter(pk=connection.pk).update(
-        claimed_by=run.pk, claimed_until=timezone.now() + timedelta(minutes=5))
+        claimed_by=run.pk, claim_token="first",
+        claimed_until=timezone.now() + timedelta(minutes=5))
     asked = []
     monkeypatch.setattr(sandbox.provider, "fetch", lambda ctx: asked.append(ctx) or 1 / 0)
 
-    # when: another message of the same run is delivered meanwhile
-    with pytest.raises(RefreshRetry):
-        refresh_execute(run_id=run.id, final_attempt=False)
+    # when: another message of the same run (the requeue sweep's copy) is delivered
+    refresh_execute(run_id=run.id, final_attempt=final_attempt, delivery="sweep-copy")
 
-    # then: the bank is not asked a second time at once
+    # then: the bank is not asked a second time at once; the run is left to the first,
+    # neither failed nor told as "busy", its lease untouched
     assert asked == []
+    run.refresh_from_db()
+    connection.refresh_from_db()
+    assert (run.status, run.attempts) == ("running", 1)
+    assert (str(connection.claimed_by), connection.claim_token) == (str(run.pk), "first")
+    assert not Notification.objects.filter(user=alice).exists()
+
+
+def test_the_same_message_delivered_again_after_its_worker_died_resumes_at_once(alice):
+    # given: a run whose worker was killed while it held the lease (4 more minutes) under
+    # its message "m-1"
+    from transactions.services.refresh import refresh_execute
+
+    connection = ConnectionFactory(user=alice)
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="link",
+                                    status="running", attempts=1, started_at=timezone.now())
+    Connection.objects.filter(pk=connection.pk).update(
+        claimed_by=run.pk, claim_token="m-1",
+        claimed_until=timezone.now() + timedelta(minutes=4))
+
+    # when: the broker delivers that message again (task_reject_on_worker_lost)
+    refresh_execute(run_id=run.id, final_attempt=False, delivery="m-1")
+
+    # then: it runs to the end without waiting for the lease, and frees it
+    run.refresh_from_db()
+    connection.refresh_from_db()
+    assert (run.status, run.attempts) == ("succeeded", 2)
+    assert run.created > 0
+    assert (connection.claimed_by, connection.claim_token) == (None, "")
 
 
 def test_a_name_server_that_fails_for_a_moment_makes_the_refresh_retry(alice, monkeypatch,
@@ -387,10 +413,10 @@ def test_a_late_copy_of_a_run_that_finished_meanwhile_leaves_it_as_it_ended(
     run = RefreshRun.objects.create(user=alice, connection=connection, trigger="nightly")
     claim = module._claim
 
-    def finished_first(connection_id, run_id):
+    def finished_first(connection_id, run_id, token):
         RefreshRun.objects.filter(pk=run_id).update(
             status="succeeded", created=5, finished_at=timezone.now())
-        return claim(connection_id, run_id)
+        return claim(connection_id, run_id, token)
 
     monkeypatch.setattr(module, "_claim", finished_first)
     asked = []

@@ -26,7 +26,8 @@ from .services.refresh import (
     max_retries=settings.REFRESH_MAX_RETRIES,
 )
 def refresh_connection(self, run_id: str) -> None:
-    refresh_execute(run_id=run_id, final_attempt=self.request.retries >= self.max_retries)
+    refresh_execute(run_id=run_id, final_attempt=self.request.retries >= self.max_retries,
+                    delivery=self.request.id)
 
 
 @shared_task(

@@ -4,7 +4,9 @@
 ``refresh_execute``, which is safe to run any number of times for one run id:
 
 1. claim the connection with a conditional UPDATE (a lease: a worker killed mid-run
-   loses it when it expires; the same run may always re-claim its own lease);
+   loses it when it expires; the same message of the run, delivered again after its
+   worker died, re-claims its own lease at once; another copy of the run leaves it to
+   the holder);
 2. the provider fetches since the saved cursor;
 3. the answer goes unchanged to the object store (a RawDump row) — before any row;
 4. the provider parses it;
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from datetime import timedelta
 from functools import partial
 
@@ -85,12 +88,16 @@ def _enqueue(task, run_id: str) -> None:
         log.warning("broker unavailable, run %s left for the requeue sweep: %s", run_id, exc)
 
 
-def _claim(connection_id, run_id) -> bool:
+def _claim(connection_id, run_id, token: str) -> bool:
+    """Takes the connection's lease for this delivery of the run: when no lease holds, or
+    when this very delivery holds it (its message came back after its worker was killed:
+    it resumes at once instead of waiting for the lease to run out)."""
     now = timezone.now()
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=run_id)
+    free = (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+            | Q(claimed_by=run_id, claim_token=token))
     return (
         Connection.objects.filter(Q(pk=connection_id) & free).update(
-            claimed_by=run_id,
+            claimed_by=run_id, claim_token=token,
             claimed_until=now + timedelta(seconds=settings.REFRESH_LEASE_SECONDS),
         )
         == 1
@@ -99,15 +106,20 @@ def _claim(connection_id, run_id) -> bool:
 
 def _release(connection_id, run_id) -> None:
     Connection.objects.filter(pk=connection_id, claimed_by=run_id).update(
-        claimed_by=None, claimed_until=None
+        claimed_by=None, claimed_until=None, claim_token=""
     )
 
 
-def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
+def refresh_execute(*, run_id, final_attempt: bool = True,
+                    delivery: str | None = None) -> RefreshRun | None:
+    """Runs the run (the steps above). ``delivery``: the id of the message that asks (the
+    task's id, which stays the same when the broker delivers that message again); None
+    for a call of its own."""
     run = RefreshRun.objects.select_related("connection", "user").filter(pk=run_id).first()
     if run is None or run.is_finished:
         return run  # unlinked meanwhile, or a redelivered message of a finished run
     connection = run.connection
+    token = (delivery or uuid.uuid4().hex)[:64]
     if run.attempts >= settings.REFRESH_MAX_RETRIES + 1:
         # Every attempt a run may have was taken up and none ended (its worker was killed,
         # out of memory on this statement, or past the hard time limit): the message comes
@@ -116,7 +128,14 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
         _fail(run, f"the refresh stopped before it finished (gave up after {run.attempts} "
                    "attempts)")
         return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
-    if not _claim(connection.pk, run.pk):
+    if not _claim(connection.pk, run.pk, token):
+        if Connection.objects.filter(pk=connection.pk, claimed_by=run.pk,
+                                     claimed_until__gte=timezone.now()).exists():
+            # Another copy of this run (the requeue sweep's, beside its retry's message)
+            # works on it now: that one finishes it, and if its worker dies, its message
+            # comes back and resumes, or the sweep sends the run again once the lease ends.
+            log.info("refresh %s: another delivery holds the connection; left to it", run.pk)
+            return run
         if final_attempt:
             _fail(run, "another refresh of this connection kept it busy", release=False)
             return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
@@ -169,8 +188,10 @@ def refresh_execute(*, run_id, final_attempt: bool = True) -> RefreshRun | None:
             locked.last_refreshed_at = timezone.now()
             locked.claimed_by = None
             locked.claimed_until = None
+            locked.claim_token = ""
             locked.save(update_fields=["cursor", "institution", "status", "last_error",
-                                       "last_refreshed_at", "claimed_by", "claimed_until"])
+                                       "last_refreshed_at", "claimed_by", "claimed_until",
+                                       "claim_token"])
             RefreshRun.objects.filter(pk=run.pk).update(
                 status=RefreshRun.Status.SUCCEEDED, fetched=result.fetched,
                 created=result.created, updated=result.updated, unchanged=result.unchanged,
