@@ -1,5 +1,7 @@
 """The refresh pipeline on the demo bank, tasks run inline (eager)."""
 
+import itertools
+import os
 import uuid
 from datetime import date, timedelta
 
@@ -587,9 +589,87 @@ def test_the_nightly_sweep_deletes_the_dumps_of_users_deleted_without_them(
 
     swept = dumps.raw_dumps_sweep()
 
-    assert swept == [999999]
-    assert store.folders("raw/") == sorted([str(alice.pk), str(bob.pk)])
+    assert swept == ([999999], None)
+    assert store.folders("raw/") == sorted([str(alice.pk), str(bob.pk)], key=lambda n: n + "/")
     assert all(store.get(key) for key in alices)
+
+
+def _sweep_store(store, alive: list[int], deleted: list[int]) -> None:
+    for user_id in [*alive, *deleted]:
+        store.put_new(f"raw/{user_id}/1/2026/12/07/x.json", b"{}", "application/json")
+
+
+def test_the_nightly_sweep_goes_through_the_folders_a_page_per_task(alice, monkeypatch, tmp_path):
+    # given: a store with the folders of Alice and of eight deleted users, "12", "120"
+    # and "1200" among them (12/ sorts before 120/), and pages of 3 folders
+    from transactions import tasks
+    from transactions.objectstore import FolderStore
+    from transactions.services import dumps
+
+    store = FolderStore(tmp_path / "own-store")
+    monkeypatch.setattr(dumps, "get_store", lambda: store)
+    monkeypatch.setattr(tasks, "SWEEP_PAGE", 3)
+    deleted = [900_001, 900_012, 900_120, 9_001_200, 900_007, 900_005, 900_003, 900_099]
+    _sweep_store(store, [alice.pk], deleted)
+    pages = []
+    real = dumps.raw_dumps_sweep
+    monkeypatch.setattr(tasks, "raw_dumps_sweep",
+                        lambda **kw: pages.append(kw["after"]) or real(**kw))
+
+    # when: the nightly task runs (each page queues the next: eager here)
+    tasks.raw_dumps_sweep_task.delay()
+
+    # then: every deleted user's dumps went, Alice's stayed, three folders a task (nine
+    # folders: a fourth task finds the last page full was the end)
+    assert store.folders("raw/") == [str(alice.pk)]
+    assert len(pages) == 4 and pages[0] == ""
+    assert all(a + "/" < b + "/" for a, b in itertools.pairwise(pages))
+
+
+def test_a_page_of_folders_starts_right_after_the_last_one_on_s3():
+    # "raw/12/…" keys sort before "raw/120" and after "raw/12": listing after "raw/120"
+    # skips folder 12 whole and starts with 120
+    from transactions.objectstore import S3Store
+
+    calls = []
+
+    class Client:
+        def list_objects_v2(self, **kwargs):
+            calls.append(kwargs)
+            return {"CommonPrefixes": [{"Prefix": "raw/120/"}, {"Prefix": "raw/13/"}],
+                    "IsTruncated": True, "NextContinuationToken": "t"}
+
+    store = S3Store.__new__(S3Store)
+    store.bucket, store.client = "b", Client()
+
+    assert store.folders("raw/", after="12", limit=2) == ["120", "13"]
+    assert calls == [{"Bucket": "b", "Prefix": "raw/", "Delimiter": "/", "MaxKeys": 2,
+                      "StartAfter": "raw/120"}]
+
+
+@pytest.mark.skipif(not os.environ.get("S3_BUCKET"), reason="the suite has no S3 server")
+def test_paging_through_folders_of_a_real_s3_bucket_misses_none_and_repeats_none(settings):
+    # given: a bucket of this test's own on the suite's S3-compatible server, holding the
+    # folders 1, 12, 120, 1200, 13, 2 and 7
+    from transactions.objectstore import S3Store
+
+    store = S3Store(bucket=f"mint-sweep-{uuid.uuid4().hex[:12]}",
+                    endpoint_url=settings.S3_ENDPOINT_URL, region=settings.AWS_REGION)
+    store.client.create_bucket(Bucket=store.bucket)
+    names = ["1", "12", "120", "1200", "13", "2", "7"]
+    for name in names:
+        store.put_new(f"raw/{name}/a/x.json", b"{}", "application/json")
+        store.put_new(f"raw/{name}/b/y.json", b"{}", "application/json")
+
+    # when: read two folders at a time
+    seen, after = [], ""
+    while page := store.folders("raw/", after=after, limit=2):
+        seen += page
+        after = page[-1]
+
+    # then: each folder once, in the bucket's order
+    assert seen == sorted(names, key=lambda n: n + "/")
+    assert store.folders("raw/") == seen
 
 
 def test_s3_folders_are_the_common_prefixes_of_every_page():

@@ -78,10 +78,18 @@ class FolderStore:
         shutil.rmtree(folder)
         return count
 
-    def folders(self, prefix: str) -> list[str]:
-        """The names of the folders right under ``prefix`` ("raw/" → ["7", "12"])."""
+    def folders(self, prefix: str, *, after: str = "", limit: int | None = None) -> list[str]:
+        """The names of the folders right under ``prefix`` ("raw/" → ["12", "7"]), in the
+        order S3 lists them ("12/" before "7/"), those after the folder ``after`` only,
+        ``limit`` at most."""
         folder = self._path(prefix)
-        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        names = sorted((p.name for p in folder.iterdir() if p.is_dir()),
+                       key=lambda name: name + "/")
+        if after:
+            names = [name for name in names if name + "/" > after + "/"]
+        return names if limit is None else names[:limit]
 
     def check(self) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -163,17 +171,26 @@ class S3Store:
                 return count
             token = page["NextContinuationToken"]
 
-    def folders(self, prefix: str) -> list[str]:
+    def folders(self, prefix: str, *, after: str = "", limit: int | None = None) -> list[str]:
         """The names of the "folders" right under ``prefix`` (common prefixes up to the
-        next "/": "raw/" → ["7", "12"])."""
-        names, token = [], None
-        while True:
+        next "/": "raw/" → ["12", "7"]), in S3's order, those after the folder ``after``
+        only, ``limit`` at most (a page of 1,000 per call)."""
+        names: list[str] = []
+        # Every key under "raw/12/" sorts before "raw/120" ("/" comes right before "0"),
+        # and so does "raw/12/" itself: listing after "raw/120" skips that folder whole.
+        start = {"StartAfter": f"{prefix}{after}0"} if after else {}
+        token = None
+        while limit is None or len(names) < limit:
+            wanted = 1000 if limit is None else min(1000, limit - len(names))
             page = self._call("list_objects_v2", Bucket=self.bucket, Prefix=prefix,
-                              Delimiter="/", **({"ContinuationToken": token} if token else {}))
+                              Delimiter="/", MaxKeys=wanted,
+                              **({"ContinuationToken": token} if token else start))
             names += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", ())]
             if not page.get("IsTruncated"):
-                return sorted(names)
+                break
             token = page["NextContinuationToken"]
+        names.sort(key=lambda name: name + "/")
+        return names if limit is None else names[:limit]
 
     def check(self) -> str:
         self._call("head_bucket", Bucket=self.bucket)

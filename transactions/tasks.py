@@ -90,6 +90,14 @@ def raw_dumps_delete(user_id: int) -> int:
 
 
 @shared_task(autoretry_for=(StorageUnavailable,), retry_backoff=60, max_retries=3)
-def raw_dumps_sweep_task() -> int:
-    # Nightly: the raw dumps of users deleted since, that their deletion's task missed.
-    return len(raw_dumps_sweep())
+def raw_dumps_sweep_task(after: str = "") -> int:
+    # Nightly: the raw dumps of users deleted since, that their deletion's task missed;
+    # one page of 1,000 user folders per task, the next page its own task (as the
+    # nightly fan-out), so that no task lists every user's folder.
+    swept, last = raw_dumps_sweep(after=after, limit=SWEEP_PAGE)
+    if last is not None:
+        raw_dumps_sweep_task.delay(after=last)
+    return len(swept)
+
+
+SWEEP_PAGE = 1000

@@ -51,21 +51,25 @@ def raw_dumps_delete_for(*, user_id: int) -> int:
     return get_store().delete_prefix(f"raw/{int(user_id)}/")
 
 
-def raw_dumps_sweep() -> list[int]:
-    """Deletes the raw dumps of every user that no longer exists (``raw/<id>/`` with no
-    such user; ids are never reused): what a deletion's task could not finish (the broker
-    or the store was down past its retries, or a refresh already running wrote its dump
-    after it). Returns the user ids swept."""
+def raw_dumps_sweep(*, after: str = "", limit: int = 1000) -> tuple[list[int], str | None]:
+    """Deletes the raw dumps of users that no longer exist (``raw/<id>/`` with no such
+    user; ids are never reused): what a deletion's task could not finish (the broker or
+    the store was down past its retries, or a refresh already running wrote its dump
+    after it). One page of ``limit`` user folders after the folder ``after``, in the
+    store's order: returns the user ids swept, and the last folder of the page when
+    there may be more (the next page starts after it), else None. A page costs one
+    listing (one S3 call for 1,000 folders), one query and a delete per deleted user:
+    ~0.2 s at 1,000 folders, where 10 M users' folders in one task could not be listed
+    within its time limit."""
     from accounts.models import User
 
     store = get_store()
-    ids = [int(name) for name in store.folders("raw/") if name.isdigit()]
+    names = store.folders("raw/", after=after, limit=limit)
+    ids = [int(name) for name in names if name.isdigit()]
+    alive = set(User.objects.filter(pk__in=ids).values_list("pk", flat=True))
     swept = []
-    for start in range(0, len(ids), 1000):
-        batch = ids[start : start + 1000]
-        alive = set(User.objects.filter(pk__in=batch).values_list("pk", flat=True))
-        for user_id in batch:
-            if user_id not in alive:
-                store.delete_prefix(f"raw/{user_id}/")
-                swept.append(user_id)
-    return swept
+    for user_id in ids:
+        if user_id not in alive:
+            store.delete_prefix(f"raw/{user_id}/")
+            swept.append(user_id)
+    return swept, (names[-1] if len(names) == limit else None)
