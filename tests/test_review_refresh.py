@@ -463,3 +463,39 @@ def test_a_refresh_failed_by_our_database_tells_the_person_without_our_hosts(
         assert "our database was unavailable" in text
         assert "db-primary" not in text and "10.2.0.7" not in text
     assert leak in caplog.text
+
+
+def test_the_requeue_sweep_sends_every_lost_run_once_a_page_per_task(alice, monkeypatch):
+    # given: seven runs whose messages the broker lost, four of them created at the same
+    # instant, one run still within its countdown, and one a worker holds
+    from transactions import tasks
+    from transactions.services import refresh as module
+
+    old = timezone.now() - timedelta(hours=3)
+    lost = []
+    for i in range(7):
+        run = RefreshRun.objects.create(user=alice, connection=ConnectionFactory(user=alice),
+                                        trigger="nightly")
+        lost.append(run)
+        RefreshRun.objects.filter(pk=run.pk).update(
+            created_at=old if i < 4 else old + timedelta(minutes=i))
+    RefreshRun.objects.create(user=alice, connection=ConnectionFactory(user=alice),
+                              trigger="nightly")  # just created: its message is due
+    held = RefreshRun.objects.create(user=alice, connection=ConnectionFactory(user=alice),
+                                     trigger="nightly", status="running")
+    RefreshRun.objects.filter(pk=held.pk).update(created_at=old)
+    Connection.objects.filter(pk=held.connection_id).update(
+        claimed_by=held.pk, claimed_until=timezone.now() + timedelta(minutes=5))
+    sent, pages = [], []
+    monkeypatch.setattr(module, "_enqueue", lambda task, run_id: sent.append(run_id))
+    real = module.refresh_requeue_stale
+    monkeypatch.setattr(tasks, "refresh_requeue_stale",
+                        lambda **kw: pages.append(kw["after"]) or real(**kw, limit=3))
+
+    # when: the beat's sweep runs (each page queues the next: eager here)
+    tasks.requeue_stale_runs.delay()
+
+    # then: each lost run is sent once, oldest first, three a task; the others are not
+    assert sorted(sent) == sorted(str(run.pk) for run in lost)
+    assert len(sent) == len(set(sent)) == 7
+    assert len(pages) == 3 and pages[0] is None

@@ -196,7 +196,7 @@ def test_redis_restarted_during_and_down_before_a_refresh_loses_nothing(
 
         # Broker back: the requeue sweep (beat, every 15 min) publishes it again.
         redis = RedisServer(port, tmp_path).start()
-        assert refresh_requeue_stale(older_than_seconds=0) == 1
+        assert refresh_requeue_stale(older_than_seconds=0) == (1, None)
         queued = wait_until(
             lambda: (r := RefreshRun.objects.get(pk=queued.pk)).is_finished and r, 90,
             "the requeued run",

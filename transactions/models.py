@@ -77,6 +77,10 @@ class RefreshRun(models.Model):
             # The admin's list of every run, newest first (support's first look at
             # refreshes that fail).
             models.Index(fields=["created_at"], name="refreshrun_created_at"),
+            # The requeue sweep's walk over the active runs, oldest first, a page at a
+            # time (only active runs: a few per connection at most, however many ended).
+            models.Index(fields=["created_at", "id"], name="refreshrun_active_created",
+                         condition=Q(status__in=["queued", "running", "retrying"])),
         ]
         constraints = [
             # One active run per connection: a second "refresh" click joins the first.

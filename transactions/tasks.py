@@ -59,12 +59,16 @@ def requeue_stale_imports() -> None:
 
 
 @shared_task
-def requeue_stale_runs() -> None:
+def requeue_stale_runs(after: list[str] | None = None) -> None:
     # Older than the lease plus the longest retry countdown: such a run has no message
-    # left on the broker (lost in a broker restart) or its worker died.
-    refresh_requeue_stale(
-        older_than_seconds=settings.REFRESH_LEASE_SECONDS + settings.CELERY_MAX_COUNTDOWN
+    # left on the broker (lost in a broker restart) or its worker died. A page of runs
+    # per task, each queueing the next, as the nightly fan-out.
+    _sent, last = refresh_requeue_stale(
+        older_than_seconds=settings.REFRESH_LEASE_SECONDS + settings.CELERY_MAX_COUNTDOWN,
+        after=after,
     )
+    if last is not None:
+        requeue_stale_runs.delay(after=last)
 
 
 @shared_task(

@@ -4,22 +4,9 @@
 # that stops every refresh from writing its run and dump for the whole build. Hence a
 # non-atomic migration. Other databases (SQLite, embedded mode) create them plainly.
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
-
-class AddIndex(AddIndexConcurrently):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        return migrations.AddIndex.database_forwards(self, app_label, schema_editor,
-                                                     from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        return migrations.AddIndex.database_backwards(self, app_label, schema_editor,
-                                                      from_state, to_state)
+from transactions.migration_ops import AddIndexConcurrentlyOnPostgres as AddIndex
 
 
 class Migration(migrations.Migration):
