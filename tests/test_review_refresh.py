@@ -499,3 +499,26 @@ def test_the_requeue_sweep_sends_every_lost_run_once_a_page_per_task(alice, monk
     assert sorted(sent) == sorted(str(run.pk) for run in lost)
     assert len(sent) == len(set(sent)) == 7
     assert len(pages) == 3 and pages[0] is None
+
+
+def test_a_run_the_sweep_sent_is_not_sent_again_until_its_message_could_have_been_taken(
+        alice, monkeypatch):
+    # given: a run whose message was lost, sent again by the sweep a moment ago
+    from transactions.services import refresh as module
+
+    run = RefreshRun.objects.create(user=alice, connection=ConnectionFactory(user=alice),
+                                    trigger="nightly")
+    RefreshRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    sent = []
+    monkeypatch.setattr(module, "_enqueue", lambda task, run_id: sent.append(run_id))
+    assert module.refresh_requeue_stale(older_than_seconds=1200) == (1, None)
+
+    # when: the next sweeps run, 15 minutes later, then 25 minutes later (still queued)
+    later = module.refresh_requeue_stale(older_than_seconds=1200)
+    RefreshRun.objects.filter(pk=run.pk).update(
+        requeued_at=timezone.now() - timedelta(minutes=25))
+    much_later = module.refresh_requeue_stale(older_than_seconds=1200)
+
+    # then: it is not sent while its message may still wait in the queue, then once more
+    assert (later, much_later) == ((0, None), (1, None))
+    assert sent == [str(run.pk)] * 2

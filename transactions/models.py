@@ -70,6 +70,9 @@ class RefreshRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the requeue sweep last sent the run again: not again before its message could
+    # have been taken (each sweep would otherwise send every run still queued once more).
+    requeued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

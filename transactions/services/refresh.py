@@ -357,16 +357,23 @@ def refresh_requeue_stale(*, older_than_seconds: int, after: list[str] | None = 
     """Re-enqueues active runs whose message may be lost (a broker restarted before the
     enqueue, a queue flushed), oldest first, one page of ``limit`` after the run
     ``after`` (``[created_at ISO, id]``, as returned). Returns how many it sent, and the
-    last one's place when there may be more (the next page starts after it; a run sent
-    stays active until a worker takes it, so a page cannot simply be asked again), else
-    None. Running it twice is harmless: runs are idempotent, and a copy of a run that
+    last one's place when there may be more (the next page starts after it: a run sent
+    stays active until a worker takes it, so the first page cannot simply be asked
+    again), else None.
+
+    A run sent is not sent again before ``older_than_seconds`` have passed (a sweep every
+    15 minutes would otherwise send every run still waiting in the queue once more).
+    Sending twice is harmless all the same: runs are idempotent, and a copy of a run that
     another delivery holds leaves it to that one. A page is one query on the active
-    runs' index and 1,000 publishes, ~0.3 s: after a broker lost a night's queue, every
-    lost run is sent again within minutes, not 1,000 every 15 minutes."""
+    runs' index, one UPDATE and ``limit`` publishes: after a broker lost a night's queue,
+    every lost run is sent again in one chain of pages, not 1,000 every 15 minutes."""
     from ..tasks import refresh_connection
 
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = RefreshRun.objects.filter(status__in=RefreshRun.ACTIVE, created_at__lt=cutoff)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    stale = RefreshRun.objects.filter(
+        Q(requeued_at__isnull=True) | Q(requeued_at__lt=cutoff),
+        status__in=RefreshRun.ACTIVE, created_at__lt=cutoff)
     if after is not None:
         created_at, run_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
         stale = stale.filter(Q(created_at__gt=created_at) | Q(created_at=created_at,
@@ -375,6 +382,9 @@ def refresh_requeue_stale(*, older_than_seconds: int, after: list[str] | None = 
         Q(connection__claimed_until__isnull=True) | Q(connection__claimed_until__lt=timezone.now())
     )
     page = list(stale.order_by("created_at", "id").values_list("id", "created_at")[:limit])
+    # Marked before the sends: a sweep that dies halfway leaves a page unsent for one
+    # interval at worst, never sends it twice in one.
+    RefreshRun.objects.filter(id__in=[run_id for run_id, _ in page]).update(requeued_at=now)
     for run_id, _ in page:
         _enqueue(refresh_connection, str(run_id))
     if len(page) < limit:
