@@ -522,3 +522,30 @@ def test_a_run_the_sweep_sent_is_not_sent_again_until_its_message_could_have_bee
     # then: it is not sent while its message may still wait in the queue, then once more
     assert (later, much_later) == ((0, None), (1, None))
     assert sent == [str(run.pk)] * 2
+
+
+@pytest.mark.parametrize(("code", "retried"), [(2000, True), (2003, False)])
+def test_a_bank_that_answers_every_statement_with_a_general_error_is_retried(
+        alice, ofx_server, monkeypatch, eager_retries, settings, code, retried):
+    # given: an OFX server whose statements all fail with one status, the sign-on fine
+    settings.REFRESH_MAX_RETRIES = 1
+
+    def failing(wrapper):
+        def answer(trnrq, received):
+            return (f"<{wrapper}>\r\n<TRNUID>{trnrq.trnuid}\r\n<STATUS>\r\n<CODE>{code}\r\n"
+                    f"<SEVERITY>ERROR\r\n</STATUS>\r\n</{wrapper}>\r\n")
+        return answer
+
+    monkeypatch.setattr(ofx_server, "_bank_statement", failing("STMTTRNRS"))
+    monkeypatch.setattr(ofx_server, "_card_statement", failing("CCSTMTTRNRS"))
+
+    # when: the account is linked (its first refresh runs)
+    connection, _ = account_connect(user=alice, provider="ofx", url=ofx_server.url(),
+                                    login=LOGIN, password=PASSWORD)
+
+    # then: "general error" (busy, maintenance) is retried, as at the sign-on; "account
+    # not found" fails at once
+    run = RefreshRun.objects.get(connection=connection)
+    assert run.status == "failed"
+    assert (run.attempts, bool(run.retried)) == ((2, True) if retried else (1, False))
+    assert f"status {code}" in run.error

@@ -130,6 +130,10 @@ class OFXProvider:
             documents = decode_envelope(raw)
             return _statement_from_documents(documents)
         except ImportFormatError as exc:
+            if not _TRANSIENT_STATUS.isdisjoint(getattr(exc, "status_codes", ())):
+                # No statement came, the bank busy or in maintenance ("general error"):
+                # retried as the same status at the sign-on is, not a failure for good.
+                raise TransientProviderError(f"the OFX server reported an error: {exc}") from exc
             raise ProviderError(f"the OFX server's answer could not be read: {exc}") from exc
 
 

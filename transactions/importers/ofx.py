@@ -516,14 +516,22 @@ def _raise_for_signon(root: _Node) -> None:
 
 
 def _no_statement_error(root: _Node) -> ImportFormatError:
-    for wrapper in (*root.iter("STMTTRNRS"), *root.iter("CCSTMTTRNRS")):
-        code, message = _status(wrapper)
-        if code not in _OK_CODES:
-            detail = f" ({message})" if message else ""
-            return ImportFormatError(
-                f"the bank answered status {code}{detail} instead of a statement",
-                line=wrapper.line,
-            )
+    """Why a document holds no statement. ``status_codes`` on the error: every status
+    the bank answered instead of one (a Direct Connect refresh retries a bank that is
+    busy, as at the sign-on)."""
+    failed = [(wrapper, *_status(wrapper))
+              for wrapper in (*root.iter("STMTTRNRS"), *root.iter("CCSTMTTRNRS"))]
+    failed = [(wrapper, code, message) for wrapper, code, message in failed
+              if code not in _OK_CODES]
+    if failed:
+        wrapper, code, message = failed[0]
+        detail = f" ({message})" if message else ""
+        error = ImportFormatError(
+            f"the bank answered status {code}{detail} instead of a statement",
+            line=wrapper.line,
+        )
+        error.status_codes = frozenset(code for _, code, _ in failed)
+        return error
     return ImportFormatError(
         "the file holds no bank or credit-card statement (expected <STMTRS> or <CCSTMTRS>); "
         "investment statements are not supported"
