@@ -527,8 +527,12 @@ def test_a_run_the_sweep_sent_is_not_sent_again_until_its_message_could_have_bee
 @pytest.mark.parametrize(("code", "retried"), [(2000, True), (2003, False)])
 def test_a_bank_that_answers_every_statement_with_a_general_error_is_retried(
         alice, ofx_server, monkeypatch, eager_retries, settings, code, retried):
-    # given: an OFX server whose statements all fail with one status, the sign-on fine
+    # given: an OFX server whose statements all fail with one status, the sign-on fine;
+    # a refresh tried twice at most
+    from transactions.tasks import refresh_connection
+
     settings.REFRESH_MAX_RETRIES = 1
+    monkeypatch.setattr(refresh_connection, "max_retries", 1)
 
     def failing(wrapper):
         def answer(trnrq, received):
