@@ -553,3 +553,30 @@ def test_a_bank_that_answers_every_statement_with_a_general_error_is_retried(
     assert run.status == "failed"
     assert (run.attempts, bool(run.retried)) == ((2, True) if retried else (1, False))
     assert f"status {code}" in run.error
+
+
+def test_a_refresh_stopped_at_the_time_limit_says_so(alice, monkeypatch, settings):
+    # given: a refresh whose ingest runs into the task's soft time limit
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from transactions.services import refresh as module
+
+    connection = ConnectionFactory(user=alice)
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="manual")
+
+    def slow(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(module, "transactions_ingest", slow)
+
+    # when: it runs
+    with pytest.raises(SoftTimeLimitExceeded):
+        module.refresh_execute(run_id=run.id, final_attempt=False)
+
+    # then: the run and the connection say it took too long, not "internal error"
+    run.refresh_from_db()
+    connection.refresh_from_db()
+    limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    assert run.status == "failed"
+    assert run.error == connection.last_error == (
+        f"the refresh took longer than {limit} s and was stopped; support has been told")

@@ -29,6 +29,7 @@ import uuid
 from datetime import datetime, timedelta
 from functools import partial
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
@@ -228,7 +229,12 @@ def refresh_execute(*, run_id, final_attempt: bool = True,
             return None
         # A bug: fail the run visibly (support sees it in the admin) instead of leaving it
         # "running" for the requeue sweep to repeat forever; the traceback goes to the log.
-        _fail(run, f"internal error ({type(exc).__name__}); support has been told")
+        if isinstance(exc, SoftTimeLimitExceeded):
+            # Not retried: the same statement would take as long again.
+            _fail(run, f"the refresh took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} "
+                       "s and was stopped; support has been told")
+        else:
+            _fail(run, f"internal error ({type(exc).__name__}); support has been told")
         raise
     else:
         run = RefreshRun.objects.filter(pk=run.pk).select_related("user").first()
