@@ -580,3 +580,42 @@ def test_a_refresh_stopped_at_the_time_limit_says_so(alice, monkeypatch, setting
     assert run.status == "failed"
     assert run.error == connection.last_error == (
         f"the refresh took longer than {limit} s and was stopped; support has been told")
+
+
+@pytest.mark.parametrize("delivery", ["sweep-copy", None])
+def test_a_copy_of_a_run_on_its_last_attempt_neither_fails_it_nor_undoes_its_success(
+        alice, monkeypatch, settings, delivery):
+    # given: a run on its last attempt (as many as a run may have), its lease held by
+    # the delivery "last" that is still working on it
+    from transactions.services import refresh as module
+
+    connection = ConnectionFactory(user=alice)
+    run = RefreshRun.objects.create(user=alice, connection=connection, trigger="nightly",
+                                    status="running",
+                                    attempts=settings.REFRESH_MAX_RETRIES + 1)
+    Connection.objects.filter(pk=connection.pk).update(
+        claimed_by=run.pk, claim_token="last", claimed_until=timezone.now() + timedelta(minutes=5))
+
+    # when: a copy of the run arrives meanwhile; then the holder finishes it (and frees
+    # the lease) just before another late copy claims
+    module.refresh_execute(run_id=run.id, final_attempt=True, delivery=delivery)
+    run.refresh_from_db()
+    assert (run.status, Connection.objects.get(pk=connection.pk).claim_token) == (
+        "running", "last")
+    claim = module._claim
+
+    def finished_first(connection_id, run_id, token):
+        RefreshRun.objects.filter(pk=run_id).update(status="succeeded", created=3,
+                                                    finished_at=timezone.now())
+        Connection.objects.filter(pk=connection_id).update(
+            claimed_by=None, claimed_until=None, claim_token="")
+        return claim(connection_id, run_id, token)
+
+    monkeypatch.setattr(module, "_claim", finished_first)
+    module.refresh_execute(run_id=run.id, final_attempt=True, delivery="late-copy")
+
+    # then: the run ended as its holder ended it, and the connection is free
+    run.refresh_from_db()
+    connection.refresh_from_db()
+    assert (run.status, run.created, run.error) == ("succeeded", 3, "")
+    assert (connection.claimed_by, connection.last_error) == (None, "")

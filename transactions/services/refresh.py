@@ -121,14 +121,6 @@ def refresh_execute(*, run_id, final_attempt: bool = True,
         return run  # unlinked meanwhile, or a redelivered message of a finished run
     connection = run.connection
     token = (delivery or uuid.uuid4().hex)[:64]
-    if run.attempts >= settings.REFRESH_MAX_RETRIES + 1:
-        # Every attempt a run may have was taken up and none ended (its worker was killed,
-        # out of memory on this statement, or past the hard time limit): the message comes
-        # back (task_reject_on_worker_lost, the requeue sweep) with its retry count as
-        # before, so without this the run would be tried for ever, "running".
-        _fail(run, f"the refresh stopped before it finished (gave up after {run.attempts} "
-                   "attempts)")
-        return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
     if not _claim(connection.pk, run.pk, token):
         if Connection.objects.filter(pk=connection.pk, claimed_by=run.pk,
                                      claimed_until__gte=timezone.now()).exists():
@@ -141,6 +133,19 @@ def refresh_execute(*, run_id, final_attempt: bool = True,
             _fail(run, "another refresh of this connection kept it busy", release=False)
             return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
         raise RefreshRetry("another refresh of this connection is running")
+    if run.attempts >= settings.REFRESH_MAX_RETRIES + 1:
+        # Every attempt a run may have was taken up and none ended (its worker was killed,
+        # out of memory on this statement, or past the hard time limit): the message comes
+        # back (task_reject_on_worker_lost, the requeue sweep) with its retry count as
+        # before, so without this the run would be tried for ever, "running". (Decided
+        # by the delivery that holds the claim only: a copy must not fail a run that
+        # another delivery is finishing, nor one that another finished before this claim.)
+        if RefreshRun.objects.filter(pk=run.pk, status__in=RefreshRun.ACTIVE).exists():
+            _fail(run, f"the refresh stopped before it finished (gave up after "
+                       f"{run.attempts} attempts)")
+        else:
+            _release(connection.pk, run.pk)
+        return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
     started = RefreshRun.objects.filter(pk=run.pk, status__in=RefreshRun.ACTIVE).update(
         status=RefreshRun.Status.RUNNING, attempts=run.attempts + 1,
         started_at=run.started_at or timezone.now(),
