@@ -20,3 +20,15 @@ def test_a_page_size_of_thousands_of_digits_is_cut_to_the_maximum_not_a_500(api,
 
     # then it is a larger value, cut to the maximum as any other, not a crash
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("edit", ["²", "1" * 5000])
+def test_an_edit_parameter_that_only_looks_like_a_number_shows_the_list_not_a_500(
+        alice_client, edit):
+    # given the transactions page, whose ?edit=<id> opens one row's categories
+    # when the id is a digit int() cannot read (a superscript two) or a number too long
+    response = alice_client.get("/transactions/", {"edit": edit})
+
+    # then the list shows, no row opened
+    assert response.status_code == 200
+    assert response.context["edit_pk"] is None

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.selectors import financial_accounts_for
 from categories.selectors import category_tree
 from categories.services import transaction_categorize
+from mint.filters import MAX_ID, ascii_id
 from mint.views import post_only
 
 from .api.filters import TransactionFilter
@@ -107,10 +108,17 @@ def transaction_list(request):
                 "transactions/_category_options.html",
                 {"tree": tree},
             ),
-            "edit_pk": int(edit) if edit.isdigit() else None,
+            "edit_pk": _edit_id(edit),
             "list_query": query.urlencode(),
         },
     )
+
+
+def _edit_id(text: str) -> int | None:
+    """The row whose categories ``?edit=`` opens: an id of ASCII digits, else none
+    ("²".isdigit() is true, yet int() refuses it, as it does 4,300 digits or more)."""
+    pk = ascii_id(text)
+    return pk if pk is not None and pk <= MAX_ID else None
 
 
 def _back_to_list(request, pk: int) -> str:
