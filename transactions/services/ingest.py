@@ -765,6 +765,8 @@ def _write_postgres(rows: list[list]) -> IngestResult:
     rows holds its connection's row lock (``select_for_update``); the unique constraint
     would still refuse a duplicate if that were ever bypassed.
     """
+    if not rows:  # a file's batch of pending rows that have all posted since
+        return IngestResult()
     table = Transaction._meta.db_table
     columns = ", ".join(_COLUMNS)
     changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in _DATA)
@@ -881,6 +883,8 @@ def _write_postgres_new(rows: list[list]) -> IngestResult:
     lock first), then monthly spending summed here and upserted in one statement (under
     the user's shared spending lock, as every spending writer). A duplicate key would
     still be refused by the unique constraint, failing the ingest."""
+    if not rows:
+        return IngestResult()
     table = Transaction._meta.db_table
     with db.cursor() as cursor:  # created_at and updated_at: the database's default
         cursor.cursor.copy_expert(f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN",
