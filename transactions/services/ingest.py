@@ -306,7 +306,8 @@ def _expire_pending(*, user, windows: dict[int, tuple[date, date | None]],
         Transaction.objects.filter(user_id=user.id, account_id__in=list(windows), pending=True,
                                    posted_on__gte=min(first for first, _ in windows.values()))
         .select_for_update().values("id", "account_id", "external_id", "posted_on", "amount",
-                                    "category_id", "seller_key", "description")
+                                    "category_id", "category_source", "seller", "seller_key",
+                                    "description")
     )
 
     def within(row) -> bool:
@@ -323,8 +324,54 @@ def _expire_pending(*, user, windows: dict[int, tuple[date, date | None]],
     for row in gone:
         delta.remove(user_id=user.id, posted_on=row["posted_on"],
                      category_id=row["category_id"], amount=row["amount"])
+    manual = [p for p in gone if p["category_source"] == Transaction.CategorySource.MANUAL]
+    if manual:
+        _carry_manual_choices(user_id=user.id, gone=manual, sent=sent, delta=delta)
     spending_apply(delta)
     return len(gone)
+
+
+def _carry_manual_choices(*, user_id: int, gone: list[dict], sent: set[tuple[int, str]],
+                          delta: SpendingDelta) -> None:
+    """A pending row filed by hand that went because it posted under another amount (a
+    tip added) and another id: its category, and a name given by hand, go to its posted
+    row — of the same account and seller, sent in this statement, dated within
+    PENDING_MATCH_DAYS after it (the evidence that lets a file's expiry take the pending
+    row away), the nearest in days, then in amount, not filed by hand itself. Without
+    such a row the choice goes with the pending one. Reads a few days of the accounts'
+    rows (the (user, date) index); runs only when a manual pending row went."""
+    accounts = {p["account_id"] for p in gone}
+    first = min(p["posted_on"] for p in gone)
+    last = max(p["posted_on"] for p in gone) + timedelta(days=PENDING_MATCH_DAYS)
+    candidates = [
+        c for c in Transaction.objects.filter(
+            user_id=user_id, account_id__in=list(accounts), pending=False,
+            posted_on__gte=first, posted_on__lte=last,
+        ).exclude(category_source=Transaction.CategorySource.MANUAL).select_for_update()
+        .values("id", "account_id", "external_id", "posted_on", "amount", "category_id",
+                "seller_key", "description")
+        if (c["account_id"], c["external_id"]) in sent
+    ]
+    taken: set[int] = set()
+    for p in sorted(gone, key=itemgetter("posted_on", "id")):
+        seller = p["seller_key"] or p["description"]
+        heirs = [c for c in candidates
+                 if c["id"] not in taken and c["account_id"] == p["account_id"]
+                 and (c["seller_key"] or c["description"]) == seller
+                 and 0 <= (c["posted_on"] - p["posted_on"]).days <= PENDING_MATCH_DAYS]
+        if not heirs:
+            continue
+        heir = min(heirs, key=lambda c: ((c["posted_on"] - p["posted_on"]).days,
+                                         abs(c["amount"] - p["amount"]), c["id"]))
+        taken.add(heir["id"])
+        changes = {"category_id": p["category_id"], "updated_at": timezone.now(),
+                   "category_source": Transaction.CategorySource.MANUAL}
+        if p["seller"] != categorizer().match(p["description"]).seller:
+            changes["seller"] = p["seller"]  # a name given by hand
+        Transaction.objects.filter(user_id=user_id, id=heir["id"]).update(**changes)
+        delta.move(user_id=user_id,
+                   old=(heir["posted_on"], heir["category_id"], heir["amount"]),
+                   new=(heir["posted_on"], p["category_id"], heir["amount"]))
 
 
 def commit_without_wal_flush() -> None:
