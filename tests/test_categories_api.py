@@ -115,6 +115,46 @@ def test_a_name_with_accents_already_under_the_parent_is_refused_whatever_its_ca
     assert Category.objects.filter(parent=food, user__isnull=False).count() == 1
 
 
+def test_a_name_typed_with_a_combining_accent_is_the_name_that_exists(api, food):
+    # given "Café" (é one character) under Food & Dining
+    assert create(api, "Caf\u00e9", food.id).status_code == 201
+
+    # when "Café" comes again, its é typed as e and a combining accent
+    response = create(api, "Cafe\u0301", food.id)
+
+    # then it is the same name, refused
+    assert response.status_code == 400
+    assert "already exists" in str(response.json())
+
+
+def test_the_same_name_created_twice_at_once_is_refused_not_a_500(api, alice, food,
+                                                                  monkeypatch):
+    # given a first request that has just created "Lunch" between the second request's
+    # check and its insert (a double click, two devices)
+    from django.db import connection
+
+    from categories.services import manual
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the unique name constraint (NULLS NOT DISTINCT) is PostgreSQL's")
+
+    check = manual._name_free
+
+    def created_meanwhile(**kwargs):
+        check(**kwargs)
+        Category.objects.create(user=alice, parent=food, name="Lunch")
+
+    monkeypatch.setattr(manual, "_name_free", created_meanwhile)
+
+    # when the second request inserts
+    response = create(api, "Lunch", food.id)
+
+    # then it is told the name exists, and one "Lunch" is there
+    assert response.status_code == 400, response.content
+    assert "already exists" in str(response.json())
+    assert Category.objects.filter(user=alice, name="Lunch").count() == 1
+
+
 def test_a_sub_category_as_parent_is_refused_saying_what_a_parent_must_be(api):
     groceries = Category.objects.get(user=None, name="Groceries")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db import connection as db
-from django.db import transaction
 from django.db.models import F
 
 from accounts.models import Connection
@@ -76,18 +77,30 @@ def _recategorize_seller_after_commit(seller_key: str) -> None:
 # --- users' own categories ---------------------------------------------------------------
 
 @transaction.atomic
+def _category_name(name: str) -> str:
+    """A category name as stored: spaces collapsed, and in one Unicode form (NFC), so that
+    "Café" typed with a combining accent is the "Café" that exists already."""
+    return unicodedata.normalize("NFC", " ".join(name.split()))
+
+
 def category_create(*, user, parent: Category, name: str) -> Category:
     """A user's own sub-category under a top-level category of the shared taxonomy."""
-    name = " ".join(name.split())
+    name = _category_name(name)
     if not name:
         raise ValidationError({"name": "A category needs a name."})
     if parent.parent_id is not None or parent.user_id is not None:
         raise ValidationError({"parent": "Choose a top-level category of the taxonomy."})
     _name_free(user=user, parent=parent, name=name)
-    return Category.objects.create(
-        user=user, parent=parent, name=name,
-        is_income=parent.is_income, is_transfer=parent.is_transfer,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction goes on
+            return Category.objects.create(
+                user=user, parent=parent, name=name,
+                is_income=parent.is_income, is_transfer=parent.is_transfer,
+            )
+    except IntegrityError:
+        # The same name created at the same moment (a double click, two devices): the
+        # check above passed for both, the unique constraint refused the second.
+        raise ValidationError({"name": f"“{parent.name} › {name}” already exists."}) from None
 
 
 def _name_free(*, user, parent: Category, name: str, other_than: int | None = None) -> None:
@@ -95,7 +108,8 @@ def _name_free(*, user, parent: Category, name: str, other_than: int | None = No
     # ("CAFÉ" would not find "Café"). A parent has a few dozen children at most.
     taken = (categories_for(user=user).filter(parent=parent).exclude(pk=other_than)
              .values_list("name", flat=True))
-    if any(existing.casefold() == name.casefold() for existing in taken):
+    folded = name.casefold()
+    if any(_category_name(existing).casefold() == folded for existing in taken):
         raise ValidationError({"name": f"“{parent.name} › {name}” already exists."})
 
 
@@ -105,7 +119,7 @@ def category_rename(*, category: Category, name: str) -> Category:
     if category.user_id is None:
         raise ValidationError({"name": "Mint's categories keep their names; only your own "
                                        "can be renamed."})
-    name = " ".join(name.split())
+    name = _category_name(name)
     if not name:
         raise ValidationError({"name": "A category needs a name."})
     _name_free(user=category.user, parent=category.parent, name=name, other_than=category.pk)
