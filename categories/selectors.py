@@ -1,3 +1,4 @@
+import unicodedata
 from functools import lru_cache
 
 from django.db import connection as db
@@ -34,7 +35,7 @@ def uncategorized_id() -> int | None:
 def category_id_for_name(*, user, name: str) -> int | None:
     """Maps a category name as a file gives it (Mint's CSV export) onto the taxonomy,
     then onto the user's own categories."""
-    key = " ".join(name.split()).casefold()
+    key = unicodedata.normalize("NFC", " ".join(name.split())).casefold()
     if not key:
         return None
     found = _taxonomy_index().get(key)
@@ -43,7 +44,8 @@ def category_id_for_name(*, user, name: str) -> int | None:
     # Compared here, not with name__iexact: SQLite folds the case of ASCII letters only
     # ("Épicerie" would not find "épicerie"). A user has a few own categories.
     own = Category.objects.filter(user=user).order_by("id").values_list("id", "name")
-    return next((pk for pk, name in own if " ".join(name.split()).casefold() == key), None)
+    return next((pk for pk, name in own
+                 if unicodedata.normalize("NFC", " ".join(name.split())).casefold() == key), None)
 
 
 def categories_for(*, user) -> QuerySet[Category]:

@@ -23,3 +23,16 @@ def test_mint_category_names_map_onto_the_taxonomy(alice):
 
     assert coffee == full == Category.objects.get(name="Coffee Shops").id
     assert category_id_for_name(user=alice, name="No Such Category") is None
+
+
+@pytest.mark.django_db
+def test_a_files_category_name_with_a_combining_accent_finds_the_users_own(alice):
+    # given Alice's own "Café" (é one character)
+    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
+    cafe = Category.objects.create(user=alice, parent=food, name="Caf\u00e9")
+
+    # when a file names it with e and a combining accent (as macOS writes it)
+    found = category_id_for_name(user=alice, name="CAFE\u0301")
+
+    # then it is hers
+    assert found == cafe.id
