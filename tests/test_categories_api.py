@@ -138,13 +138,10 @@ def test_the_same_name_created_twice_at_once_is_refused_not_a_500(api, alice, fo
     if connection.vendor != "postgresql":
         pytest.skip("the unique name constraint (NULLS NOT DISTINCT) is PostgreSQL's")
 
-    check = manual._name_free
-
-    def created_meanwhile(**kwargs):
-        check(**kwargs)
-        Category.objects.create(user=alice, parent=food, name="Lunch")
-
-    monkeypatch.setattr(manual, "_name_free", created_meanwhile)
+    # (the first request's row committed; the second's check looked before that: its
+    # own transaction, category_create's, must not roll the first one's row back)
+    Category.objects.create(user=alice, parent=food, name="Lunch")
+    monkeypatch.setattr(manual, "_name_free", lambda **kwargs: None)
 
     # when the second request inserts
     response = create(api, "Lunch", food.id)

@@ -76,13 +76,13 @@ def _recategorize_seller_after_commit(seller_key: str) -> None:
 
 # --- users' own categories ---------------------------------------------------------------
 
-@transaction.atomic
 def _category_name(name: str) -> str:
     """A category name as stored: spaces collapsed, and in one Unicode form (NFC), so that
     "Café" typed with a combining accent is the "Café" that exists already."""
     return unicodedata.normalize("NFC", " ".join(name.split()))
 
 
+@transaction.atomic
 def category_create(*, user, parent: Category, name: str) -> Category:
     """A user's own sub-category under a top-level category of the shared taxonomy."""
     name = _category_name(name)
