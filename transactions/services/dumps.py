@@ -65,7 +65,9 @@ def raw_dumps_sweep(*, after: str = "", limit: int = 1000) -> tuple[list[int], s
 
     store = get_store()
     names = store.folders("raw/", after=after, limit=limit)
-    ids = [int(name) for name in names if name.isdigit()]
+    # Only ASCII digits: "²" is a digit to isdigit(), which int() refuses (a stray folder
+    # would end the task, and every page after it, every night).
+    ids = [int(name) for name in names if name.isascii() and name.isdigit()]
     alive = set(User.objects.filter(pk__in=ids).values_list("pk", flat=True))
     swept = []
     for user_id in ids:
