@@ -95,3 +95,31 @@ def test_a_pending_dinner_filed_by_hand_gives_its_choice_to_its_own_posting_not_
     assert (posted["T1"].category, posted["T1"].category_source) == (business, "manual")
     assert posted["L1"].category_source != "manual"
     assert current_totals(alice.id) == totals_from_rows(alice.id)
+
+
+@pytest.mark.django_db
+def test_a_run_that_used_up_its_attempts_on_a_bank_error_says_the_banks_error(alice, settings):
+    # given: a run whose last allowed attempt ended with the bank's transient error and
+    # was put back to retry (an earlier attempt's worker had been killed, so the retry
+    # count lags the attempts: the cap, not the last retry, ends it)
+    from django.utils import timezone
+
+    from tests.factories import ConnectionFactory
+    from transactions.models import RefreshRun
+    from transactions.services.refresh import refresh_execute
+
+    connection = ConnectionFactory(user=alice)
+    attempts = settings.REFRESH_MAX_RETRIES + 1
+    run = RefreshRun.objects.create(
+        user=alice, connection=connection, trigger="nightly", status="retrying",
+        attempts=attempts, started_at=timezone.now(),
+        error="the OFX server is unavailable (HTTP 503)")
+
+    # when: its retry's message is delivered
+    refresh_execute(run_id=run.id, final_attempt=False, delivery="retry-of-the-run")
+
+    # then: the run fails telling what went wrong, as a last retry does; it said "the
+    # refresh stopped before it finished", which is what a killed worker leaves
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error == f"the OFX server is unavailable (HTTP 503) (gave up after {attempts} attempts)"

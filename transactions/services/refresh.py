@@ -140,9 +140,15 @@ def refresh_execute(*, run_id, final_attempt: bool = True,
         # before, so without this the run would be tried for ever, "running". (Decided
         # by the delivery that holds the claim only: a copy must not fail a run that
         # another delivery is finishing, nor one that another finished before this claim.)
-        if RefreshRun.objects.filter(pk=run.pk, status__in=RefreshRun.ACTIVE).exists():
-            _fail(run, f"the refresh stopped before it finished (gave up after "
-                       f"{run.attempts} attempts)")
+        state = (RefreshRun.objects.filter(pk=run.pk, status__in=RefreshRun.ACTIVE)
+                 .values_list("status", "error").first())
+        if state is not None:
+            status, error = state
+            # Put back to retry: the last attempt ended, on a transient error (its worker
+            # was killed in an earlier one, so the retry count lags): that error is why.
+            why = (error if status == RefreshRun.Status.RETRYING and error
+                   else "the refresh stopped before it finished")
+            _fail(run, f"{why} (gave up after {run.attempts} attempts)")
         else:
             _release(connection.pk, run.pk)
         return RefreshRun.objects.filter(pk=run.pk).first()  # None: unlinked meanwhile
