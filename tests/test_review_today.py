@@ -123,3 +123,29 @@ def test_a_run_that_used_up_its_attempts_on_a_bank_error_says_the_banks_error(al
     run.refresh_from_db()
     assert run.status == "failed"
     assert run.error == f"the OFX server is unavailable (HTTP 503) (gave up after {attempts} attempts)"
+
+
+@pytest.mark.django_db
+def test_renaming_a_category_to_a_name_created_at_the_same_moment_is_refused_not_a_500(
+        api, alice, food, farmers_market, monkeypatch):
+    # given: "Lunch" created by another device just after this rename's check looked (the
+    # check passed, the row is there when the rename writes)
+    from django.db import connection
+
+    from categories.models import Category
+    from categories.services import manual
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the unique name constraint (NULLS NOT DISTINCT) is PostgreSQL's")
+    Category.objects.create(user=alice, parent=food, name="Lunch")
+    monkeypatch.setattr(manual, "_name_free", lambda **kwargs: None)
+
+    # when: Farmers Market is renamed "Lunch"
+    response = api.patch(f"/api/v1/categories/{farmers_market.id}/", {"name": "Lunch"},
+                         format="json")
+
+    # then: told the name exists, as a create racing the same way is; it was a 500 from
+    # the unique constraint
+    assert response.status_code == 400, response.content
+    assert "already exists" in str(response.json())
+    assert Category.objects.filter(user=alice, name="Farmers Market").exists()

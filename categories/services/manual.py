@@ -124,7 +124,13 @@ def category_rename(*, category: Category, name: str) -> Category:
         raise ValidationError({"name": "A category needs a name."})
     _name_free(user=category.user, parent=category.parent, name=name, other_than=category.pk)
     category.name = name
-    category.save(update_fields=["name"])  # (summaries show top-level names only)
+    try:
+        with transaction.atomic():  # a savepoint, as in category_create
+            category.save(update_fields=["name"])  # (summaries show top-level names only)
+    except IntegrityError:
+        # The name taken at the same moment by another request (the check above passed).
+        raise ValidationError({"name": f"“{category.parent.name} › {name}” already "
+                                       "exists."}) from None
     return category
 
 
