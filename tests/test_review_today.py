@@ -149,3 +149,47 @@ def test_renaming_a_category_to_a_name_created_at_the_same_moment_is_refused_not
     assert response.status_code == 400, response.content
     assert "already exists" in str(response.json())
     assert Category.objects.filter(user=alice, name="Farmers Market").exists()
+
+
+@pytest.mark.django_db
+def test_a_pending_dinner_filed_by_hand_does_not_give_its_choice_to_the_lunch_that_replaced_its_own_twin(
+        alice):
+    # given: a lunch and a dinner at the diner the same day, both pending, the dinner
+    # filed by hand under Alice's own category
+    from datetime import date
+
+    from budgets.services.recompute import current_totals, totals_from_rows
+    from categories.models import Category
+    from categories.services import transaction_categorize
+    from tests.factories import ConnectionFactory
+    from tests.test_ingest import tx
+    from tests.test_pending_expiry import refresh
+    from transactions.models import Transaction
+
+    connection = ConnectionFactory(user=alice)
+    refresh(alice, connection, [
+        tx("P-LUNCH", amount="-12.00", day=date(2026, 3, 10), pending=True,
+           description="JOES DINER"),
+        tx("P-DINNER", amount="-50.00", day=date(2026, 3, 10), pending=True,
+           description="JOES DINER"),
+    ], window_start=date(2026, 3, 1))
+    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
+    business = Category.objects.create(user=alice, parent=food, name="Business meals")
+    transaction_categorize(user=alice, transaction_id=Transaction.objects.get(
+        user=alice, external_id="P-DINNER").id, category=business)
+
+    # when: the next refresh brings the lunch posted the same day at its amount (its
+    # pending twin, replaced) and the dinner posted the next day with a tip
+    refresh(alice, connection, [
+        tx("T-LUNCH", amount="-12.00", day=date(2026, 3, 10), description="JOES DINER"),
+        tx("T-DINNER", amount="-60.00", day=date(2026, 3, 11), description="JOES DINER"),
+    ], window_start=date(2026, 3, 5))
+
+    # then: the dinner's posting carries the choice; the lunch's posting, known to be the
+    # lunch's (it replaced its pending twin), is not taken for the dinner's because it
+    # is a day nearer
+    posted = {t.external_id: t for t in Transaction.objects.filter(user=alice)}
+    assert (posted["T-DINNER"].category, posted["T-DINNER"].category_source) == (
+        business, "manual")
+    assert posted["T-LUNCH"].category_source != "manual"
+    assert current_totals(alice.id) == totals_from_rows(alice.id)

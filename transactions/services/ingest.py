@@ -208,6 +208,9 @@ def transactions_ingest(
     expiring = account is None and (statement.window_start is not None
                                     or statement.expire_within_rows)
     sent: set[tuple[int, str]] = set()  # (account, external id) as written, if expiring
+    # The posted rows that replaced their pending twin in this ingest: known postings of
+    # other charges, never the heir of an expiring pending row's manual choice.
+    twins_replaced: set[tuple[int, str]] = set()
     days: dict[int, list[date]] = {}  # account → [first, last] day of a file's rows
     # A file's evidence that a pending row it lacks is resolved (expire_within_rows): it
     # shows pending rows of that account (so it would show this one), or it holds a posted
@@ -244,7 +247,8 @@ def transactions_ingest(
             result.add(_write_postgres_new(rows))
         else:
             _check_accounts(user_id=user.id, account_ids=account_ids)
-            result.replaced_pending += _replace_pending_twins(user=user, rows=rows)
+            result.replaced_pending += _replace_pending_twins(user=user, rows=rows,
+                                                              heirs=twins_replaced)
             write = _write_postgres if db.vendor == "postgresql" else _write_portable
             result.add(write(rows))
         if file_categories:
@@ -289,12 +293,14 @@ def transactions_ingest(
                 return any(0 <= (day - row["posted_on"]).days <= PENDING_MATCH_DAYS
                            for day in posted)
         result.expired_pending = _expire_pending(user=user, windows=windows, sent=sent,
-                                                 resolved=resolved)
+                                                 resolved=resolved,
+                                                 twins_replaced=twins_replaced)
     return result
 
 
 def _expire_pending(*, user, windows: dict[int, tuple[date, date | None]],
-                    sent: set[tuple[int, str]], resolved=None) -> int:
+                    sent: set[tuple[int, str]], resolved=None,
+                    twins_replaced: frozenset | set = frozenset()) -> int:
     """Deletes the stored pending rows of each account of ``windows`` dated from its first
     day on (to its last, if not None) that the statement no longer holds (see
     ``Statement.window_start`` and ``expire_within_rows``) and that ``resolved`` (if
@@ -326,7 +332,8 @@ def _expire_pending(*, user, windows: dict[int, tuple[date, date | None]],
                      category_id=row["category_id"], amount=row["amount"])
     manual = [p for p in gone if p["category_source"] == Transaction.CategorySource.MANUAL]
     if manual:
-        _carry_manual_choices(user_id=user.id, gone=manual, sent=sent, delta=delta)
+        _carry_manual_choices(user_id=user.id, gone=manual, sent=sent - twins_replaced,
+                              delta=delta)
     spending_apply(delta)
     return len(gone)
 
@@ -337,7 +344,8 @@ def _carry_manual_choices(*, user_id: int, gone: list[dict], sent: set[tuple[int
     tip added) and another id: its category, and a name given by hand, go to its posted
     row — of the same account and seller, sent in this statement, dated within
     PENDING_MATCH_DAYS after it (the evidence that lets a file's expiry take the pending
-    row away), the nearest in days, then in amount, not filed by hand itself. Without
+    row away), the nearest in days, then in amount, not filed by hand itself (``sent``
+    leaves out the rows that replaced their own pending twin). Without
     such a row the choice goes with the pending one. Reads a few days of the accounts'
     rows (the (user, date) index); runs only when a manual pending row went."""
     accounts = {p["account_id"] for p in gone}
@@ -482,7 +490,8 @@ def _keep_file_categories(*, user_id: int, dump_id, file_categories: dict) -> No
             ).update(file_category_id=category_id)
 
 
-def _replace_pending_twins(*, user, rows: list[list]) -> int:
+def _replace_pending_twins(*, user, rows: list[list],
+                           heirs: set[tuple[int, str]] | None = None) -> int:
     """A posted transaction replaces its pending twin, so that nothing is counted twice.
 
     1. The source names the twin (``pending_external_id``): delete that pending row.
@@ -491,7 +500,8 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
        twin. Only pending rows are read (a partial index), never the history.
 
     A category the user set by hand on the pending row carries over to the posted one,
-    with the name they gave it.
+    with the name they gave it. ``heirs``, if given, receives the (account, external id)
+    of every posted row that replaced a twin.
     """
     posted = [r for r in rows if not r[PENDING]]
     if not posted:
@@ -540,6 +550,8 @@ def _replace_pending_twins(*, user, rows: list[list]) -> int:
         if twin is None or twin["id"] in doomed:
             continue
         doomed[twin["id"]] = twin
+        if heirs is not None:
+            heirs.add((row[A], row[X]))
         if twin["category_source"] == Transaction.CategorySource.MANUAL:
             # The choice made by hand carries over, with a name given by hand (one that
             # is not what the pending row's own description gives).
