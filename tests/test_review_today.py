@@ -51,12 +51,6 @@ def test_the_dump_sweep_passes_over_a_folder_whose_name_is_a_digit_int_refuses(
     assert swept == [999999]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_carry_manual_choices takes any posted row of the seller sent in the statement, "
-    "nearest day first: a refresh re-sends the overlap's rows, so an older posting stored "
-    "long before (the lunch, day 0) wins over the dinner's own new posting (day 1) and is "
-    "locked as 'manual'; preferring rows new in this ingest needs the writers to report "
-    "which keys they inserted (a design change)"))
 @pytest.mark.django_db
 def test_a_pending_dinner_filed_by_hand_gives_its_choice_to_its_own_posting_not_to_an_earlier_lunch(
         alice):

@@ -208,6 +208,12 @@ def transactions_ingest(
     expiring = account is None and (statement.window_start is not None
                                     or statement.expire_within_rows)
     sent: set[tuple[int, str]] = set()  # (account, external id) as written, if expiring
+    # Every row stored before this ingest has an id at most this (ids come from one
+    # sequence; the connection is locked, so no other ingest writes its accounts now):
+    # the rows this ingest inserts are above it. One probe of the primary key (~0.1 ms),
+    # for a refresh's window or a file only.
+    stored_up_to = (Transaction.objects.aggregate(top=models.Max("id"))["top"] or 0
+                    if expiring else 0)
     # The posted rows that replaced their pending twin in this ingest: known postings of
     # other charges, never the heir of an expiring pending row's manual choice.
     twins_replaced: set[tuple[int, str]] = set()
@@ -294,13 +300,15 @@ def transactions_ingest(
                            for day in posted)
         result.expired_pending = _expire_pending(user=user, windows=windows, sent=sent,
                                                  resolved=resolved,
-                                                 twins_replaced=twins_replaced)
+                                                 twins_replaced=twins_replaced,
+                                                 stored_up_to=stored_up_to)
     return result
 
 
 def _expire_pending(*, user, windows: dict[int, tuple[date, date | None]],
                     sent: set[tuple[int, str]], resolved=None,
-                    twins_replaced: frozenset | set = frozenset()) -> int:
+                    twins_replaced: frozenset | set = frozenset(),
+                    stored_up_to: int = 0) -> int:
     """Deletes the stored pending rows of each account of ``windows`` dated from its first
     day on (to its last, if not None) that the statement no longer holds (see
     ``Statement.window_start`` and ``expire_within_rows``) and that ``resolved`` (if
@@ -333,28 +341,30 @@ def _expire_pending(*, user, windows: dict[int, tuple[date, date | None]],
     manual = [p for p in gone if p["category_source"] == Transaction.CategorySource.MANUAL]
     if manual:
         _carry_manual_choices(user_id=user.id, gone=manual, sent=sent - twins_replaced,
-                              delta=delta)
+                              delta=delta, stored_up_to=stored_up_to)
     spending_apply(delta)
     return len(gone)
 
 
 def _carry_manual_choices(*, user_id: int, gone: list[dict], sent: set[tuple[int, str]],
-                          delta: SpendingDelta) -> None:
+                          delta: SpendingDelta, stored_up_to: int = 0) -> None:
     """A pending row filed by hand that went because it posted under another amount (a
     tip added) and another id: its category, and a name given by hand, go to its posted
-    row — of the same account and seller, sent in this statement, dated within
-    PENDING_MATCH_DAYS after it (the evidence that lets a file's expiry take the pending
-    row away), the nearest in days, then in amount, not filed by hand itself (``sent``
-    leaves out the rows that replaced their own pending twin). Without
-    such a row the choice goes with the pending one. Reads a few days of the accounts'
-    rows (the (user, date) index); runs only when a manual pending row went."""
+    row — of the same account and seller, inserted by this ingest (id above
+    ``stored_up_to``: a row stored before and only sent again in the window's overlap is
+    another charge's), sent in this statement, dated within PENDING_MATCH_DAYS after it
+    (the evidence that lets a file's expiry take the pending row away), the nearest in
+    days, then in amount, not filed by hand itself (``sent`` leaves out the rows that
+    replaced their own pending twin). Without such a row the choice goes with the
+    pending one. Reads a few days of the accounts' rows (the (user, date) index); runs
+    only when a manual pending row went."""
     accounts = {p["account_id"] for p in gone}
     first = min(p["posted_on"] for p in gone)
     last = max(p["posted_on"] for p in gone) + timedelta(days=PENDING_MATCH_DAYS)
     candidates = [
         c for c in Transaction.objects.filter(
             user_id=user_id, account_id__in=list(accounts), pending=False,
-            posted_on__gte=first, posted_on__lte=last,
+            posted_on__gte=first, posted_on__lte=last, id__gt=stored_up_to,
         ).exclude(category_source=Transaction.CategorySource.MANUAL).select_for_update()
         .values("id", "account_id", "external_id", "posted_on", "amount", "category_id",
                 "seller_key", "description")
