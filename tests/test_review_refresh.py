@@ -215,6 +215,9 @@ def test_a_dump_write_whose_answer_was_lost_and_retried_does_not_fail_the_refres
     ("REFRESH_LEASE_SECONDS", "300", "REFRESH_LEASE_SECONDS"),
     # No user is ever in a batch of 0: the fan-out failed every night (IndexError).
     ("NIGHTLY_BATCH_SIZE", "0", "NIGHTLY_BATCH_SIZE"),
+    # Two OFX exchanges of up to 2 × 20 s to connect and 120 s each: 320 s, past the
+    # tasks' 300 s soft limit (the refresh would be cut off as taking too long).
+    ("OUTBOUND_DEADLINE_SECONDS", "120", "OUTBOUND_DEADLINE_SECONDS"),
 ])
 @pytest.mark.django_db(transaction=False)
 def test_production_refuses_to_start_with_a_refresh_setting_that_cannot_work(name, value, says):
