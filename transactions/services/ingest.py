@@ -210,7 +210,7 @@ def transactions_ingest(
     sent: set[tuple[int, str]] = set()  # (account, external id) as written, if expiring
     # Every row stored before this ingest has an id at most this (ids come from one
     # sequence; the connection is locked, so no other ingest writes its accounts now):
-    # the rows this ingest inserts are above it. One probe of the primary key (~0.1 ms),
+    # the rows this ingest inserts are above it. One probe of the end of the primary key,
     # for a refresh's window or a file only.
     stored_up_to = (Transaction.objects.aggregate(top=models.Max("id"))["top"] or 0
                     if expiring else 0)
