@@ -67,8 +67,8 @@ class DeliveryAdmin(ReadOnly):
 
 @admin.register(Webhook)
 class WebhookAdmin(DeletesThroughService, admin.ModelAdmin):
-    """Support may turn a webhook off (``active``); the signing secret is excluded:
-    staff never see it."""
+    """Support may turn a webhook off (``active``), not on again (its owner does); the
+    signing secret is excluded: staff never see it."""
 
     list_display = ["created_at", "user", "url_shown", "active"]
     list_filter = ["active"]
@@ -83,10 +83,18 @@ class WebhookAdmin(DeletesThroughService, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        # Staff turn a webhook off, never on: one its owner switched off (the URL handed
+        # on, the room closed) would get their notifications again. The owner switches
+        # it on (PATCH /api/v1/webhooks/{id}/).
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "active"] if obj is not None and not obj.active else fields
+
     def save_model(self, request, obj, form, change):
         # ``active`` is the one editable field: the service writes that column alone (a
-        # save of the whole row could put back a secret re-encrypted meanwhile).
-        webhook_set_active(webhook=obj, active=form.cleaned_data["active"])
+        # save of the whole row could put back a secret re-encrypted meanwhile). Off only.
+        if form.cleaned_data.get("active") is False:
+            webhook_set_active(webhook=obj, active=False)
 
     def delete_model(self, request, obj):
         webhook_delete(webhook=obj)

@@ -1,0 +1,34 @@
+"""Security review: findings, each as a given/when/then test."""
+
+import pytest
+
+from accounts.crypto import encrypt_credentials
+from accounts.management.commands.support_staff import support_group
+from notifications.models import Webhook
+from tests.conftest import api_client_for
+
+
+@pytest.fixture
+def support_client(client, charlie):
+    """Charlie as ``manage.py support_staff`` makes him: staff in the Support group."""
+    charlie.groups.add(support_group())
+    client.force_login(charlie)
+    client.raise_request_exception = False
+    return client
+
+
+def test_support_cannot_switch_back_on_a_webhook_its_owner_switched_off(alice, support_client):
+    # Given Alice switched her webhook off (the URL was handed on, the chat room closed)
+    webhook = Webhook.objects.create(user=alice, url="https://hooks.example.com/mint/T0KEN",
+                                     secret=encrypt_credentials(login="-", password="whsec"))
+    response = api_client_for(alice).patch(f"/api/v1/webhooks/{webhook.pk}/",
+                                           {"active": False}, format="json")
+    assert response.status_code == 200
+
+    # When support staff, whose right is to turn a webhook *off*, tick "active" and save
+    support_client.post(f"/admin/notifications/webhook/{webhook.pk}/change/",
+                        {"active": "on"})
+
+    # Then it stays off: her notifications do not go to that URL again
+    webhook.refresh_from_db()
+    assert webhook.active is False
