@@ -67,7 +67,10 @@ def _is_public(address: str) -> bool:
 def check_outbound_url(url: str, *, login_field: bool = True) -> CheckedURL:
     """``login_field``: the form the URL came from has a login field of its own (a bank's
     server), which a login written into the URL belongs in."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "Invalid IPv6 URL": a "[" host never closed
+        raise ProviderInputError("the URL's host is not written correctly") from None
     if parts.scheme not in ("http", "https"):
         raise ProviderInputError("the URL must start with http:// or https://")
     if not parts.hostname:

@@ -32,3 +32,19 @@ def test_support_cannot_switch_back_on_a_webhook_its_owner_switched_off(alice, s
     # Then it stays off: her notifications do not go to that URL again
     webhook.refresh_from_db()
     assert webhook.active is False
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://[fe80::1/ofx"])
+def test_an_ofx_url_with_an_unclosed_ipv6_bracket_is_a_400_not_a_crash(alice, url):
+    # Given an OFX server URL whose IPv6 host is not closed (urlsplit raises ValueError)
+    client = api_client_for(alice)
+    client.raise_request_exception = False
+
+    # When Alice links it
+    response = client.post("/api/v1/accounts/", {
+        "provider": "ofx", "account_url": url, "account_login": "l", "account_password": "pw",
+    }, format="json")
+
+    # Then the URL guard refuses it in words (a 400), as any other bad URL, not a 500
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_account"
