@@ -17,7 +17,7 @@ import socket
 import ssl
 import threading
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 
@@ -100,10 +100,16 @@ def check_outbound_url(url: str, *, login_field: bool = True) -> CheckedURL:
                 f"the host {parts.hostname!r} resolves to a private or local address "
                 f"({refused[0]}); only public servers can be used"
             )
-    path = parts.path or "/"
+    # The request line is ASCII: a path or query written with other letters ("/café",
+    # as a person types it) goes percent-encoded in UTF-8, as a browser sends it;
+    # what is encoded already stays as it is.
+    path = quote(parts.path or "/", safe=_URL_SAFE)
     if parts.query:
-        path += "?" + parts.query
+        path += "?" + quote(parts.query, safe=_URL_SAFE)
     return CheckedURL(parts.scheme, parts.hostname, port, path, addresses[0])
+
+
+_URL_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
 
 
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float | None = None):

@@ -48,3 +48,44 @@ def test_an_ofx_url_with_an_unclosed_ipv6_bracket_is_a_400_not_a_crash(alice, ur
     # Then the URL guard refuses it in words (a 400), as any other bad URL, not a 500
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_account"
+
+
+def test_a_url_written_with_letters_beyond_ascii_is_sent_percent_encoded_not_a_crash(settings):
+    # given a receiver on loopback that records the request line it gets
+    import http.server
+    import threading
+
+    from accounts import netguard
+
+    settings.ALLOW_PRIVATE_OUTBOUND = True
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # when a URL with "café" in its path and query, and an escape already made, is
+        # posted to (a webhook or an OFX server as a person typed it)
+        port = server.server_address[1]
+        status, _headers, body = netguard.post(
+            f"http://127.0.0.1:{port}/hooks/café%20x?room=équipe", b"{}",
+            {"Content-Type": "application/json"})
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    # then it goes, in UTF-8 percent-encoding, the escape kept (it was a UnicodeEncodeError,
+    # retried until the delivery or the refresh gave up)
+    assert (status, body) == (200, b"ok")
+    assert seen == ["/hooks/caf%C3%A9%20x?room=%C3%A9quipe"]
