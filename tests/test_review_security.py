@@ -89,3 +89,17 @@ def test_a_url_written_with_letters_beyond_ascii_is_sent_percent_encoded_not_a_c
     # retried until the delivery or the refresh gave up)
     assert (status, body) == (200, b"ok")
     assert seen == ["/hooks/caf%C3%A9%20x?room=%C3%A9quipe"]
+
+
+def test_the_fetch_context_printed_shows_no_password():
+    # given what a provider is handed for one fetch
+    from accounts.providers import FetchContext
+
+    ctx = FetchContext(url="https://bank.example/ofx", login="alice", password="hunter2-s3cret",
+                       since=None)
+
+    # when it is printed (a log line, a traceback's locals)
+    shown = f"{ctx!r} {ctx!s}"
+
+    # then the password is not in it
+    assert "hunter2-s3cret" not in shown and "alice" in shown

@@ -121,7 +121,9 @@ class RawFetch:
 class FetchContext:
     url: str
     login: str
-    password: str
+    # Not in the printed form: a traceback's locals or a log line that shows the context
+    # must not show the password.
+    password: str = field(repr=False)
     since: str | None
     attempt: int = 1  # 1 on the first try of a refresh run
 
