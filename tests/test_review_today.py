@@ -1,6 +1,36 @@
 """Review of today's changes: each test is one bug found."""
 
+from datetime import date
+
 import pytest
+
+from budgets.services.recompute import current_totals, totals_from_rows
+from tests.test_ingest import tx
+from tests.test_pending_expiry import refresh
+
+
+def diner(external_id: str, amount: str, day: int, pending: bool = False):
+    return tx(external_id, amount=amount, day=date(2026, 3, day), pending=pending,
+              description="JOES DINER")
+
+
+def refreshed_then_filed_by_hand(user, first: list, filed: str, then: list):
+    """Two refreshes of one connection (windows from March 1, then March 5); between them
+    ``filed`` is put by hand under the user's own Food & Dining › Business meals. Returns
+    that category and the rows by external id."""
+    from categories.models import Category
+    from categories.services import transaction_categorize
+    from tests.factories import ConnectionFactory
+    from transactions.models import Transaction
+
+    connection = ConnectionFactory(user=user)
+    refresh(user, connection, first, window_start=date(2026, 3, 1))
+    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
+    business = Category.objects.create(user=user, parent=food, name="Business meals")
+    transaction_categorize(user=user, transaction_id=Transaction.objects.get(
+        user=user, external_id=filed).id, category=business)
+    refresh(user, connection, then, window_start=date(2026, 3, 5))
+    return business, {t.external_id: t for t in Transaction.objects.filter(user=user)}
 
 
 @pytest.mark.django_db
@@ -56,36 +86,14 @@ def test_a_pending_dinner_filed_by_hand_gives_its_choice_to_its_own_posting_not_
         alice):
     # given a lunch at the diner, posted and stored, and a dinner there the same day,
     # still pending, filed by hand under Alice's own category
-    from datetime import date
-
-    from budgets.services.recompute import current_totals, totals_from_rows
-    from categories.models import Category
-    from categories.services import transaction_categorize
-    from tests.factories import ConnectionFactory
-    from tests.test_ingest import tx
-    from tests.test_pending_expiry import refresh
-    from transactions.models import Transaction
-
-    connection = ConnectionFactory(user=alice)
-    refresh(alice, connection, [
-        tx("L1", amount="-12.00", day=date(2026, 3, 10), description="JOES DINER"),
-        tx("P1", amount="-50.00", day=date(2026, 3, 10), pending=True, description="JOES DINER"),
-    ], window_start=date(2026, 3, 1))
-    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
-    business = Category.objects.create(user=alice, parent=food, name="Business meals")
-    transaction_categorize(user=alice, transaction_id=Transaction.objects.get(
-        user=alice, external_id="P1").id, category=business)
-
     # when the next refresh (its window overlapping the last) sends the lunch again and
     # the dinner posted the next day with a tip, no longer pending
-    refresh(alice, connection, [
-        tx("L1", amount="-12.00", day=date(2026, 3, 10), description="JOES DINER"),
-        tx("T1", amount="-60.00", day=date(2026, 3, 11), description="JOES DINER"),
-    ], window_start=date(2026, 3, 5))
+    business, posted = refreshed_then_filed_by_hand(
+        alice, [diner("L1", "-12.00", 10), diner("P1", "-50.00", 10, pending=True)], "P1",
+        [diner("L1", "-12.00", 10), diner("T1", "-60.00", 11)])
 
     # then the dinner's posting carries the choice; the lunch, stored long before and
     # never filed by hand, stays as it was
-    posted = {t.external_id: t for t in Transaction.objects.filter(user=alice)}
     assert (posted["T1"].category, posted["T1"].category_source) == (business, "manual")
     assert posted["L1"].category_source != "manual"
     assert current_totals(alice.id) == totals_from_rows(alice.id)
@@ -150,39 +158,16 @@ def test_a_pending_dinner_filed_by_hand_does_not_give_its_choice_to_the_lunch_th
         alice):
     # given: a lunch and a dinner at the diner the same day, both pending, the dinner
     # filed by hand under Alice's own category
-    from datetime import date
-
-    from budgets.services.recompute import current_totals, totals_from_rows
-    from categories.models import Category
-    from categories.services import transaction_categorize
-    from tests.factories import ConnectionFactory
-    from tests.test_ingest import tx
-    from tests.test_pending_expiry import refresh
-    from transactions.models import Transaction
-
-    connection = ConnectionFactory(user=alice)
-    refresh(alice, connection, [
-        tx("P-LUNCH", amount="-12.00", day=date(2026, 3, 10), pending=True,
-           description="JOES DINER"),
-        tx("P-DINNER", amount="-50.00", day=date(2026, 3, 10), pending=True,
-           description="JOES DINER"),
-    ], window_start=date(2026, 3, 1))
-    food = Category.objects.get(user=None, parent=None, name="Food & Dining")
-    business = Category.objects.create(user=alice, parent=food, name="Business meals")
-    transaction_categorize(user=alice, transaction_id=Transaction.objects.get(
-        user=alice, external_id="P-DINNER").id, category=business)
-
     # when: the next refresh brings the lunch posted the same day at its amount (its
     # pending twin, replaced) and the dinner posted the next day with a tip
-    refresh(alice, connection, [
-        tx("T-LUNCH", amount="-12.00", day=date(2026, 3, 10), description="JOES DINER"),
-        tx("T-DINNER", amount="-60.00", day=date(2026, 3, 11), description="JOES DINER"),
-    ], window_start=date(2026, 3, 5))
+    business, posted = refreshed_then_filed_by_hand(
+        alice, [diner("P-LUNCH", "-12.00", 10, pending=True),
+                diner("P-DINNER", "-50.00", 10, pending=True)], "P-DINNER",
+        [diner("T-LUNCH", "-12.00", 10), diner("T-DINNER", "-60.00", 11)])
 
     # then: the dinner's posting carries the choice; the lunch's posting, known to be the
     # lunch's (it replaced its pending twin), is not taken for the dinner's because it
     # is a day nearer
-    posted = {t.external_id: t for t in Transaction.objects.filter(user=alice)}
     assert (posted["T-DINNER"].category, posted["T-DINNER"].category_source) == (
         business, "manual")
     assert posted["T-LUNCH"].category_source != "manual"
