@@ -622,3 +622,21 @@ def test_a_copy_of_a_run_on_its_last_attempt_neither_fails_it_nor_undoes_its_suc
     connection.refresh_from_db()
     assert (run.status, run.created, run.error) == ("succeeded", 3, "")
     assert (connection.claimed_by, connection.last_error) == (None, "")
+
+
+def test_a_cursor_that_stays_still_does_not_make_the_fetch_window_grow_without_end():
+    # given: a connection whose cursor has not moved for two years (an account the bank
+    # lists but never answers for keeps it still)
+    from datetime import date
+
+    from accounts.providers.ofx import HISTORY_DAYS, OVERLAP_DAYS, window_start
+
+    today = date(2026, 12, 7)
+
+    # when: the next fetch's first day is worked out
+    stuck = window_start("2024-12-01", today)
+    recent = window_start("2026-12-01", today)
+
+    # then: it asks no further back than a first link does; a recent cursor as before
+    assert stuck == today - timedelta(days=HISTORY_DAYS) == window_start(None, today)
+    assert recent == date(2026, 12, 1) - timedelta(days=OVERLAP_DAYS)

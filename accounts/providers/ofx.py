@@ -101,13 +101,17 @@ def endpoint_from_url(url: str) -> Endpoint:
 
 
 def window_start(since: str | None, today: date) -> date:
-    """First day to ask for: the overlap absorbs transactions the bank posts late."""
+    """First day to ask for: the overlap absorbs transactions the bank posts late. Never
+    further back than a first link asks (HISTORY_DAYS): a cursor that stays still (an
+    account the bank lists but never answers for keeps it from moving on) would
+    otherwise make every night's window, and its answer, grow without end."""
+    oldest = today - timedelta(days=HISTORY_DAYS)
     if since:
         try:
-            return date.fromisoformat(since[:10]) - timedelta(days=OVERLAP_DAYS)
+            return max(date.fromisoformat(since[:10]) - timedelta(days=OVERLAP_DAYS), oldest)
         except ValueError:
             pass
-    return today - timedelta(days=HISTORY_DAYS)
+    return oldest
 
 
 class OFXProvider:
