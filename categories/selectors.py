@@ -32,10 +32,16 @@ def uncategorized_id() -> int | None:
     return _taxonomy_index().get("uncategorized")
 
 
+def category_name(name: str) -> str:
+    """A category name as kept and compared: spaces collapsed, and in one Unicode form
+    (NFC), so that "Café" typed with a combining accent is the "Café" that exists."""
+    return unicodedata.normalize("NFC", " ".join(name.split()))
+
+
 def category_id_for_name(*, user, name: str) -> int | None:
     """Maps a category name as a file gives it (Mint's CSV export) onto the taxonomy,
     then onto the user's own categories."""
-    key = unicodedata.normalize("NFC", " ".join(name.split())).casefold()
+    key = category_name(name).casefold()
     if not key:
         return None
     found = _taxonomy_index().get(key)
@@ -44,8 +50,7 @@ def category_id_for_name(*, user, name: str) -> int | None:
     # Compared here, not with name__iexact: SQLite folds the case of ASCII letters only
     # ("Épicerie" would not find "épicerie"). A user has a few own categories.
     own = Category.objects.filter(user=user).order_by("id").values_list("id", "name")
-    return next((pk for pk, name in own
-                 if unicodedata.normalize("NFC", " ".join(name.split())).casefold() == key), None)
+    return next((pk for pk, name in own if category_name(name).casefold() == key), None)
 
 
 def categories_for(*, user) -> QuerySet[Category]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from decimal import Decimal
 from functools import partial
 
@@ -18,7 +17,7 @@ from transactions.models import Transaction
 
 from ..engine import categorizer
 from ..models import Category, CrowdSeller, Rule, SellerTally, SellerVote
-from ..selectors import categories_for, uncategorized_id
+from ..selectors import categories_for, category_name, uncategorized_id
 from .categorize import rows_scope, rule_scope, seller_key_for
 
 
@@ -76,16 +75,10 @@ def _recategorize_seller_after_commit(seller_key: str) -> None:
 
 # --- users' own categories ---------------------------------------------------------------
 
-def _category_name(name: str) -> str:
-    """A category name as stored: spaces collapsed, and in one Unicode form (NFC), so that
-    "Café" typed with a combining accent is the "Café" that exists already."""
-    return unicodedata.normalize("NFC", " ".join(name.split()))
-
-
 @transaction.atomic
 def category_create(*, user, parent: Category, name: str) -> Category:
     """A user's own sub-category under a top-level category of the shared taxonomy."""
-    name = _category_name(name)
+    name = category_name(name)
     if not name:
         raise ValidationError({"name": "A category needs a name."})
     if parent.parent_id is not None or parent.user_id is not None:
@@ -109,7 +102,7 @@ def _name_free(*, user, parent: Category, name: str, other_than: int | None = No
     taken = (categories_for(user=user).filter(parent=parent).exclude(pk=other_than)
              .values_list("name", flat=True))
     folded = name.casefold()
-    if any(_category_name(existing).casefold() == folded for existing in taken):
+    if any(category_name(existing).casefold() == folded for existing in taken):
         raise ValidationError({"name": f"“{parent.name} › {name}” already exists."})
 
 
@@ -119,7 +112,7 @@ def category_rename(*, category: Category, name: str) -> Category:
     if category.user_id is None:
         raise ValidationError({"name": "Mint's categories keep their names; only your own "
                                        "can be renamed."})
-    name = _category_name(name)
+    name = category_name(name)
     if not name:
         raise ValidationError({"name": "A category needs a name."})
     _name_free(user=category.user, parent=category.parent, name=name, other_than=category.pk)
